@@ -1,0 +1,62 @@
+r"""The rectified linear unit and its directional derivative.
+
+:math:`\operatorname{relu}(a) = \max(a, 0)` elementwise. Its derivative is the
+Heaviside step :math:`H(a)`; at the kink :math:`a = 0`, where no derivative
+exists, backproof uses :math:`H(0) = 0` (the subgradient that PyTorch and the
+course's ``relup`` also use), so the directional derivative is
+
+.. math:: \operatorname{relu}'(a)\,e = H(a) \odot e, \qquad H(a) = [a > 0].
+
+Non-goals: leaky or parametric variants.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import same_shape
+from .errors import InputError
+
+__all__ = ["relu", "relu_jvp"]
+
+
+def relu(a: np.ndarray) -> np.ndarray:
+    r"""Elementwise :math:`\max(a, 0)`.
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        Any shape, float.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and dtype.
+    """
+    a = np.asarray(a)
+    return np.maximum(a, 0).astype(a.dtype if a.dtype.kind == "f" else np.float64, copy=False)
+
+
+def relu_jvp(a: np.ndarray, e: np.ndarray) -> np.ndarray:
+    r"""Directional derivative of ReLU at ``a`` along ``e`` (course: ``relup``).
+
+    .. math:: \delta = H(a) \odot e, \qquad H(a) = [a > 0],\ H(0) = 0.
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        Pre-activations, shape ``(n,)`` or ``(n, N)``.
+    e : numpy.ndarray
+        Directions, same shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape as ``a``.
+    """
+    arr = np.asarray(a)
+    dirs = np.asarray(e)
+    same_shape("a", arr, "e", dirs)
+    if np.isnan(arr).any():
+        raise InputError("a contains NaN, where ReLU's derivative is undefined")
+    return np.where(arr > 0, dirs, 0)

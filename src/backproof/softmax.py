@@ -1,0 +1,80 @@
+r"""The softmax :math:`g` and its directional derivative, column by column.
+
+For logits :math:`a \in \mathbb{R}^n`, :math:`g(a)_i = e^{a_i} / \sum_j e^{a_j}`.
+Its Jacobian :math:`J = \operatorname{diag}(g) - g g^\top` is symmetric, so the
+vector-Jacobian product that backprop needs equals the Jacobian-vector product
+
+.. math:: \delta = J^\top e = g \odot e - \langle g, e \rangle\, g,
+
+which :func:`softmax_jvp` computes in :math:`O(n)` per column, never forming
+:math:`J`. Both identities are proved by SymPy in :mod:`backproof.symbolic` and
+checked against these functions by the test suite.
+
+Non-goals: log-softmax as a public function, softmax along other axes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import as_float_matrix, same_shape
+
+__all__ = ["softmax", "softmax_jvp"]
+
+
+def _columns(a) -> tuple[np.ndarray, bool]:
+    arr = np.asarray(a)
+    vector = arr.ndim == 1
+    return as_float_matrix("a", arr), vector
+
+
+def softmax(a: np.ndarray) -> np.ndarray:
+    r"""Softmax of each column: :math:`g(a)_{in} = e^{a_{in}} / \sum_j e^{a_{jn}}`.
+
+    Subtracting each column's maximum first leaves :math:`g` unchanged and keeps
+    :math:`e^{a}` from overflowing, so logits of :math:`\pm 1000` are fine.
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        Logits, shape ``(n,)`` or ``(n, N)`` (columns are samples), float or int.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape; each column is positive (up to underflow) and sums to 1.
+    """
+    arr, vector = _columns(a)
+    g = arr - arr.max(axis=0, keepdims=True)
+    np.exp(g, out=g)
+    g /= g.sum(axis=0, keepdims=True)
+    return g[:, 0] if vector else g
+
+
+def softmax_jvp(a: np.ndarray, e: np.ndarray) -> np.ndarray:
+    r"""Directional derivative of the softmax at ``a`` along ``e`` (course: ``softmaxp``).
+
+    .. math:: \delta = g(a) \odot e - \langle g(a), e \rangle\, g(a)
+
+    This is :math:`J e` for the Jacobian :math:`J = \operatorname{diag}(g) - g g^\top`,
+    and, :math:`J` being symmetric, also :math:`J^\top e`: the backward step of backprop.
+
+    Parameters
+    ----------
+    a : numpy.ndarray
+        Logits, shape ``(n,)`` or ``(n, N)``.
+    e : numpy.ndarray
+        Directions, same shape as ``a``.
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`\delta`, same shape as ``a``.
+    """
+    arr, vector = _columns(a)
+    dirs = as_float_matrix("e", e)
+    same_shape("a", arr, "e", dirs)
+    g = softmax(arr)
+    ge = g * dirs
+    delta = ge - ge.sum(axis=0, keepdims=True) * g
+    return delta[:, 0] if vector else delta
