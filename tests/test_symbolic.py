@@ -80,13 +80,17 @@ def test_softmax_jacobian_is_symmetric(a):
 @settings(max_examples=20, deadline=None)
 @given(a=columns(), scale=st.sampled_from([1e-3, 1.0, 1e3]), dtype=st.sampled_from([np.float64, np.float32]))
 def test_softmax_jvp_is_g_times_e_minus_inner_product(a, scale, dtype):
-    """J^T e = g * e - <g, e> g, against SymPy's J^T e, for logits up to +-1000, in float64 and float32."""
+    """J^T e = g * e - <g, e> g, against SymPy's J^T e, for logits up to +-1000, in float64 and float32.
+
+    The error is taken relative to the terms the formula subtracts (verify.jvp_rel_error):
+    for a nearly one-hot g they cancel, and no float32 code can do better than that scale.
+    """
     assert_proved("softmax_jvp_is_g_times_e_minus_inner_product")
     e = np.random.default_rng(int(abs(a[0, 0]))).standard_normal(a.shape) * scale
     a, e = a.astype(dtype), e.astype(dtype)
     ref = V._mp(V._softmax_refs()["jvp"], a, e)
     tol = TOL["float64"] if dtype is np.float64 else TOL["float32"]
-    assert V.col_rel_error(softmax_jvp(a, e), ref) <= tol
+    assert V.jvp_rel_error(a, e, softmax_jvp(a, e), ref) <= tol
 
 
 @settings(max_examples=20, deadline=None)

@@ -30,8 +30,9 @@ __all__ = ["read_idx"]
 
 _UBYTE = 0x08
 _GZIP_MAGIC = b"\x1f\x8b"
-#: More elements than this in one file is taken as a forged header (MNIST's largest has 47 M).
-MAX_ELEMENTS = 1 << 30
+#: More elements than this is taken as a forged header: MNIST's largest file has 47,040,000,
+#: so no header can make the reader allocate more than about 100 MB.
+MAX_ELEMENTS = 100_000_000
 _CHUNK = 1 << 20
 
 

@@ -87,7 +87,7 @@ class DataSource:
     Attributes
     ----------
     kind : {"full", "sample"}
-        The full MNIST set, or the offline sample of real digits.
+        MNIST's IDX files (the full set when found or downloaded), or the offline sample.
     location : str
         The directory holding the IDX files, or the sample file.
     how : str
@@ -104,7 +104,7 @@ class DataSource:
         """One line for reports: what the data is and where it came from."""
         if self.kind == "sample":
             return f"{SAMPLE_DESCRIPTION} ({self.location})"
-        return f"full MNIST from {self.location} (found via {self.how})"
+        return f"MNIST IDX files in {self.location} (found via {self.how})"
 
 
 @dataclass(frozen=True)

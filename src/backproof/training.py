@@ -29,7 +29,7 @@ import numpy as np
 
 from ._checks import labels_array, positive_float, positive_int
 from .errors import InputError, TrainingDivergedError
-from .network import Parameters, backprop, evaluate, init_shallow
+from .network import Parameters, backprop, init_shallow
 from .preprocess import one_hot
 
 __all__ = ["History", "Kernel", "TrainingResult", "train_full_batch", "train_minibatch"]
@@ -226,7 +226,21 @@ def _setup(x, labels, test, params, hidden, seed, lr):
 
 
 def _metrics(params, rows, lbl):
-    loss, err = evaluate(params, rows.T, lbl)
+    """Mean loss and error (%) of ``params`` on samples ``rows`` (N, Ni); NaN once training diverged.
+
+    The same arithmetic as :func:`backproof.network.evaluate`, without its input checks,
+    which ``_prepare`` has already made and which would reject diverged parameters.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        a1 = params.W1 @ rows.T
+        a1 += params.b1[:, None]
+        np.maximum(a1, 0, out=a1)
+        a2 = params.W2 @ a1
+        a2 += params.b2[:, None]
+        m = a2.max(axis=0)
+        lse = m + np.log(np.exp(a2 - m).sum(axis=0))
+        loss = float(np.sum(lse - a2[lbl, np.arange(lbl.shape[0])], dtype=np.float64) / lbl.shape[0])
+    err = 100.0 * float(np.mean(np.argmax(a2, axis=0) != lbl))
     return loss, err
 
 
