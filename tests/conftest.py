@@ -7,6 +7,7 @@ import os
 import struct
 from pathlib import Path
 
+import hypothesis
 import numpy as np
 import pytest
 
@@ -76,3 +77,9 @@ def write_mnist(directory: Path, n_train=30, n_test=10, style="gz", seed=0) -> d
             else:
                 (directory / stem).write_bytes(data)
     return arrays
+
+
+# CI runs derandomised, so a red build can be reproduced exactly; elsewhere examples vary.
+hypothesis.settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis.settings.load_profile("ci")

@@ -10,7 +10,9 @@ For every identity of :mod:`backproof.symbolic` this module
 
 Against SymPy the error is normwise per column, :math:`\max_i |a_i - n_i| / \max(\max_i |a_i| +
 \max_i |n_i|, 10^{-8})`, the largest over columns: an entry far smaller than its column (a
-probability of :math:`e^{-20}`, say) carries the rounding of the whole column. Against finite
+probability of :math:`e^{-20}`, say) carries the rounding of the whole column. For the
+softmax JVP and the Jacobian built from it, the scale is that of the terms the formula
+subtracts (:func:`jvp_error_matrix`). Against finite
 differences it is elementwise, as in CS231n: :math:`\max |a - n| / \max(|a| + |n|, 10^{-8})`.
 :func:`run_all` gathers proofs and checks into one :class:`Report` per identity,
 which ``backproof verify`` prints and the site shows.
@@ -38,8 +40,10 @@ __all__ = [
     "TOLERANCE",
     "Report",
     "col_rel_error",
+    "difference_rel_error",
     "fd_check",
     "format_table",
+    "jvp_error_matrix",
     "jvp_rel_error",
     "numeric_check",
     "rel_error",
@@ -68,19 +72,37 @@ def col_rel_error(a, n) -> float:
     return float(np.max(num / den))
 
 
-def jvp_rel_error(a, e, got, ref) -> float:
-    r"""Error of a softmax JVP relative to the size of the two terms it subtracts, per column.
+def jvp_error_matrix(a, e, got, ref) -> np.ndarray:
+    r"""Entrywise error of a softmax JVP relative to the size of the two terms it subtracts.
 
     :math:`\delta = g \odot e - \langle g, e\rangle g` cancels when :math:`g` is nearly
     one-hot, so even exact rounding of the inputs moves the result by about the machine
-    epsilon times :math:`\max_i(|g_i e_i| + |\langle g, e\rangle| g_i)`; that is the scale used.
+    epsilon times :math:`\max_i(|g_i e_i| + |\langle g, e\rangle| g_i)`, the largest term of
+    the column; each column's errors are divided by that scale (at least 1e-8, the floor of
+    the other relative errors, below which float32 underflows).
     """
     a, e = np.asarray(a, dtype=np.float64), np.asarray(e, dtype=np.float64)
     g = np.exp(a - a.max(axis=0))
     g /= g.sum(axis=0)
     terms = np.abs(g * e) + np.abs((g * e).sum(axis=0)) * g
-    num = np.max(np.abs(np.asarray(got, np.float64) - np.asarray(ref, np.float64)), axis=0)
-    return float(np.max(num / np.maximum(terms.max(axis=0), 1e-300)))
+    diff = np.abs(np.asarray(got, np.float64) - np.asarray(ref, np.float64))
+    return diff / np.maximum(terms.max(axis=0), 1e-8)  # the same floor as everywhere else
+
+
+def difference_rel_error(got, ref, u, v) -> float:
+    r"""Error of a computed difference :math:`u - v`, per column relative to :math:`\max_i(|u_i| + |v_i|)`.
+
+    For :math:`y - d` with :math:`y_i \approx 1 = d_i` the result cancels; its rounding is
+    that of the terms, which is the scale used (at least 1e-8).
+    """
+    u, v = np.abs(np.asarray(u, np.float64)), np.abs(np.asarray(v, np.float64))
+    diff = np.abs(np.asarray(got, np.float64) - np.asarray(ref, np.float64))
+    return float(np.max(diff.max(axis=0) / np.maximum((u + v).max(axis=0), 1e-8)))
+
+
+def jvp_rel_error(a, e, got, ref) -> float:
+    r"""The largest entry of :func:`jvp_error_matrix`."""
+    return float(np.max(jvp_error_matrix(a, e, got, ref)))
 
 
 # --------------------------------------------------------------------------- references
@@ -138,19 +160,20 @@ def _logits(rng, dtype, scale, cols=4):
 def _softmax_entries(kind):
     def check(rng, dtype):
         errs = []
+        n = S.N_EXPLICIT
         for scale in SCALES:
             a = _logits(rng, dtype, scale, cols=2)
             for c in range(a.shape[1]):
-                J_np = _jacobian_by_jvp(a[:, c])
-                J_ref = _mp(lambda x: _softmax_refs()["J"](x), a[:, c : c + 1]).reshape(S.N_EXPLICIT, -1)
-                J_ref = J_ref.reshape(S.N_EXPLICIT, S.N_EXPLICIT)
-                off = ~np.eye(S.N_EXPLICIT, dtype=bool)
+                J_np = _jacobian_by_jvp(a[:, c])  # column k is J e_k
+                J_ref = _mp(_softmax_refs()["J"], a[:, c : c + 1]).reshape(n, n)
+                err = jvp_error_matrix(np.repeat(a[:, c : c + 1], n, axis=1), np.eye(n), J_np, J_ref)
+                off = ~np.eye(n, dtype=bool)
                 if kind == "diag":
-                    errs.append(col_rel_error(np.diag(J_np), np.diag(J_ref)))
+                    errs.append(float(np.max(np.diag(err))))
                 elif kind == "off":
-                    errs.append(col_rel_error(J_np[off], J_ref[off]))
+                    errs.append(float(np.max(err[off])))
                 else:
-                    errs.append(max(col_rel_error(J_np, J_ref), col_rel_error(J_np, J_np.T)))
+                    errs.append(max(float(np.max(err)), float(np.max(np.abs(J_np - J_np.T)))))
         return max(errs)
 
     return check
@@ -176,7 +199,8 @@ def _check_fused(rng, dtype):
     for scale in SCALES:
         a = _logits(rng, dtype, scale)
         d = one_hot(rng.integers(0, S.N_EXPLICIT, a.shape[1]), dtype=dtype)
-        errs.append(col_rel_error(softmax(a) - d, _mp(_softmax_refs()["fused"], a, d)))
+        y = softmax(a)
+        errs.append(difference_rel_error(y - d, _mp(_softmax_refs()["fused"], a, d), y, d))
     return max(errs)
 
 
