@@ -131,11 +131,15 @@ def main(argv=None) -> int:
     gemm_bound = flops_per_update(N) / rate  # seconds; an epoch of 600 x 100 has the same work
     peak = peak_memory_mb()
 
-    print(f"machine: {platform.machine()}, {bp.__name__} {bp.__version__}, numpy {np.__version__}, "
-          f"torch {torch_version or 'not installed'}; data: {data.source.description}")
-    print(f"sgemm rate (3072^3, best of 5): {rate / 1e9:.0f} GFLOP/s; "
-          f"matrix work of an update or epoch: {flops_per_update(N) / 1e9:.2f} GFLOP "
-          f"= {gemm_bound * 1e3:.1f} ms at that rate")
+    print(
+        f"machine: {platform.machine()}, {bp.__name__} {bp.__version__}, numpy {np.__version__}, "
+        f"torch {torch_version or 'not installed'}; data: {data.source.description}"
+    )
+    print(
+        f"sgemm rate (3072^3, best of 5): {rate / 1e9:.0f} GFLOP/s; "
+        f"matrix work of an update or epoch: {flops_per_update(N) / 1e9:.2f} GFLOP "
+        f"= {gemm_bound * 1e3:.1f} ms at that rate"
+    )
     print(f"{'case':42}{'median ms':>11}{'min ms':>9}{'x GEMM bound':>14}")
     summary = {}
     for name, ts in results.items():
@@ -162,9 +166,20 @@ def main(argv=None) -> int:
         print(f"{name:44}{'n/a' if value is None else f'{value:.2f}x'}")
     print(f"peak memory of full-batch training on the full set (data, test set, 3 updates): {peak:.0f} MB")
     if args.json:
-        args.json.write_text(json.dumps({"cases": summary, "ratios": ratios, "sgemm_gflops": rate / 1e9,
-                                         "gemm_bound_ms": gemm_bound * 1e3, "peak_memory_mb": peak,
-                                         "torch": torch_version, "numpy": np.__version__}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "cases": summary,
+                    "ratios": ratios,
+                    "sgemm_gflops": rate / 1e9,
+                    "gemm_bound_ms": gemm_bound * 1e3,
+                    "peak_memory_mb": peak,
+                    "torch": torch_version,
+                    "numpy": np.__version__,
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

@@ -48,7 +48,7 @@ def forwardprop_shallow(x, net):
 
 
 def backprop_shallow(x, d, net):
-    W1, b1, W2, b2 = net
+    _W1, _b1, W2, _b2 = net
     a1, h1, a2, y = forwardprop_shallow(x, net)
     e = -d / y
     delta2 = softmaxp(a2, e)

@@ -55,7 +55,7 @@ def cross_entropy_grad(y: np.ndarray, d: np.ndarray) -> np.ndarray:
 
     This is the textbook start of backprop. It divides by :math:`y`, so where
     :math:`y` underflows to 0 it is infinite: the fused :math:`y - d` of
-    :func:`backproof.network.backprop` avoids that.
+    :func:`backproof.backprop` avoids that.
 
     Parameters
     ----------

@@ -101,7 +101,7 @@ class DataSource:
 
     @property
     def description(self) -> str:
-        """One line for reports: what the data is and where it came from."""
+        """What the data is and where it came from, in one line for reports."""
         if self.kind == "sample":
             return f"{SAMPLE_DESCRIPTION} ({self.location})"
         return f"MNIST IDX files in {self.location} (found via {self.how})"
@@ -293,9 +293,9 @@ def download_mnist(
     Parameters
     ----------
     directory : path-like, optional
-        Destination, by default :func:`cache_dir`.
+        Destination, by default ``backproof.mnist.cache_dir()``.
     mirrors : sequence of str, optional
-        Base URLs ending in ``/``; by default :data:`MIRRORS`.
+        Base URLs ending in ``/``; by default ``backproof.mnist.MIRRORS``.
     splits : sequence of {"train", "test"}
     timeout : float
         Seconds to wait for a server before trying the next mirror.

