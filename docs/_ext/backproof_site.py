@@ -146,6 +146,13 @@ def verification_table(reports: list[V.Report]) -> None:
 # ----------------------------------------------------------------------------- data
 
 
+def data_name(data: bp.MNISTData) -> str:
+    """How the site names its data: the full set, or what the loader says it is."""
+    if data.source.kind == "full" and (data.n_train, data.n_test) == (60000, 10000):
+        return f"the full MNIST set ({data.source.description})"
+    return data.source.description
+
+
 def data_fragments(data: bp.MNISTData) -> None:
     x, lbl, xt, lblt = data.train_images, data.train_labels, data.test_images, data.test_labels
     fig, axes = plt.subplots(1, 2, figsize=(4.6, 2.6))
@@ -156,7 +163,7 @@ def data_fragments(data: bp.MNISTData) -> None:
     counts = np.bincount(lbl, minlength=10)
     d = bp.one_hot(lbl[:5])
     text = f"""
-The data used for this build: **{data.source.description}**, {data.n_train:,} training and
+The data used for this build: **{data_name(data)}**, {data.n_train:,} training and
 {data.n_test:,} test images.
 
 | | training | test |
@@ -386,7 +393,7 @@ def training_fragments(data: bp.MNISTData) -> None:
         f"Python {platform.python_version()}"
     )
     provenance = (
-        f"Data: **{data.source.description}**, {data.n_train:,} training and {data.n_test:,} test "
+        f"Data: **{data_name(data)}**, {data.n_train:,} training and {data.n_test:,} test "
         f"images. Seed {SEED}. Software: {versions}. Training time on this build machine: "
         f"{full['seconds']:.1f} s for the 100 full-batch iterations (with a test evaluation at each), "
         f"{mb['seconds']:.1f} s for the 5 epochs."

@@ -243,8 +243,8 @@ def to_latex(expr) -> str:
     return _Printer({"order": "none"}).doprint(expr)
 
 
-# Display-only heads for the statements: each prints as the course writes it and
-# evaluates (doit) to the explicit SymPy expression it stands for.
+# Display-only heads for the statements, each printed as the course writes it. A statement
+# names the identity on the site; what SymPy checks is the chains of explicit expressions.
 
 
 class Diag(sp.Function):

@@ -251,6 +251,17 @@ def _summary(train, test):
     return out
 
 
+def _result(params, history, settings, eval_every, rows, initial, final, seconds, data):
+    config = {
+        **settings,
+        "hidden": params.shape[1],
+        "eval_every": eval_every,
+        "n_train": rows.shape[0],
+        "dtype": str(rows.dtype),
+    }
+    return TrainingResult(params, history, config, _summary(*initial), _summary(*final), seconds, data)
+
+
 def _progress(total, enabled, desc):
     from tqdm.auto import tqdm
 
@@ -342,23 +353,15 @@ def train_full_batch(
     history.add(T, T, final_train, final_test)
     if initial_train is None:
         initial_train, initial_test = final_train, final_test
-    config = {
-        "mode": "full",
-        "iterations": T,
-        "lr": lr,
-        "hidden": params.shape[1],
-        "seed": seed,
-        "fused": fused,
-        "eval_every": eval_every,
-        "n_train": N,
-        "dtype": str(rows.dtype),
-    }
-    return TrainingResult(
+    settings = {"mode": "full", "iterations": T, "lr": lr, "seed": seed, "fused": fused}
+    return _result(
         params,
         history,
-        config,
-        _summary(initial_train, initial_test),
-        _summary(final_train, final_test),
+        settings,
+        eval_every,
+        rows,
+        (initial_train, initial_test),
+        (final_train, final_test),
         seconds,
         data,
     )
@@ -450,24 +453,15 @@ def train_minibatch(
     final_train, final_test = record(step)
     if not np.isfinite(final_train[0]):
         raise TrainingDivergedError(step, lr, final_train[0], unit="update")
-    config = {
-        "mode": "minibatch",
-        "epochs": E,
-        "batch_size": B,
-        "lr": lr,
-        "hidden": params.shape[1],
-        "seed": seed,
-        "fused": fused,
-        "eval_every": eval_every,
-        "n_train": N,
-        "dtype": str(rows.dtype),
-    }
-    return TrainingResult(
+    settings = {"mode": "minibatch", "epochs": E, "batch_size": B, "lr": lr, "seed": seed, "fused": fused}
+    return _result(
         params,
         history,
-        config,
-        _summary(initial_train, initial_test),
-        _summary(final_train, final_test),
+        settings,
+        eval_every,
+        rows,
+        (initial_train, initial_test),
+        (final_train, final_test),
         seconds,
         data,
     )
