@@ -8,7 +8,8 @@ Run from anywhere (the full MNIST set is found as by the library: ``$BACKPROOF_M
 It times, in one process and back to back: backproof's full-batch update on all 60,000
 training images; its minibatch epoch (B = 100, 600 updates) without and with the per-epoch
 evaluation on the training and test sets; the literal course-style code of
-``course_literal.py`` (float64, as the course's NumPy defaults); and PyTorch 2.x on the CPU
+``course_literal.py`` (float64, as the course's NumPy defaults), with the images matrix laid
+out as backproof loads it and as a C-ordered ``(784, N)`` array; and PyTorch on the CPU
 when it is installed (``torch_reference.py``). It prints medians and minima, the ratios, the
 ratio to the GEMM bound (the float32 matrix work of an update or epoch at this machine's
 measured large-matrix sgemm rate), and the peak memory of full-batch training, measured in a
@@ -111,6 +112,14 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     results["course literal full-batch update"] = timed(lambda: course.full_batch_update(x64, d64, net), 3)
     results["course literal minibatch epoch"] = timed(lambda: course.minibatch_epoch(x64, d64, net, rng), 2)
+    # the same code on a C-ordered (784, N) matrix, where each minibatch gather is strided
+    x64c = np.ascontiguousarray(x64)
+    results["course literal, C-ordered x: full-batch"] = timed(
+        lambda: course.full_batch_update(x64c, d64, net), 3
+    )
+    results["course literal, C-ordered x: epoch"] = timed(
+        lambda: course.minibatch_epoch(x64c, d64, net, rng), 2
+    )
 
     torch_version = None
     if not args.no_torch:
@@ -160,6 +169,9 @@ def main(argv=None) -> int:
         ),
         "minibatch epoch: course literal / backproof": ratio(
             "course literal minibatch epoch", "backproof minibatch epoch"
+        ),
+        "epoch: course literal C-ordered / backproof": ratio(
+            "course literal, C-ordered x: epoch", "backproof minibatch epoch"
         ),
     }
     for name, value in ratios.items():
