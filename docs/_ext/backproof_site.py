@@ -442,8 +442,31 @@ def generate(app) -> None:
     log.info(f"backproof site: generated content in {time.perf_counter() - start:.1f} s")
 
 
+def identity_in_docstring(app, what, name, obj, options, lines) -> None:
+    """Replace each ``:Identity: name`` line of a docstring by the statement SymPy proved."""
+    out = []
+    for line in lines:
+        stripped = line.strip()
+        if not stripped.startswith(":Identity:"):
+            out.append(line)
+            continue
+        ident = S.identity(stripped.split(":", 2)[2].strip())  # KeyError names the valid ones
+        eqs = ident.statement_latex()
+        body = eqs[0] if len(eqs) == 1 else "\\begin{gathered} " + r" \\ ".join(eqs) + " \\end{gathered}"
+        out += [
+            f"**Proved by SymPy** as identity {ident.number}, ``{ident.name}`` (see :doc:`/verification`):",
+            "",
+            ".. math::",
+            "",
+            f"   {body}",
+            "",
+        ]
+    lines[:] = out
+
+
 def setup(app):
     app.connect("builder-inited", generate)
+    app.connect("autodoc-process-docstring", identity_in_docstring)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
 
 

@@ -51,7 +51,9 @@ def cross_entropy(y: np.ndarray, d: np.ndarray) -> float:
 
 
 def cross_entropy_grad(y: np.ndarray, d: np.ndarray) -> np.ndarray:
-    r"""Gradient of each sample's loss with respect to its prediction: :math:`\nabla_y E = -d / y`.
+    r"""Gradient of each sample's loss with respect to its prediction (the course's starting point).
+
+    :Identity: cross_entropy_gradient_is_minus_d_over_y
 
     This is the textbook start of backprop. It divides by :math:`y`, so where
     :math:`y` underflows to 0 it is infinite: the fused :math:`y - d` of

@@ -170,6 +170,9 @@ def predict(params: Parameters, x: np.ndarray) -> np.ndarray:
 def backprop(params: Parameters, x: np.ndarray, d: np.ndarray, fused: bool = True) -> Parameters:
     r"""Gradients of the summed loss :math:`\sum_n E_n` (course: ``backprop_shallow``).
 
+    :Identity: network_backprop_equals_sympy_gradient
+    :Identity: fused_softmax_cross_entropy_gradient_is_y_minus_d
+
     Parameters
     ----------
     params : Parameters

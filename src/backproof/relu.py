@@ -40,7 +40,9 @@ def relu(a: np.ndarray) -> np.ndarray:
 def relu_jvp(a: np.ndarray, e: np.ndarray) -> np.ndarray:
     r"""Directional derivative of ReLU at ``a`` along ``e`` (course: ``relup``).
 
-    .. math:: \delta = H(a) \odot e, \qquad H(a) = [a > 0],\ H(0) = 0.
+    The derivative is the Heaviside step :math:`H(a) = [a > 0]`, with :math:`H(0) = 0`.
+
+    :Identity: relu_derivative_is_heaviside_zero_at_kink
 
     Parameters
     ----------

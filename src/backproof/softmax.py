@@ -54,7 +54,7 @@ def softmax(a: np.ndarray) -> np.ndarray:
 def softmax_jvp(a: np.ndarray, e: np.ndarray) -> np.ndarray:
     r"""Directional derivative of the softmax at ``a`` along ``e`` (course: ``softmaxp``).
 
-    .. math:: \delta = g(a) \odot e - \langle g(a), e \rangle\, g(a)
+    :Identity: softmax_jvp_is_g_times_e_minus_inner_product
 
     This is :math:`J e` for the Jacobian :math:`J = \operatorname{diag}(g) - g g^\top`,
     and, :math:`J` being symmetric, also :math:`J^\top e`: the backward step of backprop.
