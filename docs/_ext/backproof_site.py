@@ -410,8 +410,8 @@ def training_fragments(data: bp.MNISTData) -> None:
         f"from {mb['config']['epochs'] * -(-data.n_train // mb['config']['batch_size']):,} small updates "
         f"whose total work equals that of only {mb['config']['epochs']} full-batch iterations. "
         f"The initial loss is "
-        f"{fmt(full['initial']['train_loss'], 3)}, which the course reports as "
-        f"{fmt(full['initial']['train_loss'] / 10, 3)} (it divides by 10 N).\n",
+        f"{fmt(full['initial']['train_loss'], 3)}; in the course's convention, which divides by "
+        f"10 N, that is {fmt(full['initial']['train_loss'] / 10, 3)}.\n",
     )
     write(
         "gallery.md",
