@@ -108,14 +108,24 @@ def test_images_that_are_not_28_by_28_are_refused(tmp_path):
         load_mnist("train", tmp_path)
 
 
-@settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.binary(max_size=400), compress=st.booleans())
-def test_fuzz_random_bytes_only_ever_raise_idx_format_error(tmp_path, data, compress):
+def read_fuzzed(tmp_path, data: bytes, compress: bool):
+    """Write ``data`` (gzipped or not) and read it: the array, or None after an IDXFormatError.
+
+    Any other exception propagates and fails the fuzz test.
+    """
     path = tmp_path / "fuzz"
     path.write_bytes(gzip.compress(data) if compress else data)
     try:
-        out = read_idx(path)
+        return read_idx(path)
     except IDXFormatError:
+        return None
+
+
+@settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=400), compress=st.booleans())
+def test_fuzz_random_bytes_only_ever_raise_idx_format_error(tmp_path, data, compress):
+    out = read_fuzzed(tmp_path, data, compress)
+    if out is None:
         return
     assert out.dtype == np.uint8 and out.size == len(data) - 4 - 4 * out.ndim
 
@@ -131,11 +141,8 @@ def test_fuzz_mutated_valid_headers_only_ever_raise_idx_format_error(tmp_path, p
     data = bytearray(IMAGES)
     data[pos] = value
     data = bytes(data[:cut]) if cut < len(IMAGES) else bytes(data)
-    path = tmp_path / "fuzz"
-    path.write_bytes(gzip.compress(data) if compress else data)
-    try:
-        out = read_idx(path)
-    except IDXFormatError:
+    out = read_fuzzed(tmp_path, data, compress)
+    if out is None:
         return
     assert out.nbytes <= len(data)  # never more than the file holds
 

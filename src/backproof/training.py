@@ -209,20 +209,15 @@ def _setup(x, labels, test, params, hidden, seed, lr):
     rows, lbl = _prepare(x, labels, "training", 784 if params is None else params.shape[0])
     if lbl.shape[0] == 0:
         raise InputError("the training set is empty")
+    rng = np.random.default_rng(seed)  # initialises params (when not given), then shuffles
     if params is None:
-        hidden = positive_int("hidden", hidden)
-        rng = np.random.default_rng(seed)
-        params = init_shallow(rows.shape[1], hidden, 10, rng, dtype=rows.dtype)
+        params = init_shallow(rows.shape[1], positive_int("hidden", hidden), 10, rng, dtype=rows.dtype)
     else:
-        rng = np.random.default_rng(seed)
         params = params.astype(rows.dtype)
         if params.shape[0] != rows.shape[1]:
             raise InputError(f"params expect {params.shape[0]} inputs, images have {rows.shape[1]}")
-    test_rows = None
-    if test is not None:
-        test_rows, test_lbl = _prepare(test[0], test[1], "test", rows.shape[1])
-        test_rows = (test_rows, test_lbl)
-    return lr, rows, lbl, params, rng, test_rows
+    test_data = None if test is None else _prepare(test[0], test[1], "test", rows.shape[1])
+    return lr, rows, lbl, params, rng, test_data
 
 
 def _metrics(params, rows, lbl):
