@@ -37,7 +37,7 @@ import numpy as np
 
 from ._checks import as_float_matrix, positive_int
 from .errors import InputError
-from .loss import cross_entropy_from_logits, cross_entropy_grad, misclassification
+from .loss import cross_entropy_from_logits, cross_entropy_grad, misclassification, require_targets_sum_to_one
 from .preprocess import one_hot
 from .relu import relu, relu_jvp
 from .softmax import softmax, softmax_jvp
@@ -194,6 +194,8 @@ def backprop(params: Parameters, x: np.ndarray, d: np.ndarray, fused: bool = Tru
     d = as_float_matrix("d", d, rows=params.shape[2])
     if d.shape[1] != x.shape[1]:
         raise InputError(f"x has {x.shape[1]} samples but d has {d.shape[1]}")
+    if fused:
+        require_targets_sum_to_one(d)  # y - d is the gradient only then (identities 6 and 10)
     fw = forward(params, x)
     if fused:
         delta2 = fw.y - d

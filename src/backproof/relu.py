@@ -42,7 +42,17 @@ def relu_jvp(a: np.ndarray, e: np.ndarray) -> np.ndarray:
 
     The derivative is the Heaviside step :math:`H(a) = [a > 0]`, with :math:`H(0) = 0`.
 
+    Proved by SymPy (:mod:`backproof.symbolic`; a test keeps these equal to the proved statements):
+
     :Identity: relu_derivative_is_heaviside_zero_at_kink
+
+    .. math:: \frac{d}{d a} \operatorname{relu}\left(a\right) = H\left(a\right)
+
+    .. math:: H\left(0\right) = 0
+
+    :Identity: relu_subgradient_at_zero_is_any_s_in_0_1
+
+    .. math:: t s \leq \operatorname{relu}\left(t\right)
 
     Parameters
     ----------

@@ -60,7 +60,10 @@ def _kernel_at_kink(rng):
 
     Ni, Nh, No, B = 4, 3, 3, 5
     p = Parameters(
-        rng.standard_normal((Nh, Ni)), rng.standard_normal(Nh), rng.standard_normal((No, Nh)), rng.standard_normal(No)
+        rng.standard_normal((Nh, Ni)),
+        rng.standard_normal(Nh),
+        rng.standard_normal((No, Nh)),
+        rng.standard_normal(No),
     )
     p.W1[0] = 0.0
     p.b1[0] = 0.0
