@@ -186,7 +186,7 @@ def _check_training_step(dtype, how):
 
     def check(rng):
         from .. import verify as V
-        from ..training import Kernel, train_full_batch
+        from ..training import train_full_batch, train_minibatch
         from . import _numeric as X
 
         gamma = 0.3
@@ -197,11 +197,10 @@ def _check_training_step(dtype, how):
             labels = np.array(TINY_LABELS)
             ref = sympy_network_grads(p, x)
             expected = {k: v.astype(np.float64) - gamma / B * ref[k] for k, v in p.arrays().items()}
-            if how == "kernel":
-                q = p.copy()
-                Kernel(q, B).step(x, labels, gamma / B)
+            if how == "minibatch":  # one batch of B: the update W <- W - (gamma / B) nabla_W
+                q = train_minibatch(x, labels, epochs=1, batch_size=B, lr=gamma, params=p.copy()).params
             else:
-                q = train_full_batch(x, labels, iterations=1, lr=gamma, params=p.copy(), eval_every=1).params
+                q = train_full_batch(x, labels, iterations=1, lr=gamma, params=p.copy()).params
             # relative to the step itself: the error of theta_new - theta against (gamma/B) grad
             for k, v in q.arrays().items():
                 moved = v.astype(np.float64) - getattr(p, k).astype(np.float64)
@@ -398,8 +397,16 @@ def _training_step() -> Identity:
             ),
         ],
         checks=[
-            Check("training kernel vs SymPy, float64", "float64", _check_training_step(np.float64, "kernel")),
-            Check("training kernel vs SymPy, float32", "float32", _check_training_step(np.float32, "kernel")),
+            Check(
+                "train_minibatch, one batch, float64",
+                "float64",
+                _check_training_step(np.float64, "minibatch"),
+            ),
+            Check(
+                "train_minibatch, one batch, float32",
+                "float32",
+                _check_training_step(np.float32, "minibatch"),
+            ),
             Check(
                 "train_full_batch, one step, vs SymPy", "float64", _check_training_step(np.float64, "full")
             ),
