@@ -8,7 +8,11 @@ The course's ``eval_loss`` divided by :math:`10 N` instead of :math:`N`, so its
 numbers are ours divided by 10 (its initial "≈ 0.26" is our ≈ 2.6); wherever
 backproof compares with the course it says so.
 
-Non-goals: label smoothing, class weights.
+Targets need not be one-hot: for any targets the gradient through the softmax is
+:math:`y \sum_j d_j - d`, which is the fused :math:`y - d` exactly when each column sums to
+1, as one-hot and label-smoothed targets do (:func:`require_targets_sum_to_one`).
+
+Non-goals: class weights; a helper that builds smoothed targets.
 """
 
 from __future__ import annotations

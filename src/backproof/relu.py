@@ -2,8 +2,9 @@ r"""The rectified linear unit and its directional derivative.
 
 :math:`\operatorname{relu}(a) = \max(a, 0)` elementwise. Its derivative is the
 Heaviside step :math:`H(a)`; at the kink :math:`a = 0`, where no derivative
-exists, backproof uses :math:`H(0) = 0` (the subgradient that PyTorch and the
-course's ``relup`` also use), so the directional derivative is
+exists, every :math:`s \in [0, 1]` is a subgradient, and backproof uses
+:math:`H(0) = 0` (as PyTorch and the course's ``relup`` do), here and in the training
+kernel alike, so the directional derivative is
 
 .. math:: \operatorname{relu}'(a)\,e = H(a) \odot e, \qquad H(a) = [a > 0].
 
