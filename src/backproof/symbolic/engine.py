@@ -778,19 +778,24 @@ class Identity:
         lines += [f"$$ {s} $$" for s in self.statement_latex()]
         if self.assumptions:
             lines.append("Assumptions: " + "; ".join(self.assumptions) + ".")
+        unprinted = []
         for c in self.chains:
+            if not c.show_latex:
+                unprinted.append(c.size or c.title)
+                continue
             where = "any size" if c.size is None else c.size
             lines.append(f"*Proof, {c.title}* ({where}, {c.substantive} substantive steps):")
-            if c.show_latex:
-                parts = c.latex()
-                rows = [parts[0]]
-                for s, tex in zip(c.steps[1:], parts[1:]):
-                    rel = r"\le" if s.relation == "<=" else "="
-                    tag = "definition" if s.kind == DEFINITION else "rewrite"
-                    rows.append(rf"{rel} {tex} && {_why_latex(f'[{tag}] ' + s.why)}")
-                lines.append("$$ \\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned} $$")
-            else:
-                lines.append("(too large to print)")
+            parts = c.latex()
+            rows = [parts[0]]
+            for s, tex in zip(c.steps[1:], parts[1:]):
+                rel = r"\le" if s.relation == "<=" else "="
+                tag = "definition" if s.kind == DEFINITION else "rewrite"
+                rows.append(rf"{rel} {tex} && {_why_latex(f'[{tag}] ' + s.why)}")
+            lines.append("$$ \\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned} $$")
+        if unprinted:
+            sizes = [f"${x}$" for x in dict.fromkeys(unprinted)]
+            listed = ", ".join(sizes[:-1]) + (" and " if len(sizes) > 1 else "") + sizes[-1]
+            lines.append(f"Also proved at {listed} (not printed; see the verification report).")
         return "\n\n".join(lines)
 
     def _repr_markdown_(self) -> str:

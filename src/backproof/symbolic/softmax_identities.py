@@ -45,7 +45,7 @@ J_DEF = {JI[i, j]: sp.Derivative(gI[i], aI[j]), JI[j, i]: sp.Derivative(gI[j], a
 
 
 def softmax_vector(a: sp.Matrix) -> sp.Matrix:
-    r"""The softmax of a column of SymPy expressions: :math:`e^{a_i} / \sum_j e^{a_j}`."""
+    r"""The softmax of a column of SymPy expressions: :math:`\\exp(a_i) / \sum_j \\exp(a_j)`."""
     total = sum(sp.exp(x) for x in a)
     return sp.Matrix([sp.exp(x) / total for x in a])
 
@@ -727,9 +727,9 @@ def _shift_invariance() -> Identity:
                     sp.Pow(sp.Mul(sp.exp(c), S, evaluate=False), -1, evaluate=False),
                     evaluate=False,
                 ),
-                "$e^{x + c} = e^{c} e^{x}$; $e^{c}$ does not depend on $k$",
+                "$\\exp(x + c) = \\exp(c) \\exp(x)$; $\\exp(c)$ does not depend on $k$",
             ),
-            Step(sp.exp(aI[i]) / S, "cancel $e^{c}$"),
+            Step(sp.exp(aI[i]) / S, "cancel $\\exp(c)$"),
             Step(gI[i], "definition of $g_i$", DEFINITION),
         ],
         definitions=G,
@@ -740,7 +740,7 @@ def _shift_invariance() -> Identity:
         "Adding the same c to every logit leaves the softmax unchanged (why softmax subtracts the max)",
         [general],
         variants=[
-            Variant("not_cancelled", "$e^{c} g_i$", sp.exp(c) * gI[i]),
+            Variant("not_cancelled", "$\\exp(c) g_i$", sp.exp(c) * gI[i]),
             Variant("additive", "$g_i + c$", gI[i] + c),
         ],
         checks=_checks(_check_shift),
@@ -755,9 +755,11 @@ def _log_sum_exp_bounds() -> Identity:
         "general $n$, lower bound, for every class $p$ (so for the largest)",
         [
             Step(aI[p]),
-            Step(sp.log(sp.exp(aI[p], evaluate=False), evaluate=False), "$\\log e^{x} = x$", DEFINITION),
+            Step(sp.log(sp.exp(aI[p], evaluate=False), evaluate=False), "$\\log \\exp(x) = x$", DEFINITION),
             Step(
-                lse, "$e^{a_p}$ is one of the positive terms of the sum; $\\log$ is increasing", relation="<="
+                lse,
+                "$\\exp(a_p)$ is one of the positive terms of the sum; $\\log$ is increasing",
+                relation="<=",
             ),
         ],
         hypotheses=CLASSES,
@@ -768,12 +770,12 @@ def _log_sum_exp_bounds() -> Identity:
             Step(lse),
             Step(
                 sp.log(sp.exp(M) * sp.Sum(sp.exp(aI[k] - M), (k, 1, n))),
-                "take $e^{\\max_j a_j}$ out of the sum",
+                "take $\\exp(\\max_j a_j)$ out of the sum",
             ),
             Step(M + sp.log(sp.Sum(sp.exp(aI[k] - M), (k, 1, n))), "the log of a product"),
             Step(
                 M + sp.log(sp.Sum(1, (k, 1, n))),
-                "each $e^{a_k - \\max_j a_j} \\le 1$; $\\log$ is increasing",
+                "each $\\exp(a_k - \\max_j a_j) \\le 1$; $\\log$ is increasing",
                 relation="<=",
             ),
             Step(M + sp.log(n), "$n$ terms equal to 1", DEFINITION),
@@ -783,12 +785,12 @@ def _log_sum_exp_bounds() -> Identity:
     )
     return Identity(
         "log_sum_exp_is_between_max_and_max_plus_log_n",
-        "max_j a_j ≤ log Σ_j e^{a_j} ≤ max_j a_j + log n: the log-sum-exp the loss uses",
+        "max_j a_j ≤ log Σ_j \\exp(a_j) ≤ max_j a_j + log n: the log-sum-exp the loss uses",
         [lower, upper],
         assumptions=["$p \\le n$", "$a_k \\le \\max_j a_j$ for every $k$"],
         variants=[
-            Variant("no_log_n", "$\\log\\sum_j e^{a_j} \\le \\max_j a_j$", M, upper.title),
-            Variant("reversed", "$\\log\\sum_j e^{a_j} \\le a_p$", aI[p], first=lse),
+            Variant("no_log_n", "$\\log\\sum_j \\exp(a_j) \\le \\max_j a_j$", M, upper.title),
+            Variant("reversed", "$\\log\\sum_j \\exp(a_j) \\le a_p$", aI[p], first=lse),
         ],
         checks=_checks(_check_lse),
         implements="cross_entropy_from_logits",
