@@ -99,7 +99,7 @@ def cross_entropy_from_logits(a: np.ndarray, d: np.ndarray) -> float:
 
     .. math::
 
-        \log{\left(\sum_{k=1}^{n} \exp\left({a}_{k}\right) \right)} \leq \max_{j} a_{j} + \log{\left(n \right)}
+       \log{\left(\sum_{k=1}^{n} \exp\left({a}_{k}\right) \right)} \leq \max_{j} a_{j} + \log{\left(n \right)}
 
     """
     a = as_float_matrix("a", a)
