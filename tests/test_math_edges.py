@@ -97,7 +97,7 @@ def test_misclassification_takes_the_classes_from_the_rows_of_y():
     assert misclassification(y, np.array([2, 0])) == 0.0
     assert misclassification(y, np.array([2, 1])) == 50.0
     assert misclassification(y, np.array([0, 1])) == 100.0
-    with pytest.raises(InputError, match="0..2"):
+    with pytest.raises(InputError, match=r"0\.\.2"):
         misclassification(y, np.array([3, 0]))  # a fourth class does not exist here
 
 
