@@ -162,6 +162,20 @@ def test_inequality_steps_need_a_reason_the_rules_accept():
     assert bad.check() == [False]
 
 
+def test_a_sum_is_at_least_one_of_its_terms_only_for_an_index_in_its_range():
+    """Review H2: a_p <= log sum_{k<=u} e^{a_k} is false for p > u; without p <= u it must not pass."""
+    p, k, u = (sp.Symbol(x, integer=True, positive=True) for x in "pku")
+    a = sp.IndexedBase("a", real=True)
+    steps = [
+        S.Step(a[p]),
+        S.Step(sp.log(sp.exp(a[p], evaluate=False), evaluate=False), "log exp", S.DEFINITION),
+        S.Step(sp.log(sp.Sum(sp.exp(a[k]), (k, 1, u))), "one term of the sum", relation="<="),
+    ]
+    assert S.Chain("no hypothesis", steps).check() == [True, False]
+    assert S.Chain("p is in the range", steps, hypotheses={sp.Le(p, u): True}).check() == [True, True]
+    assert not S.nonnegative(sp.Sum(1, (k, 1, u - 3)))  # Karr: a sum of negative length is negative
+
+
 def test_the_registry_numbers_identities_and_refuses_duplicate_names():
     assert [i.number for i in S.identities()] == list(range(1, len(NAMES) + 1))
     assert NAMES[:9] == [
