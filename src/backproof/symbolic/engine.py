@@ -528,6 +528,10 @@ def refute(
                 if isinstance(key, (sp.logic.boolalg.BooleanAtom, sp.Rel)):
                     continue
                 key = key.xreplace(values).doit()
+                if key.is_number:  # decided at this point (e.g. a Kronecker delta of two integers)
+                    if key != v:
+                        raise ValueError("the point violates a hypothesis")  # try another point
+                    continue
                 if isinstance(key, sp.Add):  # a constraint such as sum_j d_j = 1: solve for one term
                     last = sorted(
                         key.atoms(sp.Indexed) | key.free_symbols - key.atoms(sp.IndexedBase), key=str
@@ -743,6 +747,48 @@ class Identity:
     def total_steps(self) -> int:
         return sum(len(c.steps) - 1 for c in self.chains)
 
+    def hypotheses_shown(self) -> list[str]:
+        r"""Every substitution the chains make, in words (LaTeX), generated from the chains themselves.
+
+        Hypotheses (applied to every step), assumptions (applied where a step says so) and cases
+        are listed, so that nothing substituted by hand is hidden from the reader.
+        """
+        out: list[str] = []
+
+        def add(text: str) -> None:
+            if text not in out:
+                out.append(text)
+
+        def case_text(k, v) -> str:
+            if isinstance(v, sp.Symbol) and isinstance(k, sp.Symbol) and v.name == k.name:
+                for attr, rel in (
+                    ("is_positive", "> 0"),
+                    ("is_negative", "< 0"),
+                    ("is_nonnegative", r"\\ge 0"),
+                ):
+                    if getattr(v, attr):
+                        return f"{to_latex(k)} {rel}"
+            return f"{to_latex(k)} = {to_latex(v)}"
+
+        for c in self.chains:
+            used = set().union(*(sp.sympify(st.expr).free_symbols for st in c.steps))
+            used |= set().union(*(sp.sympify(v).free_symbols for v in c.definitions.values()))
+            for key, value in {**c.hypotheses, **c.assumptions}.items():
+                if not sp.sympify(key).free_symbols <= used:
+                    continue  # a hypothesis about symbols this chain does not have
+                if value is True and isinstance(key, sp.Rel):
+                    add(f"${to_latex(key)}$")
+                elif isinstance(key, sp.KroneckerDelta) and value == 0:
+                    add(f"${to_latex(key.args[0])} \\ne {to_latex(key.args[1])}$")
+                else:
+                    add(f"${to_latex(key)} = {to_latex(value)}$")
+            if c.cases:
+                parts = ", ".join(
+                    "$" + ", ".join(case_text(k, v) for k, v in case.items()) + "$" for case in c.cases
+                )
+                add(f"{c.title}: by cases {parts}")
+        return out
+
     def statement_checks(self) -> list[bool]:
         r"""Whether each displayed equation equals the two ends of the chain it is tied to."""
         eqs = self.equations()
@@ -805,6 +851,9 @@ class Identity:
         lines += [f"$$ {s} $$" for s in self.statement_latex()]
         if self.assumptions:
             lines.append("Assumptions: " + "; ".join(self.assumptions) + ".")
+        shown = self.hypotheses_shown()
+        if shown:
+            lines.append("Substituted in the proofs: " + "; ".join(shown) + ".")
         unprinted = []
         for c in self.chains:
             if not c.show_latex:
