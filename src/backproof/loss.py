@@ -64,6 +64,8 @@ def cross_entropy_grad(y: np.ndarray, d: np.ndarray) -> np.ndarray:
 
     .. math:: \nabla_{y} E = - d / y
 
+    .. math:: \frac{\partial E}{\partial {y}_{i}} = - \frac{{d}_{i}}{{y}_{i}}
+
     This is the textbook start of backprop. It divides by :math:`y`, so where
     :math:`y` underflows to 0 it is infinite: the fused :math:`y - d` of
     :func:`backproof.backprop` avoids that.
