@@ -31,7 +31,10 @@ The identities, in catalogue order (``backproof verify`` prints the same list):
 11. label smoothing keeps :math:`y - d`;
 12. :math:`g(a + c\mathbf{1}) = g(a)`;
 13. :math:`\max_j a_j \le \log\sum_j e^{a_j} \le \max_j a_j + \log n`;
-14. every :math:`s \in [0, 1]` is a subgradient of ReLU at 0.
+14. every :math:`s \in [0, 1]` is a subgradient of ReLU at 0;
+
+then the identities other modules register (the layer lemmas and the recursion theorem for any
+depth, from 20 on): :func:`identities` lists them all.
 
 1-6 and 10-13 are proved for symbolic :math:`n` (indexed symbols, sums over all
 :math:`n` classes); 1-6 also explicitly at :math:`n = 10`. 8 is proved at one size only,
