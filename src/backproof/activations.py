@@ -32,7 +32,8 @@ Non-goals: parametric or learned activations, softmax as a hidden activation
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -119,7 +120,10 @@ def sigmoid_jvp(a: np.ndarray, e: np.ndarray) -> np.ndarray:
 
 
 def tanh(a: np.ndarray) -> np.ndarray:
-    r"""Elementwise hyperbolic tangent :math:`\tanh a = (e^{a} - e^{-a}) / (e^{a} + e^{-a})` (NumPy's, saturating to ±1)."""
+    r"""Elementwise hyperbolic tangent :math:`\tanh a = (e^{a} - e^{-a}) / (e^{a} + e^{-a})`.
+
+    NumPy's, which saturates to exactly :math:`\pm 1` without overflow.
+    """
     return np.tanh(_float(a))
 
 
@@ -151,6 +155,4 @@ def activation(name: str) -> Activation:
     try:
         return ACTIVATIONS[name]
     except (KeyError, TypeError):
-        raise InputError(
-            f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}"
-        ) from None
+        raise InputError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}") from None
