@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ._blas import addmm
 from ._checks import labels_array, positive_float, positive_int
 from .errors import InputError, TrainingDivergedError
 from .network import Parameters, backprop, default_init, forward, init_network
@@ -219,7 +220,6 @@ class Kernel:
         self.h = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
         self.delta = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
         self.tmp = [None] + [np.empty((n[l], batch), mask_dtype or dt) for l in range(1, L)]
-        self.nabla_W = [np.empty_like(w) for w in params.W]
         self.nabla_b = [np.empty_like(v) for v in params.b]
         self.m = np.empty(batch, dt)
         self.s = np.empty(batch, dt)
@@ -253,12 +253,11 @@ class Kernel:
         y[labels, self.cols] -= 1
         y *= y.dtype.type(scale)
         for l in range(L, 0, -1):
-            np.matmul(delta[l], h[l - 1].T, out=self.nabla_W[l - 1])  # delta_l h_(l-1)^T
             np.sum(delta[l], axis=1, out=self.nabla_b[l - 1])  # delta_l 1
             if l > 1:  # delta_(l-1) = sigma'(a_(l-1)) * W_l^T delta_l, before W_l changes
                 np.matmul(P.W[l - 1].T, delta[l], out=delta[l - 1])
                 self.backward_act(delta[l - 1], h[l - 1], self.tmp[l - 1])
-            P.W[l - 1] -= self.nabla_W[l - 1]
+            addmm(P.W[l - 1], delta[l], h[l - 1].T, -1.0)  # W_l -= delta_l h_(l-1)^T, one BLAS call
             P.b[l - 1] -= self.nabla_b[l - 1]
 
     def update(self, x: np.ndarray, labels: np.ndarray, scale: float) -> bool:
