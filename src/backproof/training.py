@@ -325,8 +325,8 @@ def _metrics(params: Parameters, rows: np.ndarray, lbl: np.ndarray) -> tuple[flo
 # ------------------------------------------------------------------------------------------- set-up
 
 
-def _prepare(x, labels, name: str, Ni: int | None = None):
-    """Check ``x`` (Ni, N) and ``labels`` (N,); return rows (N, Ni) C-contiguous float32/64 and labels."""
+def _prepare(x, labels, name: str, Ni: int | None = None, No: int = 10):
+    """Check ``x`` (Ni, N) and ``labels`` (N,) in 0..No-1; return rows (N, Ni) C-contiguous and labels."""
     x = np.asarray(x)
     if x.dtype == np.uint8:
         raise InputError(f"{name} images are raw uint8; pass backproof.normalize(images) instead")
@@ -342,7 +342,7 @@ def _prepare(x, labels, name: str, Ni: int | None = None):
         raise InputError(f"{name} images must be floating point, got {x.dtype}")
     if not np.all(np.isfinite(x)):
         raise InputError(f"{name} images contain NaN or infinite values")
-    lbl = labels_array(f"{name} labels", labels)
+    lbl = labels_array(f"{name} labels", labels, No)
     if lbl.shape[0] != x.shape[1]:
         raise InputError(f"{name}: {x.shape[1]} images but {lbl.shape[0]} labels")
     if lbl.shape[0] == 0:
@@ -406,8 +406,6 @@ def _sizes_from(layers, hidden, n_inputs: int) -> list[int]:
         raise InputError(f"layers needs at least one hidden layer, like [784, 64, 10]; got {sizes}")
     if sizes[0] != n_inputs:
         raise InputError(f"layers starts with {sizes[0]} inputs but the images have {n_inputs} pixels")
-    if sizes[-1] != 10:
-        raise InputError(f"layers must end with 10 outputs (one per digit class), got {sizes[-1]}")
     return sizes
 
 
@@ -436,7 +434,15 @@ class _Run:
             raise InputError(f"unknown lr_schedule {lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
         self.lr_schedule = lr_schedule
         self.fused = bool(fused)
-        self.rows, self.lbl = _prepare(x, labels, "training", 784 if params is None else params.sizes[0])
+        # the network's outputs: one per class, so every label must be below their number
+        if params is not None:
+            No = params.sizes[-1]
+        elif layers is not None and isinstance(layers, (list, tuple)) and layers:
+            No = positive_int("layers[-1]", layers[-1])
+        else:
+            No = 10
+        Ni = 784 if params is None else params.sizes[0]
+        self.rows, self.lbl = _prepare(x, labels, "training", Ni, No)
         self.N, n_inputs = self.rows.shape
         if params is None:
             sizes = _sizes_from(layers, hidden, n_inputs)
@@ -459,9 +465,7 @@ class _Run:
                 raise InputError(f"params must be backproof.Parameters, got {type(params).__name__}")
             self.params = params.astype(self.rows.dtype)
             self.init = "given"
-            if params.sizes[-1] != 10:
-                raise InputError(f"params have {params.sizes[-1]} outputs; MNIST has 10 classes")
-        self.test = None if test is None else _prepare(test[0], test[1], "test", n_inputs)
+        self.test = None if test is None else _prepare(test[0], test[1], "test", n_inputs, No)
         self.kernels: dict[int, Kernel] = {}
         self.history = History()
 
