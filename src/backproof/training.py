@@ -35,6 +35,7 @@ import numbers
 import os
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -217,9 +218,9 @@ class Kernel:
         self.forward_act, self.backward_act, mask_dtype = _INPLACE[params.activation]
         # h[l] holds a_l, then h_l = sigma(a_l), l = 1..L-1 (h[0] is x, given to step);
         # the last one holds a_L
-        self.h = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
-        self.delta = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
-        self.tmp = [None] + [np.empty((n[l], batch), mask_dtype or dt) for l in range(1, L)]
+        self.h: list[Any] = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
+        self.delta: list[Any] = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
+        self.tmp: list[Any] = [None] + [np.empty((n[l], batch), mask_dtype or dt) for l in range(1, L)]
         self.nabla_b = [np.empty_like(v) for v in params.b]
         self.m = np.empty(batch, dt)
         self.s = np.empty(batch, dt)
@@ -626,7 +627,7 @@ def train_full_batch(
             bar.update(1)
     seconds = time.perf_counter() - start
     final = run.metrics()
-    run.record(T, T, *final, "iteration")
+    run.record(T, T, final[0], final[1], "iteration")
     settings = {"mode": "full", "iterations": T, "eval_every": eval_every}
     return run.result(settings, initial or final, final, seconds, data)
 
@@ -705,7 +706,7 @@ def train_minibatch(
 
     def record(step):
         metrics = run.metrics()
-        run.record(step, step / per_epoch, *metrics, "update")
+        run.record(step, step / per_epoch, metrics[0], metrics[1], "update")
         return metrics
 
     initial = record(0)
