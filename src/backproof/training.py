@@ -41,6 +41,7 @@ import numpy as np
 
 from ._blas import addmm
 from ._checks import labels_array, positive_float, positive_int
+from .activations import LEAKY_RELU_ALPHA
 from .errors import InputError, TrainingDivergedError
 from .network import Parameters, backprop, default_init, forward, init_network
 from .preprocess import one_hot
@@ -144,16 +145,12 @@ def _relu_backward(delta, h, tmp):  # [a > 0] == [h > 0]; 0 at the kink
     np.multiply(delta, tmp, out=delta)
 
 
-def _leaky_forward(h, tmp, alpha=None):
-    from .activations import LEAKY_RELU_ALPHA
-
+def _leaky_forward(h, tmp):
     np.multiply(h, h.dtype.type(LEAKY_RELU_ALPHA), out=tmp)
     np.maximum(h, tmp, out=h)  # max(a, alpha a): a for a > 0, alpha a otherwise (0 <= alpha < 1)
 
 
 def _leaky_backward(delta, h, tmp):  # 1 for a > 0, alpha otherwise (alpha at the kink)
-    from .activations import LEAKY_RELU_ALPHA
-
     alpha = h.dtype.type(LEAKY_RELU_ALPHA)
     np.greater(h, 0, out=tmp)
     tmp *= 1 - alpha
