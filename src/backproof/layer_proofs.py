@@ -455,14 +455,24 @@ def _rmat(rng: random.Random, rows: int, cols: int) -> sp.Matrix:
     return sp.Matrix(rows, cols, lambda *_: _rational(rng))
 
 
+_EPS = sp.Symbol("epsilon")
+
+
+def _first_order(M: sp.Matrix) -> sp.Matrix:
+    r"""Drop the terms of order :math:`\epsilon^2` and higher: they cannot change a derivative at 0."""
+    return M.applyfunc(lambda v: (lambda w: w.coeff(_EPS, 0) + w.coeff(_EPS, 1) * _EPS)(sp.expand(v)))
+
+
 def _gradient(f: Callable[[sp.Matrix], sp.Expr], X: sp.Matrix) -> sp.Matrix:
-    r"""Exact :math:`\partial f/\partial X` at a rational point, entry by entry (forward mode)."""
-    eps = sp.Symbol("epsilon")
+    r"""Exact :math:`\partial f/\partial X` at a rational point, entry by entry.
+
+    Entry :math:`(i, j)` is SymPy's :math:`\mathrm{d}f(X + \epsilon E_{ij})/\mathrm{d}\epsilon` at 0.
+    """
     out = sp.zeros(*X.shape)
     for idx in range(len(X)):
         Y = sp.Matrix(X)
-        Y[idx] = X[idx] + eps
-        out[idx] = sp.diff(sp.expand(f(Y)), eps).subs(eps, 0)
+        Y[idx] = X[idx] + _EPS
+        out[idx] = sp.diff(f(Y), _EPS).subs(_EPS, 0)
     return out
 
 
@@ -962,7 +972,7 @@ def _activation_derivative_lemmas() -> list[Lemma]:
             rewrite(sp.exp(-_a) / (1 + sp.exp(-_a)) ** 2, "quotient rule"),
             rewrite(sp.Mul(S, sp.exp(-_a) / (1 + sp.exp(-_a)), evaluate=False), "split the fraction"),
             rewrite(sp.Mul(S, 1 - S, evaluate=False), "$e^{-a} / (1 + e^{-a}) = 1 - 1 / (1 + e^{-a})$"),
-            defn(Sigmoid(_a) * (1 - Sigmoid(_a)), "definition"),
+            defn(sp.Mul(Sigmoid(_a), 1 - Sigmoid(_a), evaluate=False), "definition"),
         ],
         definitions={Sigmoid(_a): S},
     )
@@ -976,7 +986,7 @@ def _activation_derivative_lemmas() -> list[Lemma]:
         [
             Claim(
                 sp.Derivative(Sigmoid(_a), _a),
-                Sigmoid(_a) * (1 - Sigmoid(_a)),
+                sp.Mul(Sigmoid(_a), 1 - Sigmoid(_a), evaluate=False),
                 sig,
                 sp.Derivative(Sigmoid(_a), _a),
                 (),
@@ -1158,12 +1168,15 @@ def _base_claim() -> Claim:
             ),
             rewrite(y_rs * total - d[r, s], "the brackets keep $p = r$, $q = s$, $t = r$"),
             rewrite(y_rs - d[r, s], "assumption: each column of $d$ sums to 1"),
-            defn(MatrixElement(y - d, r, s), "definition of the softmax $y = g(a_L)$"),
+            defn(
+                MatrixElement(sp.MatAdd(y, -d, evaluate=False), r, s),
+                "definition of the softmax $y = g(a_L)$",
+            ),
         ],
         definitions={sp.Derivative(E, a[r, s]): sp.Derivative(E_def, a[r, s]), y[r, s]: y_rs},
         assumptions={total: 1, _canonical(total): 1},
     )
-    return Claim(delta, y - d, chain, sp.Derivative(E, a[r, s]))
+    return Claim(delta, sp.MatAdd(y, -d, evaluate=False), chain, sp.Derivative(E, a[r, s]))
 
 
 def _step_claims() -> list[Claim]:
@@ -1264,11 +1277,11 @@ def _network_instance(rng: random.Random) -> dict:
     top = _test_loss(rng, k, k)
     ones = sp.ones(1, k)
 
-    def from_a2(a2):
-        return top(W3 * a2.applyfunc(_test_sigma) + b3 * ones)
+    def from_a2(a2):  # intermediate results truncated to first order in epsilon, to keep them small
+        return top(_first_order(W3 * _first_order(a2.applyfunc(_test_sigma)) + b3 * ones))
 
     def a2_of(a1_, W2_, b2_):
-        return W2_ * a1_.applyfunc(_test_sigma) + b2_ * ones
+        return _first_order(W2_ * _first_order(a1_.applyfunc(_test_sigma)) + b2_ * ones)
 
     h1 = a1.applyfunc(_test_sigma)
     a2 = a2_of(a1, W2, b2)

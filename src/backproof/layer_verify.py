@@ -1,0 +1,405 @@
+r"""The numeric side of the layer proofs: each identity of :mod:`backproof.layer_proofs` against NumPy.
+
+For every layer identity this module compares backproof's NumPy code with a reference
+that SymPy computes from the definitions, evaluated with mpmath at 50 digits, in
+float64 and float32, and the NumPy code with centred finite differences in float64,
+with the tolerances and error measures of :mod:`backproof.verify`:
+
+* the activation derivatives and the activation lemma: each ``<name>_jvp(a, e)`` of
+  :mod:`backproof.activations` against SymPy's :math:`\mathrm{d}\sigma/\mathrm{d}a \cdot e`
+  from the definition (leaky ReLU with its :math:`\alpha`), at logit scales 1, 10 and
+  1000 (including the kink :math:`a = 0` for leaky ReLU, where the convention applies);
+* the linear layer lemma and the recursion theorem: :func:`backproof.network.backprop`
+  on explicit 3-layer networks (:data:`CROSS_SIZES`, 3 → 2 → 2 → 3, batch 2, two hidden
+  layers) for each of the four activations, against SymPy's derivatives of the summed
+  loss of the same network written out (:func:`explicit_network`). For the linear
+  lemma's :math:`\partial E/\partial x = W^\top\delta` the network is run one sample
+  at a time, where :math:`\delta_1 = \nabla_{b_1}`, and :math:`W_1^\top \nabla_{b_1}` is
+  compared with SymPy's :math:`\partial E/\partial x`.
+
+ReLU and leaky ReLU are written, as in identity 8, on the linear region of the point
+(:math:`\sigma(a) = (M + \alpha(1 - M)) \odot a` with the mask :math:`M = [a > 0]` held
+fixed), and the points stay at least 0.01 away from the kinks.
+
+The whole-network check here (:func:`network_cross_check`) is also symbolic for one
+network: :func:`symbolic_network_check` shows that the recursion's formulas, built as
+SymPy expressions, equal SymPy's derivatives of the explicit 3-layer network with an
+undefined activation :math:`\sigma` (so for every activation at once), for the sizes
+:data:`CROSS_SIZES` and a batch of 1 only.
+
+Against finite differences the networks' error is normwise per column
+(:func:`~backproof.verify.col_rel_error`): an entry of a 3-layer gradient far smaller
+than its column carries the loss's rounding divided by the step, about
+:math:`10^{-16}/10^{-6}`, which an elementwise measure would blame on the code. The
+activations' finite differences are elementwise (CS231n), at :math:`|a| \lesssim 3`.
+
+Non-goals: statistical testing; training.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from . import layer_proofs as LP
+from .activations import ACTIVATIONS, LEAKY_RELU_ALPHA
+from .loss import cross_entropy
+from .network import Parameters, backprop, forward
+from .preprocess import one_hot
+from .verify import TOLERANCE, col_rel_error, rel_error
+
+__all__ = [
+    "CROSS_SIZES",
+    "LayerReport",
+    "explicit_network",
+    "fd_check",
+    "network_cross_check",
+    "numeric_check",
+    "run_all",
+    "symbolic_network_check",
+]
+
+CROSS_SIZES = (3, 2, 2, 3)  # n_0 .. n_L of the explicit networks: two hidden layers, 3 classes
+CROSS_BATCH = 2
+CROSS_LABELS = (0, 2)
+SCALES = (1.0, 10.0, 1000.0)
+_DPS = 50
+
+# --------------------------------------------------------------------------- SymPy references
+
+_t = sp.Symbol("t", real=True)
+
+
+def activation_definition(name: str, mask=None):
+    r"""The activation as a SymPy expression in :math:`t` (ReLU-family: on the region of ``mask``)."""
+    alpha = sp.Rational(LEAKY_RELU_ALPHA).limit_denominator(10**6)
+    if name == "sigmoid":
+        return LP.SIGMOID_DEF.xreplace({LP._a: _t})
+    if name == "tanh":
+        return LP.TANH_DEF.xreplace({LP._a: _t})
+    if name == "relu":
+        return mask * _t
+    if name == "leaky_relu":
+        return (mask + alpha * (1 - mask)) * _t
+    raise KeyError(name)
+
+
+@functools.cache
+def _derivative_reference(name: str):
+    """mpmath function (a, e, mask) -> d sigma / da * e, SymPy's derivative of the definition."""
+    mask = sp.Symbol("M")
+    deriv = sp.diff(activation_definition(name, mask), _t)
+    return sp.lambdify([_t, sp.Symbol("e"), mask], deriv * sp.Symbol("e"), "mpmath")
+
+
+def _mask(name: str, a):
+    """For leaky ReLU, [a > 0]: at a = 0 it is 0, which is backproof's convention (slope alpha)."""
+    return 1 if a > 0 else 0
+
+
+def _jvp_reference(name: str, a: np.ndarray, e: np.ndarray) -> np.ndarray:
+    f = _derivative_reference(name)
+    with mpmath.workdps(_DPS):
+        out = [
+            float(f(mpmath.mpf(float(x)), mpmath.mpf(float(v)), _mask(name, float(x))))
+            for x, v in zip(a.ravel(), e.ravel())
+        ]
+    return np.array(out).reshape(a.shape)
+
+
+@functools.cache
+def explicit_network(name: str) -> dict:
+    r"""SymPy's explicit 3-layer network of :data:`CROSS_SIZES` with activation ``name``, and its gradients.
+
+    Returns the parameter symbols by name (``W1, b1, ..., W3, b3``), the inputs ``x``, the
+    masks (ReLU family), the summed loss ``E`` and ``grad``: SymPy's
+    :math:`\partial E/\partial \theta` for every parameter and for ``x``, lambdified for mpmath.
+    """
+    sizes, N = CROSS_SIZES, CROSS_BATCH
+    L = len(sizes) - 1
+    W = [
+        sp.Matrix(sizes[l + 1], sizes[l], lambda i, j, l=l: sp.Symbol(f"w{l + 1}_{i}{j}", real=True))
+        for l in range(L)
+    ]
+    b = [
+        sp.Matrix(sizes[l + 1], 1, lambda i, j, l=l: sp.Symbol(f"b{l + 1}_{i}", real=True)) for l in range(L)
+    ]
+    x = sp.Matrix(sizes[0], N, lambda i, j: sp.Symbol(f"x_{i}{j}", real=True))
+    masks = [
+        sp.Matrix(sizes[l + 1], N, lambda i, j, l=l: sp.Symbol(f"m{l + 1}_{i}{j}")) for l in range(L - 1)
+    ]
+    d = sp.Matrix(sizes[-1], N, lambda r, c: 1 if CROSS_LABELS[c] == r else 0)
+    h = x
+    for l in range(L):
+        a = W[l] * h + b[l] * sp.ones(1, N)
+        if l < L - 1:
+            h = sp.Matrix(
+                a.shape[0],
+                N,
+                lambda i, j, a=a, l=l: activation_definition(name, masks[l][i, j]).xreplace({_t: a[i, j]}),
+            )
+    E = 0
+    for c in range(N):
+        lse = sp.log(sum(sp.exp(a[r, c]) for r in range(sizes[-1])))
+        E += -sum(d[r, c] * (a[r, c] - lse) for r in range(sizes[-1]))
+    params = {}
+    for l in range(L):
+        params[f"W{l + 1}"], params[f"b{l + 1}"] = W[l], b[l]
+    inputs = [*(v for P in params.values() for v in P), *x, *(v for M in masks for v in M)]
+    grads = {k: P.applyfunc(lambda v: sp.diff(E, v)) for k, P in {**params, "x": x}.items()}
+    fns = {k: sp.lambdify([inputs], G, "mpmath", cse=True) for k, G in grads.items()}
+    return dict(params=params, x=x, masks=masks, E=E, grads=grads, fns=fns, d=d)
+
+
+def _network_point(rng: np.random.Generator, name: str, dtype):
+    sizes, N = CROSS_SIZES, CROSS_BATCH
+    while True:
+        W = [rng.standard_normal((sizes[l + 1], sizes[l])) for l in range(len(sizes) - 1)]
+        b = [rng.standard_normal(sizes[l + 1]) for l in range(len(sizes) - 1)]
+        p = Parameters(W=W, b=b, activation=name).astype(dtype)
+        x = rng.standard_normal((sizes[0], N)).astype(dtype)
+        fw = forward(p, x)
+        if min(float(np.min(np.abs(a))) for a in fw.a[:-1]) >= 1e-2:  # away from the kinks
+            break
+    d = one_hot(np.array(CROSS_LABELS), sizes[-1], dtype=dtype)
+    return p, x, d, fw
+
+
+def _sympy_network_grads(name: str, p: Parameters, x: np.ndarray, fw) -> dict:
+    net = explicit_network(name)
+    point = [mpmath.mpf(float(v)) for arr in p.arrays().values() for v in np.asarray(arr).ravel()]
+    point += [mpmath.mpf(float(v)) for v in x.ravel()]
+    point += [int(v > 0) for a in fw.a[:-1] for v in np.asarray(a, dtype=np.float64).ravel()]
+    out = {}
+    with mpmath.workdps(_DPS):
+        for k, f in net["fns"].items():
+            value = np.array(f(point).tolist(), dtype=object).astype(float)
+            shape = x.shape if k == "x" else np.shape(p.arrays()[k])
+            out[k] = value.reshape(shape)
+    return out
+
+
+# --------------------------------------------------------------------------- numeric checks
+
+
+def _check_activation(name: str):
+    def check(rng, dtype):
+        errs = []
+        for scale in SCALES:
+            a = (rng.standard_normal((6, 4)) * scale).astype(dtype)
+            if name == "leaky_relu":
+                a[0, :] = 0  # the kink: backproof's convention, slope alpha
+            e = rng.standard_normal(a.shape).astype(dtype)
+            errs.append(col_rel_error(ACTIVATIONS[name].jvp(a, e), _jvp_reference(name, a, e)))
+        return max(errs)
+
+    return check
+
+
+def _check_activation_lemma(rng, dtype):
+    return max(_check_activation(name)(rng, dtype) for name in ACTIVATIONS)
+
+
+def network_cross_check(name: str, rng: np.random.Generator, dtype=np.float64, points: int = 2) -> float:
+    r"""Largest error of ``backprop`` on the 3-layer network with activation ``name`` against SymPy."""
+    errs = []
+    for _ in range(points):
+        p, x, d, fw = _network_point(rng, name, dtype)
+        ref = _sympy_network_grads(name, p, x, fw)
+        got = backprop(p, x, d).arrays()
+        errs.append(max(col_rel_error(got[k], ref[k]) for k in got))
+    return max(errs)
+
+
+def _check_recursion(rng, dtype):
+    return max(network_cross_check(name, rng, dtype) for name in ACTIVATIONS)
+
+
+def _check_linear(rng, dtype):
+    r"""Every layer's :math:`\nabla_{W_l}, \nabla_{b_l}`; :math:`W_1^\top\delta_1` against SymPy's ∂E/∂x."""
+    errs = []
+    for name in ACTIVATIONS:
+        p, x, d, fw = _network_point(rng, name, dtype)
+        ref = _sympy_network_grads(name, p, x, fw)
+        got = backprop(p, x, d).arrays()
+        errs.append(max(col_rel_error(got[k], ref[k]) for k in got))
+        # dE/dx column by column: with one sample, delta_1 is nabla_b1
+        dx = np.column_stack([p.W[0].T @ backprop(p, x[:, [c]], d[:, [c]]).b[0] for c in range(x.shape[1])])
+        errs.append(col_rel_error(dx, ref["x"]))
+    return max(errs)
+
+
+_NUMERIC = {
+    "linear_layer_gradients_delta_x_transpose": _check_linear,
+    "activation_gradient_is_sigma_prime_times_e": _check_activation_lemma,
+    "leaky_relu_derivative_is_one_or_alpha": _check_activation("leaky_relu"),
+    "sigmoid_derivative_is_s_times_one_minus_s": _check_activation("sigmoid"),
+    "tanh_derivative_is_one_minus_tanh_squared": _check_activation("tanh"),
+    "backprop_recursion_for_any_depth": _check_recursion,
+}
+
+
+def numeric_check(name: str, dtype=np.float64, seed: int = 0) -> float:
+    r"""Largest relative error of the NumPy code against SymPy's reference for the layer identity ``name``."""
+    return _NUMERIC[name](np.random.default_rng(seed), np.dtype(dtype).type)
+
+
+# --------------------------------------------------------------------------- finite differences
+
+
+def _centred(f, x, direction, eps=1e-6):
+    return (f(x + eps * direction) - f(x - eps * direction)) / (2 * eps)
+
+
+def _fd_activation(name: str):
+    def check(rng):
+        a = rng.standard_normal((6, 4))  # |a| <~ 3: where sigma' is small, eps / sigma' swamps the difference
+        a[np.abs(a) < 1e-3] = 0.5  # finite differences need a neighbourhood without the kink
+        e = rng.standard_normal(a.shape)
+        f, jvp = ACTIVATIONS[name]
+        return rel_error(jvp(a, e), _centred(f, a, e))
+
+    return check
+
+
+def _fd_network(rng, names=tuple(ACTIVATIONS)):
+    errs = []
+    for name in names:
+        p, x, d, _ = _network_point(rng, name, np.float64)
+        N = x.shape[1]
+        grads = backprop(p, x, d).arrays()
+        for key, value in p.arrays().items():
+            numeric = np.zeros_like(value)
+            for idx in np.ndindex(value.shape):
+                old = value[idx]
+                value[idx] = old + 1e-6
+                up = cross_entropy(forward(p, x).y, d)
+                value[idx] = old - 1e-6
+                down = cross_entropy(forward(p, x).y, d)
+                value[idx] = old
+                numeric[idx] = (up - down) / 2e-6 * N  # cross_entropy is the mean; E is the sum
+            errs.append(col_rel_error(grads[key], numeric))
+    return max(errs)
+
+
+_FD = {
+    "linear_layer_gradients_delta_x_transpose": _fd_network,
+    "activation_gradient_is_sigma_prime_times_e": lambda r: max(_fd_activation(n)(r) for n in ACTIVATIONS),
+    "leaky_relu_derivative_is_one_or_alpha": _fd_activation("leaky_relu"),
+    "sigmoid_derivative_is_s_times_one_minus_s": _fd_activation("sigmoid"),
+    "tanh_derivative_is_one_minus_tanh_squared": _fd_activation("tanh"),
+    "backprop_recursion_for_any_depth": _fd_network,
+}
+
+
+def fd_check(name: str, seed: int = 0) -> float:
+    r"""Relative error of the NumPy derivative against centred finite differences (float64)."""
+    return _FD[name](np.random.default_rng(seed))
+
+
+# --------------------------------------------------------------------------- the symbolic cross-check
+
+
+@functools.lru_cache(maxsize=1)
+def symbolic_network_check() -> dict[str, bool]:
+    r"""The recursion's formulas equal SymPy's derivatives, symbolically, for the 3-layer network.
+
+    Sizes :data:`CROSS_SIZES`, batch 1, the activation an undefined function :math:`\sigma`
+    (so every activation at once). Returns, per parameter, whether SymPy proves
+    ``backprop formula == diff(E, parameter)`` entry by entry.
+    """
+    sizes, N = CROSS_SIZES, 1
+    L = len(sizes) - 1
+    sig = sp.Function("sigma")
+    W = [
+        sp.Matrix(sizes[l + 1], sizes[l], lambda i, j, l=l: sp.Symbol(f"w{l + 1}_{i}{j}", real=True))
+        for l in range(L)
+    ]
+    b = [
+        sp.Matrix(sizes[l + 1], 1, lambda i, j, l=l: sp.Symbol(f"b{l + 1}_{i}", real=True)) for l in range(L)
+    ]
+    x = sp.Matrix(sizes[0], N, lambda i, j: sp.Symbol(f"x_{i}{j}", real=True))
+    d = sp.Matrix(sizes[-1], N, lambda r, c: 1 if CROSS_LABELS[c] == r else 0)
+    hs, a_exprs = [x], []
+    h = x
+    for l in range(L):
+        a = W[l] * h + b[l] * sp.ones(1, N)
+        a_exprs.append(a)
+        if l < L - 1:
+            h = a.applyfunc(sig)
+            hs.append(h)
+    E = 0
+    for c in range(N):
+        lse = sp.log(sum(sp.exp(a[r, c]) for r in range(sizes[-1])))
+        E += -sum(d[r, c] * (a[r, c] - lse) for r in range(sizes[-1]))
+    y = sp.Matrix.hstack(*[_softmax_column(a[:, c]) for c in range(N)])
+    delta = y - d
+    formulas = {}
+    for l in range(L, 0, -1):
+        formulas[f"W{l}"] = delta * hs[l - 1].T
+        formulas[f"b{l}"] = delta * sp.ones(N, 1)
+        if l > 1:
+            sp_prime = a_exprs[l - 2].applyfunc(lambda v: sp.Subs(sp.Derivative(sig(_t), _t), _t, v))
+            delta = sp_prime.multiply_elementwise(W[l - 1].T * delta)
+    params = {}
+    for l in range(L):
+        params[f"W{l + 1}"], params[f"b{l + 1}"] = W[l], b[l]
+    out = {}
+    for key, P in params.items():
+        ok = True
+        for idx in range(len(P)):
+            diff = sp.diff(E, P[idx]).doit() - formulas[key][idx]
+            if sp.cancel(sp.together(diff)) != 0 and sp.simplify(diff) != 0:
+                ok = False
+                break
+        out[key] = ok
+    return out
+
+
+def _softmax_column(col: sp.Matrix) -> sp.Matrix:
+    total = sum(sp.exp(v) for v in col)
+    return sp.Matrix([sp.exp(v) / total for v in col])
+
+
+# --------------------------------------------------------------------------- reports
+
+
+class LayerReport(dict):
+    r"""Everything checked about one layer identity (a dict, for ``backproof verify --json``)."""
+
+    @property
+    def ok(self) -> bool:
+        return bool(
+            self["proved"]
+            and self["statements_match"]
+            and all(r["refuted"] and r["true_statement_holds"] for r in self["variants"])
+            and self["numeric_max_rel_error"] <= TOLERANCE["float64"]
+            and self["numeric_max_rel_error_float32"] <= TOLERANCE["float32"]
+            and self["fd_rel_error"] <= TOLERANCE["fd"]
+        )
+
+
+def run_all(seed: int = 0) -> list[LayerReport]:
+    r"""Prove every layer identity, refute its variants, run its numeric and finite-difference checks."""
+    reports = []
+    for ident in LP.layer_identities():
+        rec = ident.prove()
+        reports.append(
+            LayerReport(
+                name=ident.name,
+                title=ident.title,
+                sizes=ident.sizes,
+                proved=rec.proved,
+                statements_match=rec.statements_match,
+                proof_seconds=rec.seconds,
+                substantive_steps=ident.substantive_steps(),
+                variants=[vars(r) for r in ident.refute_all(seed)],
+                numeric_max_rel_error=numeric_check(ident.name, np.float64, seed),
+                numeric_max_rel_error_float32=numeric_check(ident.name, np.float32, seed),
+                fd_rel_error=fd_check(ident.name, seed),
+            )
+        )
+    return reports

@@ -1,0 +1,205 @@
+"""The layer identities: proved by SymPy for symbolic sizes, their wrong variants refuted, checked in NumPy.
+
+One test per identity, named after it, asserts that every step of every chain was shown equal
+to the next, that the displayed equation is the one at the chain's two ends, and that the sizes
+are symbolic (the chain's expressions contain the size symbols, not numbers). Each wrong variant
+is refuted by exact evaluation at a random rational point in under 10 s, while the true statement
+holds at the same point. The numeric checks compare backproof's NumPy code with SymPy's reference
+at 50 digits (tolerances of ``backproof.verify.TOLERANCE``) over three seeds.
+"""
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from backproof import layer_proofs as LP
+from backproof import layer_verify as LV
+from backproof.verify import TOLERANCE
+
+ALL = LP.layer_identities()
+NAMES = [ident.name for ident in ALL]
+VARIANTS = [(ident.name, v.name) for ident in ALL for v in ident.variants]
+SEEDS = (0, 1, 2)
+
+
+def assert_proved(name):
+    ident = LP.layer_identity(name)
+    rec = ident.prove()
+    for title, steps in rec.chains.items():
+        assert steps and all(steps), f"{name}: chain {title!r} failed at steps {steps}"
+    assert rec.statements_match, f"{name}: a displayed equation is not the one its chain proves"
+    assert rec.proved
+    assert ident.substantive_steps() >= 1
+    return ident
+
+
+def size_symbols(ident):
+    return set().union(*(step.expr.free_symbols for chain in ident.chains for step in chain.steps))
+
+
+def test_linear_layer_gradients_delta_x_transpose():
+    """dE/dW = delta x^T, dE/db = delta 1, dE/dx = W^T delta for symbolic m, n, N (no size substituted)."""
+    ident = assert_proved("linear_layer_gradients_delta_x_transpose")
+    assert {LP.m, LP.n, LP.N} <= size_symbols(ident)
+    shown = ident.statement_latex()
+    assert shown == [
+        r"\frac{\partial E}{\partial W} = \delta x^{T}",
+        r"\frac{\partial E}{\partial b} = \delta \mathbb{1}",
+        r"\frac{\partial E}{\partial x} = W^{T} \delta",
+    ]
+
+
+def test_activation_gradient_is_sigma_prime_times_e():
+    """dE/da = sigma'(a) * e for symbolic m, N and an undefined sigma."""
+    ident = assert_proved("activation_gradient_is_sigma_prime_times_e")
+    assert {LP.m, LP.N} <= size_symbols(ident)
+    assert ident.statement_latex() == [r"\frac{\partial E}{\partial a} = \sigma'\left(a\right) \odot e"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "leaky_relu_derivative_is_one_or_alpha",
+        "sigmoid_derivative_is_s_times_one_minus_s",
+        "tanh_derivative_is_one_minus_tanh_squared",
+    ],
+)
+def test_activation_derivative_from_its_definition(name):
+    """lrelu' = 1 or alpha (alpha at the kink), sigmoid' = s(1 - s), tanh' = 1 - tanh^2, from definitions."""
+    assert_proved(name)
+
+
+def test_leaky_relu_kink_convention_is_alpha_as_the_code():
+    """The convention the proof states at a = 0 is the one leaky_relu_jvp uses."""
+    from backproof.activations import LEAKY_RELU_ALPHA, leaky_relu_jvp
+
+    kink = LP.layer_identity("leaky_relu_derivative_is_one_or_alpha").extra_chains[0]
+    assert kink.steps[-1].expr == LP.alpha
+    assert leaky_relu_jvp(np.zeros(3), np.ones(3)).tolist() == [LEAKY_RELU_ALPHA] * 3
+
+
+def test_backprop_recursion_for_any_depth():
+    """Induction: base delta_L = y - d; step delta_(l-1) = sigma'(a_(l-1)) * W_l^T delta_l; the gradients."""
+    ident = assert_proved("backprop_recursion_for_any_depth")
+    assert len(ident.base) == 1 and len(ident.step) == 1 and len(ident.consequences) == 2
+    assert {LP.n_L, LP.N} <= size_symbols_of(ident.base)
+    assert {LP.n_prev, LP.n_l, LP.N} <= size_symbols_of(ident.step)
+    shown = ident.statement_latex()
+    assert shown[0] == r"\delta_{L} = y - d"
+    assert shown[1] == r"\delta_{l-1} = \sigma'\left(a_{l-1}\right) \odot \left(W_{l}^{T} \delta_{l}\right)"
+
+
+def size_symbols_of(claims):
+    return set().union(*(step.expr.free_symbols for c in claims for step in c.chain.steps))
+
+
+def test_base_case_needs_targets_that_sum_to_one():
+    """Without the assumption that each column of d sums to 1, the base case's last rewrite fails."""
+    chain = LP.recursion_theorem().base[0].chain
+    steps = chain.steps
+    i = next(k for k, st in enumerate(steps) if "assumption" in st.why)
+    assert LP.equal_general(steps[i - 1].expr, steps[i].expr, chain.definitions, chain.assumptions)
+    assert not LP.equal_general(steps[i - 1].expr, steps[i].expr, chain.definitions)
+
+
+@pytest.mark.parametrize(("identity", "variant"), VARIANTS)
+def test_wrong_variant_is_refuted_at_a_rational_point(identity, variant):
+    """Each wrong variant differs from SymPy's derivative at a random rational point; the claim agrees."""
+    v = next(x for x in LP.layer_identity(identity).variants if x.name == variant)
+    verdict = v.refute(seed=0)
+    assert verdict.true_statement_holds, verdict
+    assert verdict.refuted, verdict
+    assert verdict.seconds < 10
+    assert "exact evaluation at a random rational point" in verdict.method
+
+
+def test_every_identity_has_wrong_variants():
+    assert all(len(ident.variants) >= 3 for ident in ALL)
+
+
+def test_a_changed_displayed_statement_no_longer_matches_its_chain():
+    """The shown equation is checked against its chain: a changed sign or sigma for sigma' is caught."""
+    claim_W = LP.linear_layer_lemma().claims[0]
+    assert claim_W.matches_chain()
+    wrong_W = LP.Claim(claim_W.lhs, -claim_W.rhs, claim_W.chain, claim_W.lhs_entry)
+    assert wrong_W.latex() != claim_W.latex() and not wrong_W.matches_chain()
+    claim_a = LP.activation_lemma().claims[0]
+    a, e = (sp.MatrixSymbol(v, LP.m, LP.N) for v in ("a", "e"))
+    wrong_a = LP.Claim(
+        claim_a.lhs, sp.HadamardProduct(LP.elementwise(LP.sigma, a), e), claim_a.chain, claim_a.lhs_entry
+    )
+    assert claim_a.matches_chain() and not wrong_a.matches_chain()
+
+
+def test_the_checker_rejects_a_wrong_contraction():
+    """A chain whose step sums over the wrong index is not proved: the symbolic check can fail."""
+    chain = LP.linear_layer_lemma().claims[0].chain
+    delta, x = sp.MatrixSymbol(r"\delta", LP.m, LP.N), sp.MatrixSymbol("x", LP.n, LP.N)
+    q = LP.q
+    wrong = sp.Sum(delta[LP.s, q] * x[LP.r, q], (q, 0, LP.N - 1))  # the entry (s, r): the transposed gradient
+    bad = LP.IndexedChain(
+        "wrong", [*chain.steps[:3], LP.rewrite(wrong, "wrong"), chain.steps[-1]], chain.definitions
+    )
+    assert bad.check() == [True, True, False, False]
+
+
+def test_the_step_rejects_sigma_prime_of_the_wrong_layer():
+    chain = LP.recursion_theorem().step[0].chain
+    steps = list(chain.steps)
+    last = steps[-2].expr  # sigma'(a_rs) * sum_p W_pr delta_ps
+    wrong = last.xreplace({LP.r: LP.s, LP.s: LP.r})
+    bad = LP.IndexedChain("wrong", [*steps[:-2], LP.rewrite(wrong, "wrong"), steps[-1]], chain.definitions)
+    assert bad.check()[-2:] == [False, False]
+
+
+def test_chain_rule_step_holds_at_a_concrete_size():
+    """The cited chain rule, checked by SymPy for an undefined E of all entries (m = n = N = 2 only)."""
+    assert LP.chain_rule_check()
+
+
+def test_every_layer_identity_has_latex_for_the_site():
+    for ident in ALL:
+        assert ident.statement_latex() and all(ident.statement_latex())
+        for chain in ident.chains:
+            assert len(chain.latex()) == len(chain.steps) and all(chain.latex())
+
+
+NETWORK_BASED = ("linear_layer_gradients_delta_x_transpose", "backprop_recursion_for_any_depth")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_numpy_code_matches_sympy_at_50_digits(name):
+    """float64 and float32 against SymPy's reference (mpmath, 50 digits), finite differences in float64.
+
+    Three seeds for the activations; one for the network-based checks (each covers the four
+    activations, and SymPy's 50-digit evaluation of a 3-layer gradient is slow).
+    """
+    for seed in (0,) if name in NETWORK_BASED else SEEDS:
+        assert LV.numeric_check(name, np.float64, seed) <= TOLERANCE["float64"], seed
+        assert LV.numeric_check(name, np.float32, seed) <= TOLERANCE["float32"], seed
+        assert LV.fd_check(name, seed) <= TOLERANCE["fd"], seed
+
+
+def test_three_layer_backprop_equals_sympy_for_every_activation():
+    """backprop on 3 -> 2 -> 2 -> 3 (two hidden layers) equals SymPy's derivatives, each activation."""
+    rng = np.random.default_rng(7)
+    for name in LV.ACTIVATIONS:
+        assert LV.network_cross_check(name, rng) <= TOLERANCE["float64"], name
+
+
+def test_three_layer_recursion_formulas_equal_sympy_symbolically():
+    """The recursion's formulas equal SymPy's derivatives for an undefined sigma (sizes 3-2-2-3, batch 1)."""
+    assert all(LV.symbolic_network_check().values())
+
+
+def test_numeric_check_catches_a_transposed_gradient(monkeypatch):
+    """A backprop returning delta_l h^T transposed would fail the cross-check: the check can fail."""
+    real = LV.backprop
+
+    def broken(p, x, d):
+        g = real(p, x, d)
+        g.W[1] = g.W[1].T.copy()  # W2 is square (2 x 2): the shape survives, the values do not
+        return g
+
+    monkeypatch.setattr(LV, "backprop", broken)
+    assert LV.network_cross_check("tanh", np.random.default_rng(0), points=1) > 1e-3
