@@ -1,4 +1,4 @@
-r"""The numeric side of the layer proofs: each identity of :mod:`backproof.layer_proofs` against NumPy.
+r"""The numeric side of the layer proofs: each identity of :mod:`.layer_identities` against NumPy.
 
 For every layer identity this module compares backproof's NumPy code with a reference
 that SymPy computes from the definitions, evaluated with mpmath at 50 digits, in
@@ -17,6 +17,9 @@ with the tolerances and error measures of :mod:`backproof.verify`:
   at a time, where :math:`\delta_1 = \nabla_{b_1}`, and :math:`W_1^\top \nabla_{b_1}` is
   compared with SymPy's :math:`\partial E/\partial x`.
 
+The sigmoid is :math:`1/(1 + e^{-t})` and tanh :math:`1 - 2/(e^{2t} + 1)` (its definition
+with numerator and denominator multiplied by :math:`e^t`; one exponential keeps SymPy's
+derivatives of the network small).
 ReLU and leaky ReLU are written, as in identity 8, on the linear region of the point
 (:math:`\sigma(a) = (M + \alpha(1 - M)) \odot a` with the mask :math:`M = [a > 0]` held
 fixed), and the points stay at least 0.01 away from the kinks.
@@ -30,7 +33,7 @@ undefined activation :math:`\sigma` (so for every activation at once), for the s
 Against finite differences the networks' error is normwise per column
 (:func:`~backproof.verify.col_rel_error`): an entry of a 3-layer gradient far smaller
 than its column carries the loss's rounding divided by the step, about
-:math:`10^{-16}/10^{-6}`, which an elementwise measure would blame on the code. The
+:math:`10^{-16}/h` for the step :math:`h` (``FD_STEP``, :math:`10^{-5}`), which an elementwise measure would blame on the code. The
 activations' finite differences are elementwise (CS231n), at :math:`|a| \lesssim 3`.
 
 Non-goals: statistical testing; training.
@@ -44,21 +47,21 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from . import layer_proofs as LP
-from .activations import ACTIVATIONS, LEAKY_RELU_ALPHA
-from .loss import cross_entropy
-from .network import Parameters, backprop, forward
-from .preprocess import one_hot
-from .verify import TOLERANCE, col_rel_error, rel_error
+from ..activations import ACTIVATIONS, LEAKY_RELU_ALPHA
+from ..loss import cross_entropy
+from ..network import Parameters, backprop, forward
+from ..preprocess import one_hot
+from ..verify import col_rel_error, rel_error
+from . import layer_identities as LP
+from ._numeric import worst
 
 __all__ = [
     "CROSS_SIZES",
-    "LayerReport",
     "explicit_network",
     "fd_check",
     "network_cross_check",
     "numeric_check",
-    "run_all",
+    "run_check",
     "symbolic_network_check",
 ]
 
@@ -66,6 +69,7 @@ CROSS_SIZES = (3, 2, 2, 3)  # n_0 .. n_L of the explicit networks: two hidden la
 CROSS_BATCH = 2
 CROSS_LABELS = (0, 2)
 SCALES = (1.0, 10.0, 1000.0)
+FD_STEP = 1e-5  # for the networks: rounding of the loss / step ~ 1e-11, truncation ~ step^2 ~ 1e-10
 _DPS = 50
 
 # --------------------------------------------------------------------------- SymPy references
@@ -78,8 +82,8 @@ def activation_definition(name: str, mask=None):
     alpha = sp.Rational(LEAKY_RELU_ALPHA).limit_denominator(10**6)
     if name == "sigmoid":
         return LP.SIGMOID_DEF.xreplace({LP._a: _t})
-    if name == "tanh":
-        return LP.TANH_DEF.xreplace({LP._a: _t})
+    if name == "tanh":  # the definition with numerator and denominator multiplied by e^t: one exponential
+        return 1 - 2 / (sp.exp(2 * _t) + 1)
     if name == "relu":
         return mask * _t
     if name == "leaky_relu":
@@ -194,13 +198,13 @@ def _check_activation(name: str):
                 a[0, :] = 0  # the kink: backproof's convention, slope alpha
             e = rng.standard_normal(a.shape).astype(dtype)
             errs.append(col_rel_error(ACTIVATIONS[name].jvp(a, e), _jvp_reference(name, a, e)))
-        return max(errs)
+        return worst(errs)
 
     return check
 
 
 def _check_activation_lemma(rng, dtype):
-    return max(_check_activation(name)(rng, dtype) for name in ACTIVATIONS)
+    return worst(_check_activation(name)(rng, dtype) for name in ACTIVATIONS)
 
 
 def network_cross_check(name: str, rng: np.random.Generator, dtype=np.float64, points: int = 2) -> float:
@@ -210,12 +214,12 @@ def network_cross_check(name: str, rng: np.random.Generator, dtype=np.float64, p
         p, x, d, fw = _network_point(rng, name, dtype)
         ref = _sympy_network_grads(name, p, x, fw)
         got = backprop(p, x, d).arrays()
-        errs.append(max(col_rel_error(got[k], ref[k]) for k in got))
-    return max(errs)
+        errs.append(worst(col_rel_error(got[k], ref[k]) for k in got))
+    return worst(errs)
 
 
 def _check_recursion(rng, dtype):
-    return max(network_cross_check(name, rng, dtype) for name in ACTIVATIONS)
+    return worst(network_cross_check(name, rng, dtype) for name in ACTIVATIONS)
 
 
 def _check_linear(rng, dtype):
@@ -225,11 +229,11 @@ def _check_linear(rng, dtype):
         p, x, d, fw = _network_point(rng, name, dtype)
         ref = _sympy_network_grads(name, p, x, fw)
         got = backprop(p, x, d).arrays()
-        errs.append(max(col_rel_error(got[k], ref[k]) for k in got))
+        errs.append(worst(col_rel_error(got[k], ref[k]) for k in got))
         # dE/dx column by column: with one sample, delta_1 is nabla_b1
         dx = np.column_stack([p.W[0].T @ backprop(p, x[:, [c]], d[:, [c]]).b[0] for c in range(x.shape[1])])
         errs.append(col_rel_error(dx, ref["x"]))
-    return max(errs)
+    return worst(errs)
 
 
 _NUMERIC = {
@@ -275,19 +279,19 @@ def _fd_network(rng, names=tuple(ACTIVATIONS)):
             numeric = np.zeros_like(value)
             for idx in np.ndindex(value.shape):
                 old = value[idx]
-                value[idx] = old + 1e-6
+                value[idx] = old + FD_STEP
                 up = cross_entropy(forward(p, x).y, d)
-                value[idx] = old - 1e-6
+                value[idx] = old - FD_STEP
                 down = cross_entropy(forward(p, x).y, d)
                 value[idx] = old
-                numeric[idx] = (up - down) / 2e-6 * N  # cross_entropy is the mean; E is the sum
+                numeric[idx] = (up - down) / (2 * FD_STEP) * N  # cross_entropy is the mean; E is the sum
             errs.append(col_rel_error(grads[key], numeric))
-    return max(errs)
+    return worst(errs)
 
 
 _FD = {
     "linear_layer_gradients_delta_x_transpose": _fd_network,
-    "activation_gradient_is_sigma_prime_times_e": lambda r: max(_fd_activation(n)(r) for n in ACTIVATIONS),
+    "activation_gradient_is_sigma_prime_times_e": lambda r: worst(_fd_activation(n)(r) for n in ACTIVATIONS),
     "leaky_relu_derivative_is_one_or_alpha": _fd_activation("leaky_relu"),
     "sigmoid_derivative_is_s_times_one_minus_s": _fd_activation("sigmoid"),
     "tanh_derivative_is_one_minus_tanh_squared": _fd_activation("tanh"),
@@ -298,6 +302,13 @@ _FD = {
 def fd_check(name: str, seed: int = 0) -> float:
     r"""Relative error of the NumPy derivative against centred finite differences (float64)."""
     return _FD[name](np.random.default_rng(seed))
+
+
+def run_check(name: str, kind: str, rng: np.random.Generator) -> float:
+    r"""The check of kind ``"float64"``, ``"float32"`` or ``"fd"`` for the layer identity ``name``."""
+    if kind == "fd":
+        return _FD[name](rng)
+    return _NUMERIC[name](rng, np.dtype(kind).type)
 
 
 # --------------------------------------------------------------------------- the symbolic cross-check
@@ -362,44 +373,3 @@ def symbolic_network_check() -> dict[str, bool]:
 def _softmax_column(col: sp.Matrix) -> sp.Matrix:
     total = sum(sp.exp(v) for v in col)
     return sp.Matrix([sp.exp(v) / total for v in col])
-
-
-# --------------------------------------------------------------------------- reports
-
-
-class LayerReport(dict):
-    r"""Everything checked about one layer identity (a dict, for ``backproof verify --json``)."""
-
-    @property
-    def ok(self) -> bool:
-        return bool(
-            self["proved"]
-            and self["statements_match"]
-            and all(r["refuted"] and r["true_statement_holds"] for r in self["variants"])
-            and self["numeric_max_rel_error"] <= TOLERANCE["float64"]
-            and self["numeric_max_rel_error_float32"] <= TOLERANCE["float32"]
-            and self["fd_rel_error"] <= TOLERANCE["fd"]
-        )
-
-
-def run_all(seed: int = 0) -> list[LayerReport]:
-    r"""Prove every layer identity, refute its variants, run its numeric and finite-difference checks."""
-    reports = []
-    for ident in LP.layer_identities():
-        rec = ident.prove()
-        reports.append(
-            LayerReport(
-                name=ident.name,
-                title=ident.title,
-                sizes=ident.sizes,
-                proved=rec.proved,
-                statements_match=rec.statements_match,
-                proof_seconds=rec.seconds,
-                substantive_steps=ident.substantive_steps(),
-                variants=[vars(r) for r in ident.refute_all(seed)],
-                numeric_max_rel_error=numeric_check(ident.name, np.float64, seed),
-                numeric_max_rel_error_float32=numeric_check(ident.name, np.float32, seed),
-                fd_rel_error=fd_check(ident.name, seed),
-            )
-        )
-    return reports

@@ -40,15 +40,15 @@ recursion for every depth:
 **What SymPy checks, and what it does not.** Every ``=`` of every chain is checked by
 SymPy (derivatives of entries of symbolic-size matrix expressions, sums over symbolic
 ranges, Kronecker deltas) after the definitions are substituted. Steps are of two kinds
-(:attr:`LStep.kind`): ``"definition"`` (a definition, a cited rule or the induction
+(``Step.kind``): ``"definition"`` (a definition, a cited rule or the induction
 hypothesis is substituted: the check is that the substitution was made as written) and
 ``"rewrite"`` (SymPy derives the next line). The multivariable chain rule
 (:math:`\partial E/\partial W_{r,s} = \sum_{p,q} \partial E/\partial a_{p,q}\, \partial
 a_{p,q}/\partial W_{r,s}` for :math:`E` differentiable) is cited as a rule of calculus,
-marked ``"definition"``; it is not derived for symbolic sizes. :func:`chain_rule_check`
+marked ``"definition"``; it is not derived for symbolic sizes. :func:`chain_rule_chain`
 checks it with SymPy for an undefined :math:`E` of all entries at one concrete size
 (:math:`m, n, N = 2, 2, 2`) only, and the cross-checks
-(:mod:`backproof.layer_verify`) differentiate whole explicit networks without it.
+(:mod:`backproof.symbolic._layer_numeric`) differentiate whole explicit networks without it.
 The induction itself (a proof of :math:`P(L)` and of :math:`P(l) \Rightarrow P(l-1)` for
 every :math:`l` gives :math:`P(l)` for every :math:`1 \le l \le L`) is the principle of
 induction, not a SymPy computation.
@@ -59,7 +59,7 @@ The Kronecker delta is printed as the Iverson bracket :math:`[p = r]`, since
 
 **Wrong variants.** Each lemma, derivative and theorem part carries realistic wrong
 versions (a missing transpose, :math:`a` for :math:`h`, a missing :math:`\sigma'`, the
-wrong sum axis, :math:`x^\top\delta` for :math:`\delta x^\top`, ...). :meth:`Variant.refute`
+wrong sum axis, :math:`x^\top\delta` for :math:`\delta x^\top`, ...). :meth:`PointVariant.refute`
 evaluates the variant and the true derivative exactly (rational arithmetic) at a random
 rational point of a concrete instance (sizes given in the verdict; all sizes 3 so every
 variant is well typed and is refuted by value, not by shape) and reports the refutation.
@@ -73,6 +73,7 @@ a general theorem prover.
 from __future__ import annotations
 
 import functools
+import importlib
 import random
 import re
 import time
@@ -83,19 +84,18 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
-from .symbolic import Chain, Step, _Printer
+from .engine import DEFINITION, REFUTATION, REWRITE, Chain, Check, Identity, Step, Verdict, register
+from .notation import _Printer
 
 __all__ = [
-    "ACTIVATIONS",
     "Claim",
+    "IndexedChain",
     "Induction",
-    "LStep",
-    "Lemma",
-    "Refutation",
-    "Variant",
+    "LayerIdentity",
+    "PointVariant",
     "activation_derivatives",
     "activation_lemma",
-    "chain_rule_check",
+    "chain_rule_chain",
     "equal_general",
     "layer_identities",
     "layer_identity",
@@ -103,8 +103,6 @@ __all__ = [
     "recursion_theorem",
     "to_latex",
 ]
-
-ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh")
 
 # --------------------------------------------------------------------------- notation
 
@@ -247,6 +245,11 @@ def equal_general(a, b, definitions: dict | None = None, assumptions: dict | Non
     summation variables renamed canonically), ``assumptions`` then applied, and the
     difference must simplify to 0.
     """
+    if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
+        a, b = sp.Matrix(a), sp.Matrix(b)
+        return a.shape == b.shape and all(
+            equal_general(x, y, definitions, assumptions, case) for x, y in zip(a, b)
+        )
     sides = []
     for expr in (a, b):
         expr = normal_form(expr, definitions)
@@ -261,27 +264,23 @@ def equal_general(a, b, definitions: dict | None = None, assumptions: dict | Non
     return sp.simplify(diff) == 0
 
 
-@dataclass(frozen=True)
-class LStep(Step):
-    r"""A step of a chain, and its kind.
-
-    ``kind`` is ``"definition"`` when the step substitutes a definition, a cited rule
-    (the chain rule) or the induction hypothesis, and ``"rewrite"`` when SymPy derives it.
-    """
-
-    kind: str = "rewrite"
+def defn(expr, why: str) -> Step:
+    r"""A step that substitutes a definition, a cited rule (the chain rule) or the induction hypothesis."""
+    return Step(expr, why, DEFINITION)
 
 
-def defn(expr, why: str) -> LStep:
-    return LStep(expr, why, "definition")
-
-
-def rewrite(expr, why: str) -> LStep:
-    return LStep(expr, why, "rewrite")
+def rewrite(expr, why: str) -> Step:
+    r"""A step SymPy derives: a derivative, a Kronecker delta collapsing a sum, a cancellation."""
+    return Step(expr, why, REWRITE)
 
 
 class IndexedChain(Chain):
-    r"""A :class:`~backproof.symbolic.Chain` checked by :func:`equal_general`."""
+    r"""A :class:`~backproof.symbolic.engine.Chain` checked by :func:`equal_general`.
+
+    The engine's :func:`~backproof.symbolic.engine.equal` evaluates once; entries of
+    symbolic-size matrix expressions need the definitions substituted again after
+    evaluating, the delta-pinned sum taken first, and summation variables renamed.
+    """
 
     def check(self) -> list[bool]:
         results = []
@@ -296,10 +295,6 @@ class IndexedChain(Chain):
 
     def latex(self) -> list[str]:
         return [to_latex(step.expr) for step in self.steps]
-
-    def substantive(self) -> int:
-        """How many steps SymPy derives (kind ``"rewrite"``)."""
-        return sum(getattr(step, "kind", "rewrite") == "rewrite" for step in self.steps[1:])
 
 
 # --------------------------------------------------------------------------- objects
@@ -335,24 +330,14 @@ class Claim:
 
 
 @dataclass
-class Refutation:
-    r"""The verdict on one wrong variant."""
-
-    variant: str
-    refuted: bool
-    true_statement_holds: bool
-    seconds: float
-    method: str
-
-
-@dataclass
-class Variant:
+class PointVariant:
     r"""A realistic wrong version of a claim, refuted by exact evaluation at a random rational point.
 
     ``instance(rng)`` builds a concrete instance at a random rational point: a dict of exact
     SymPy matrices, among them ``target``, the derivative SymPy computes there from the
     definitions (no formula of backprop used). ``true`` computes the claimed formula and
-    ``wrong`` the variant from the same dict.
+    ``wrong`` the variant from the same dict. The variant is refuted when it differs from
+    the derivative while the claim agrees with it.
     """
 
     name: str
@@ -363,15 +348,16 @@ class Variant:
     wrong: Callable[[dict], sp.Matrix]
     sizes: str
 
-    def refute(self, seed: int = 0) -> Refutation:
+    def refute(self, seed: int = 0) -> Verdict:
         r"""Evaluate the variant, the claim and the true derivative exactly at the point of ``seed``."""
         start = time.perf_counter()
         point = _instance_at(self.instance, seed)
         truth = point[self.target]
         holds = _exactly_equal(truth, self.true(point))
-        refuted = not _exactly_equal(truth, self.wrong(point))
-        method = f"exact evaluation at a random rational point (seed {seed}; {self.sizes})"
-        return Refutation(self.name, refuted, holds, time.perf_counter() - start, method)
+        differs = not _exactly_equal(truth, self.wrong(point))
+        where = {"seed": seed, "sizes": self.sizes, "claim_holds_there": holds}
+        method = REFUTATION if holds else "the claim itself failed at the point"
+        return Verdict(self.name, holds and differs, method, time.perf_counter() - start, where)
 
 
 @functools.lru_cache(maxsize=64)
@@ -386,58 +372,32 @@ def _exactly_equal(a, b) -> bool:
     return all(sp.simplify(x - y) == 0 for x, y in zip(a, b))
 
 
-@dataclass
-class ProofRecord:
-    name: str
-    proved: bool
-    seconds: float
-    chains: dict[str, list[bool]]
-    statements_match: bool
+@dataclass(eq=False)
+class LayerIdentity(Identity):
+    r"""An :class:`~backproof.symbolic.engine.Identity` whose statement is a list of :class:`Claim`\ s.
 
+    The displayed statement is the claims' matrix equations; each is checked against the two
+    ends of its chain (:meth:`Claim.matches_chain`). The wrong variants are
+    :class:`PointVariant`\ s, evaluated on a concrete instance. ``size_note`` says in words
+    for which sizes the chains hold.
+    """
 
-@dataclass
-class Lemma:
-    r"""A named identity of this module: claims (each with its chain), assumptions, sizes, variants."""
+    claims: list = field(default_factory=list)
+    size_note: str = ""
 
-    name: str
-    title: str
-    claims: list[Claim]
-    assumptions: list[str]
-    sizes: str
-    variants: list[Variant] = field(default_factory=list)
-    extra_chains: list[IndexedChain] = field(default_factory=list)
-    numeric_function: str = ""
+    def __post_init__(self) -> None:
+        eqs = [sp.Eq(c.lhs, c.rhs, evaluate=False) for c in self.claims]
+        self.statement = eqs[0] if len(eqs) == 1 else sp.Tuple(*eqs)
+        self.generated = False
 
-    @property
-    def chains(self) -> list[IndexedChain]:
-        return [c.chain for c in self.claims] + list(self.extra_chains)
-
-    def prove(self) -> ProofRecord:
-        return _prove_cached(self)
-
-    def _prove(self) -> ProofRecord:
-        start = time.perf_counter()
-        chains = {c.title: c.check() for c in self.chains}
-        match = all(c.matches_chain() for c in self.claims)
-        proved = match and all(v and all(v) for v in chains.values())
-        return ProofRecord(self.name, proved, time.perf_counter() - start, chains, match)
+    def statement_checks(self) -> list[bool]:
+        return [c.matches_chain() for c in self.claims]
 
     def statement_latex(self) -> list[str]:
         return [c.latex() for c in self.claims]
 
-    def substantive_steps(self) -> int:
-        return sum(c.substantive() for c in self.chains)
-
-    def refute_all(self, seed: int = 0) -> list[Refutation]:
+    def _refute_uncached(self, seed: int) -> list[Verdict]:
         return [v.refute(seed) for v in self.variants]
-
-    def __hash__(self) -> int:
-        return hash(self.name)
-
-
-@functools.cache
-def _prove_cached(obj) -> ProofRecord:
-    return obj._prove()
 
 
 # --------------------------------------------------------------------------- concrete instances
@@ -497,6 +457,39 @@ def _test_sigma_prime(t):
 
 
 SQUARE = 3  # every concrete size in the refutations: all variants are then well typed
+
+
+def _checks(name: str) -> list[Check]:
+    r"""The numeric checks of identity ``name``: NumPy against SymPy at 50 digits, and finite differences.
+
+    The code lives in :mod:`backproof.symbolic._layer_numeric`, imported when a check runs.
+    """
+
+    def run(kind):
+        def check(rng):
+            return importlib.import_module("backproof.symbolic._layer_numeric").run_check(name, kind, rng)
+
+        return check
+
+    return [
+        Check("float64 vs SymPy (mpmath, 50 digits)", "float64", run("float64")),
+        Check("float32 vs SymPy (mpmath, 50 digits)", "float32", run("float32")),
+        Check("finite differences (float64)", "fd", run("fd")),
+    ]
+
+
+def _lemma(name, title, claims, assumptions, size_note, variants, extra_chains=(), numeric_function=""):
+    return LayerIdentity(
+        name,
+        title,
+        [c.chain for c in claims] + list(extra_chains),
+        assumptions=assumptions,
+        variants=variants,
+        checks=_checks(name),
+        implements=numeric_function,
+        claims=claims,
+        size_note=size_note,
+    )
 
 
 # --------------------------------------------------------------------------- linear layer lemma
@@ -609,11 +602,11 @@ def _linear_instance(rng: random.Random) -> dict:
     )
 
 
-def _variant(name, description, target, true_fn, wrong_fn, sizes, instance) -> Variant:
-    return Variant(name, description, instance, target, true_fn, wrong_fn, sizes)
+def _variant(name, description, target, true_fn, wrong_fn, sizes, instance) -> PointVariant:
+    return PointVariant(name, description, instance, target, true_fn, wrong_fn, sizes)
 
 
-def _linear_variants() -> list[Variant]:
+def _linear_variants() -> list[PointVariant]:
     sizes = f"m = n = N = {SQUARE}, E a nonlinear polynomial of a"
     inst = _linear_instance
 
@@ -694,7 +687,7 @@ def _linear_variants() -> list[Variant]:
 
 
 @functools.lru_cache(maxsize=1)
-def linear_layer_lemma() -> Lemma:
+def linear_layer_lemma() -> LayerIdentity:
     r"""The linear layer lemma, proved for symbolic :math:`m, n, N`.
 
     :math:`a = W x + b\mathbb{1}^\top`, :math:`W` :math:`(m, n)`, :math:`x` :math:`(n, N)`,
@@ -706,7 +699,7 @@ def linear_layer_lemma() -> Lemma:
     """
     W, x = sp.MatrixSymbol("W", m, n), sp.MatrixSymbol("x", n, N)
     b, delta, a = sp.MatrixSymbol("b", m, 1), sp.MatrixSymbol(r"\delta", m, N), sp.MatrixSymbol("a", m, N)
-    return Lemma(
+    return _lemma(
         "linear_layer_gradients_delta_x_transpose",
         "Linear layer lemma: ∂E/∂W = δ xᵀ, ∂E/∂b = δ 1, ∂E/∂x = Wᵀ δ",
         _linear_claims(W, x, b, delta, a, m, n, N),
@@ -714,8 +707,9 @@ def linear_layer_lemma() -> Lemma:
             "$a = W x + b \\mathbb{1}^\\top$",
             "$E$ differentiable in $a$, $\\delta = \\partial E / \\partial a$",
         ],
-        "symbolic m, n, N (every size)",
+        "symbolic m, n, N (every size); the chain-rule step itself also at m = n = N = 2",
         _linear_variants(),
+        extra_chains=[chain_rule_chain()],
         numeric_function="backprop",
     )
 
@@ -777,7 +771,7 @@ def _activation_instance(rng: random.Random) -> dict:
     )
 
 
-def _activation_variants() -> list[Variant]:
+def _activation_variants() -> list[PointVariant]:
     sizes = f"m = N = {SQUARE}, σ(t) = t + t²/2 − t³/3, E a nonlinear polynomial of h"
     inst = _activation_instance
 
@@ -819,7 +813,7 @@ def _activation_variants() -> list[Variant]:
 
 
 @functools.lru_cache(maxsize=1)
-def activation_lemma() -> Lemma:
+def activation_lemma() -> LayerIdentity:
     r"""The elementwise activation lemma, proved for symbolic :math:`m, N` and any :math:`\sigma`.
 
     :math:`h = \sigma(a)` entry by entry, :math:`a` :math:`(m, N)`, :math:`e = \partial E/\partial h`:
@@ -827,7 +821,7 @@ def activation_lemma() -> Lemma:
     function, so this holds for each activation once its derivative is known.
     """
     a, e, h = sp.MatrixSymbol("a", m, N), sp.MatrixSymbol("e", m, N), sp.MatrixSymbol("h", m, N)
-    return Lemma(
+    return _lemma(
         "activation_gradient_is_sigma_prime_times_e",
         "Elementwise activation lemma: ∂E/∂a = σ'(a) ⊙ ∂E/∂h",
         [_activation_claim(a, e, h, m, N)],
@@ -899,14 +893,14 @@ def _derivative_instance(fn_def, point_kind: str):
     return build
 
 
-def _deriv_variants(fn_def, kind: str, true_fn, wrongs) -> list[Variant]:
+def _deriv_variants(fn_def, kind: str, true_fn, wrongs) -> list[PointVariant]:
     inst = _derivative_instance(fn_def, kind)
     where = "a = ±log u, u rational" if kind == "log" else "a rational, one point > 0 and one < 0"
     sizes = f"{where}, α rational in (0, 1)" if kind != "log" else where
-    return [Variant(name, desc, inst, "truth_", true_fn, wrong, sizes) for name, desc, wrong in wrongs]
+    return [PointVariant(name, desc, inst, "truth_", true_fn, wrong, sizes) for name, desc, wrong in wrongs]
 
 
-def _activation_derivative_lemmas() -> list[Lemma]:
+def _activation_derivative_lemmas() -> list[LayerIdentity]:
     # leaky ReLU
     lr = IndexedChain(
         "where the derivative exists, $a \\ne 0$ (checked for $a > 0$ and for $a < 0$)",
@@ -934,7 +928,7 @@ def _activation_derivative_lemmas() -> list[Lemma]:
     def lr_true(P):
         return sp.Matrix([LEAKY_SLOPE.subs({alpha: P["alpha"], _a: v}) for v in P["points"]])
 
-    leaky = Lemma(
+    leaky = _lemma(
         "leaky_relu_derivative_is_one_or_alpha",
         "Leaky ReLU's derivative is 1 for a > 0 and α for a < 0 (α at the kink, by convention)",
         [Claim(sp.Derivative(LeakyRelu(_a), _a), LeakySlope(_a), lr, sp.Derivative(LeakyRelu(_a), _a), ())],
@@ -980,7 +974,7 @@ def _activation_derivative_lemmas() -> list[Lemma]:
     def sig_true(P):
         return sp.Matrix([v * (1 - v) for v in P["f"]])
 
-    sigmoid_lemma = Lemma(
+    sigmoid_lemma = _lemma(
         "sigmoid_derivative_is_s_times_one_minus_s",
         "The sigmoid's derivative is s(1 − s)",
         [
@@ -1036,7 +1030,7 @@ def _activation_derivative_lemmas() -> list[Lemma]:
     def th_true(P):
         return P["f"].applyfunc(lambda v: 1 - v**2)
 
-    tanh_lemma = Lemma(
+    tanh_lemma = _lemma(
         "tanh_derivative_is_one_minus_tanh_squared",
         "tanh's derivative is 1 − tanh²",
         [Claim(sp.Derivative(Tanh(_a), _a), 1 - Tanh(_a) ** 2, th, sp.Derivative(Tanh(_a), _a), ())],
@@ -1070,7 +1064,7 @@ def _activation_derivative_lemmas() -> list[Lemma]:
 
 
 @functools.lru_cache(maxsize=1)
-def activation_derivatives() -> tuple[Lemma, ...]:
+def activation_derivatives() -> tuple[LayerIdentity, ...]:
     r"""The derivatives of leaky ReLU, the sigmoid and tanh, each from its definition.
 
     Proved for a real scalar :math:`a` (so for every entry of a matrix of any size):
@@ -1086,52 +1080,21 @@ L = _size("L")
 n_prev, n_l, n_L = _size("n_{l-1}"), _size("n_{l}"), _size("n_{L}")
 
 
-@dataclass
-class Induction:
+@dataclass(eq=False)
+class Induction(LayerIdentity):
     r"""A theorem proved by induction downward on the layer :math:`l`.
 
     ``base`` proves :math:`P(L)`; ``step`` proves :math:`P(l) \Rightarrow P(l-1)` for
     :math:`2 \le l \le L`; ``consequences`` prove, from :math:`P(l)`, the gradients of
     layer :math:`l`. Each is a :class:`Claim` whose chain SymPy checks and whose displayed
-    equation is tied to the chain's two ends.
+    equation is tied to the chain's two ends. That :math:`P(L)` and the step give
+    :math:`P(l)` for every :math:`l` is the principle of induction, not a computation.
     """
 
-    name: str
-    title: str
-    hypothesis: str
-    base: list[Claim]
-    step: list[Claim]
-    consequences: list[Claim]
-    assumptions: list[str]
-    sizes: str
-    variants: list[Variant] = field(default_factory=list)
-    numeric_function: str = "backprop"
-
-    @property
-    def claims(self) -> list[Claim]:
-        return [*self.base, *self.step, *self.consequences]
-
-    @property
-    def chains(self) -> list[IndexedChain]:
-        return [c.chain for c in self.claims]
-
-    def prove(self) -> ProofRecord:
-        return _prove_cached(self)
-
-    def _prove(self) -> ProofRecord:
-        return Lemma._prove(self)  # the same checks: every chain, every statement tied to its chain
-
-    def statement_latex(self) -> list[str]:
-        return [c.latex() for c in self.claims]
-
-    def substantive_steps(self) -> int:
-        return sum(c.substantive() for c in self.chains)
-
-    def refute_all(self, seed: int = 0) -> list[Refutation]:
-        return [v.refute(seed) for v in self.variants]
-
-    def __hash__(self) -> int:
-        return hash(self.name)
+    hypothesis: str = ""
+    base: list = field(default_factory=list)
+    step: list = field(default_factory=list)
+    consequences: list = field(default_factory=list)
 
 
 def _base_claim() -> Claim:
@@ -1321,7 +1284,7 @@ def _output_instance(rng: random.Random) -> dict:
     return dict(y=y, d=d, a=u.applyfunc(sp.log), deltaL=grad)
 
 
-def _recursion_variants() -> list[Variant]:
+def _recursion_variants() -> list[PointVariant]:
     hid = (
         f"layer 2 of a 3-layer network, widths and batch {SQUARE}, σ(t) = t + t²/2 − t³/3, "
         "E a polynomial of a_3"
@@ -1453,51 +1416,80 @@ def recursion_theorem() -> Induction:
     of identity 7 and :func:`activation_derivatives`: there the result is the gradient on
     each linear region, not a derivative at the kink.
     """
+    base, step, consequences = [_base_claim()], _step_claims(), _consequence_claims()
+    claims = [*base, *step, *consequences]
+    name = "backprop_recursion_for_any_depth"
     return Induction(
-        "backprop_recursion_for_any_depth",
+        name,
         "The recursion theorem: δ_L = y − d, δ_{l−1} = σ'(a_{l−1}) ⊙ W_lᵀ δ_l, ∇W_l = δ_l h_{l−1}ᵀ",
-        "$P(l)$: $\\partial E / \\partial a_l = \\delta_l$",
-        [_base_claim()],
-        _step_claims(),
-        _consequence_claims(),
-        [
+        [c.chain for c in claims],
+        assumptions=[
             "$h_0 = x$, $a_l = W_l h_{l-1} + b_l \\mathbb{1}^\\top$, $h_l = \\sigma(a_l)$ for $l < L$, "
             "$y = g(a_L)$",
             "$E = -\\sum_{p,q} d_{p,q} \\log y_{p,q}$ summed over the batch; each column of $d$ sums to 1",
             "$\\sigma$ differentiable (ReLU, leaky ReLU: on each linear region; the kink by convention)",
         ],
-        "symbolic L, widths n_0 … n_L and batch N (every depth and size)",
-        _recursion_variants(),
+        variants=_recursion_variants(),
+        checks=_checks(name),
+        implements="backprop",
+        necessity=_base_case_needs_the_assumption,
+        claims=claims,
+        size_note="symbolic L, widths n_0 … n_L and batch N (every depth and size)",
+        hypothesis="$P(l)$: $\\partial E / \\partial a_l = \\delta_l$",
+        base=base,
+        step=step,
+        consequences=consequences,
+    )
+
+
+def _base_case_needs_the_assumption() -> bool:
+    r"""``True`` when the base case's last rewrite fails without "each column of d sums to 1"."""
+    chain = _base_claim().chain
+    i = next(k for k, st in enumerate(chain.steps) if "assumption" in st.why)
+    before, after = chain.steps[i - 1].expr, chain.steps[i].expr
+    return equal_general(before, after, chain.definitions, chain.assumptions) and not equal_general(
+        before, after, chain.definitions
     )
 
 
 # --------------------------------------------------------------------------- the chain rule, concretely
 
 
-def chain_rule_check(rows: int = 2, inner: int = 2, batch: int = 2) -> bool:
+def chain_rule_chain(rows: int = 2, inner: int = 2, batch: int = 2) -> IndexedChain:
     r"""The chain-rule step of the linear layer lemma, checked by SymPy at one concrete size.
 
     For an undefined function :math:`E` of all :math:`m N` entries of :math:`a = W x + b\mathbb{1}^\top`,
     SymPy's own derivative :math:`\partial E(a(W))/\partial W_{r,s}` equals
     :math:`\sum_{p,q} \partial E/\partial a_{p,q}\,\partial a_{p,q}/\partial W_{r,s}` for every
-    :math:`(r, s)`. Sizes ``rows, inner, batch`` (default 2, 2, 2) only.
+    :math:`(r, s)`. Sizes ``rows, inner, batch`` (default :math:`m = n = N = 2`) only.
     """
-    W = sp.Matrix(rows, inner, lambda i, j: sp.Symbol(f"W_{i}{j}"))
-    x = sp.Matrix(inner, batch, lambda i, j: sp.Symbol(f"x_{i}{j}"))
-    b = sp.Matrix(rows, 1, lambda i, j: sp.Symbol(f"b_{i}"))
-    A = sp.Matrix(rows, batch, lambda i, j: sp.Symbol(f"a_{i}{j}"))
+    W = sp.Matrix(rows, inner, lambda i, j: sp.Symbol(f"W_{i}{j}", real=True))
+    x = sp.Matrix(inner, batch, lambda i, j: sp.Symbol(f"x_{i}{j}", real=True))
+    b = sp.Matrix(rows, 1, lambda i, j: sp.Symbol(f"b_{i}", real=True))
+    A = sp.Matrix(rows, batch, lambda i, j: sp.Symbol(f"a_{i}{j}", real=True))
     Ef = sp.Function("E")(*A)
     a = W * x + b * sp.ones(1, batch)
-    composed = Ef.subs(dict(zip(A, a)), simultaneous=True)
+    at = dict(zip(A, a))
+    composed = Ef.subs(at, simultaneous=True)
     dE = [sp.Derivative(Ef, v) for v in A]
-    for idx in range(len(W)):
-        lhs = sp.diff(composed, W[idx])
-        rhs = sum(
-            dE[k].subs(dict(zip(A, a)), simultaneous=True) * sp.diff(a[k], W[idx]) for k in range(len(A))
-        )
-        if sp.simplify(lhs.doit() - rhs.doit()) != 0:
-            return False
-    return True
+    lhs = W.applyfunc(lambda w: sp.Derivative(composed, w))
+    rhs = W.applyfunc(
+        lambda w: sum(dE[k].subs(at, simultaneous=True) * sp.diff(a[k], w) for k in range(len(A)))
+    )
+    return IndexedChain(
+        "the chain-rule step, for an undefined $E$ of all entries of $a$ "
+        f"($m = {rows}, n = {inner}, N = {batch}$)",
+        [
+            Step(lhs),
+            rewrite(
+                rhs,
+                "chain rule: $\\sum_{p,q} \\partial E / \\partial a_{p,q} "
+                "\\cdot \\partial a_{p,q} / \\partial W_{r,s}$",
+            ),
+        ],
+        size=f"m = {rows}, n = {inner}, N = {batch}",
+        show_latex=False,
+    )
 
 
 # --------------------------------------------------------------------------- registry
@@ -1516,3 +1508,11 @@ def layer_identity(name: str):
             return ident
     names = ", ".join(x.name for x in layer_identities())
     raise KeyError(f"no layer identity {name!r}; they are: {names}")
+
+
+# Catalogue numbers 20+ (the layers' block); the factories return the cached objects.
+register(linear_layer_lemma, order=20)
+register(activation_lemma, order=21)
+for _order, _q in ((22, 0), (23, 1), (24, 2)):
+    register(lambda q=_q: activation_derivatives()[q], order=_order)
+register(recursion_theorem, order=25)
