@@ -32,9 +32,9 @@ undefined activation :math:`\sigma` (so for every activation at once), for the s
 
 Against finite differences the networks' error is normwise per column
 (:func:`~backproof.verify.col_rel_error`): an entry of a 3-layer gradient far smaller
-than its column carries the loss's rounding divided by the step, about
-:math:`10^{-16}/h` for the step :math:`h` (``FD_STEP``, :math:`10^{-5}`), which an elementwise measure would blame on the code. The
-activations' finite differences are elementwise (CS231n), at :math:`|a| \lesssim 3`.
+than its column carries the loss's rounding divided by the step :math:`h`, about
+:math:`10^{-16}/h` (``FD_STEP`` :math:`= 10^{-5}`), which an elementwise measure would blame on
+the code. The activations' finite differences are elementwise (CS231n), at :math:`|a| \lesssim 3`.
 
 Non-goals: statistical testing; training.
 """
