@@ -53,7 +53,11 @@ The induction itself (a proof of :math:`P(L)` and of :math:`P(l) \Rightarrow P(l
 every :math:`l` gives :math:`P(l)` for every :math:`1 \le l \le L`) is the principle of
 induction, not a SymPy computation.
 
-Indices start at 0, as in NumPy: :math:`W_{r,s}` with :math:`0 \le r \le m - 1`.
+Indices start at 0, as in NumPy: :math:`W_{r,s}` with :math:`0 \le r \le m - 1`. The free
+indices of a chain (:math:`r, s`) are assumed to be valid indices of the matrix they index:
+SymPy's range-aware Kronecker deltas (``KroneckerDelta(p, r, (0, m - 1))``) carry that
+hypothesis, which is what lets a sum over :math:`0 \le p \le m - 1` of :math:`[p = r] f(p)`
+collapse to :math:`f(r)` for symbolic :math:`m`.
 The Kronecker delta is printed as the Iverson bracket :math:`[p = r]`, since
 :math:`\delta` is the upstream gradient.
 
@@ -159,7 +163,7 @@ class _LayerPrinter(_Printer):
 def to_latex(expr) -> str:
     r"""LaTeX of an expression of this module, as the site shows it (terms in the order written)."""
     tex = _LayerPrinter({"order": "none"}).doprint(expr)
-    return re.sub(r"-1 \+ ([A-Za-z]\w*(?:_\{[^}]*\})?)", r"\1 - 1", tex)  # sum bounds: N - 1, not -1 + N
+    return re.sub(r"-1 \+ ([A-Za-z][A-Za-z0-9]*(?:_\{[^}]*\}|_\w)?)", r"\1 - 1", tex)  # bounds: N - 1
 
 
 def _int(name: str):
@@ -1161,13 +1165,17 @@ def _step_claims() -> list[Claim]:
             defn(sp.Derivative(E, a_prev[r, s]), ""),
             defn(through_h, "chain rule: $E$ depends on $a_{l-1}$ only through $h_{l-1} = \\sigma(a_{l-1})$"),
             defn(
-                sp.Sum(lin[p, q] * sp.Derivative(h[p, q], a_prev[r, s]), (p, 0, n_prev - 1), (q, 0, N - 1)),
+                sp.Sum(
+                    MatrixElement(lin, p, q) * sp.Derivative(h[p, q], a_prev[r, s]),
+                    (p, 0, n_prev - 1),
+                    (q, 0, N - 1),
+                ),
                 "linear layer lemma for $a_l = W_l h_{l-1} + b_l \\mathbb{1}^\\top$ with $x = h_{l-1}$, "
                 "and $P(l)$: $\\partial E / \\partial a_l = \\delta_l$",
             ),
             rewrite(
                 sp.Sum(
-                    lin[p, q]
+                    MatrixElement(lin, p, q)
                     * sp.Derivative(sigma(a_prev[p, q]), a_prev[p, q])
                     * kd(p, r, (0, n_prev - 1))
                     * kd(q, s, (0, N - 1)),
