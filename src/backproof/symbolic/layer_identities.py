@@ -924,7 +924,7 @@ def _activation_derivative_lemmas() -> list[LayerIdentity]:
         "at the kink $a = 0$, where the derivative does not exist: the convention",
         [
             defn(LeakySlope(0), ""),
-            rewrite(alpha, "backproof's $H_\\alpha(0) = \\alpha$, as PyTorch's leaky_relu"),
+            defn(alpha, "backproof's $H_\\alpha(0) = \\alpha$, as PyTorch's leaky ReLU"),
         ],
         definitions={LeakySlope(0): LEAKY_SLOPE.subs(_a, 0)},
     )
