@@ -95,9 +95,12 @@ def cross_entropy_from_logits(a: np.ndarray, d: np.ndarray) -> float:
 
     :Identity: log_sum_exp_is_between_max_and_max_plus_log_n
 
-    .. math:: {a}_{p} \leq \log{\left(\sum_{k=1}^{n} e^{{a}_{k}} \right)}
+    .. math:: {a}_{p} \leq \log{\left(\sum_{k=1}^{n} \exp\left({a}_{k}\right) \right)}
 
-    .. math:: \log{\left(\sum_{k=1}^{n} e^{{a}_{k}} \right)} \leq \max_{j} a_{j} + \log{\left(n \right)}
+    .. math::
+
+       \log{\left(\sum_{k=1}^{n} \exp\left({a}_{k}\right) \right)} \leq \max_{j} a_{j} + \log{\left(n \right)}
+
     """
     a = as_float_matrix("a", a)
     d = as_float_matrix("d", d)
