@@ -35,11 +35,13 @@ import numbers
 import os
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
 from ._blas import addmm
 from ._checks import labels_array, positive_float, positive_int
+from .activations import LEAKY_RELU_ALPHA
 from .errors import InputError, TrainingDivergedError
 from .network import Parameters, backprop, default_init, forward, init_network
 from .preprocess import one_hot
@@ -143,16 +145,12 @@ def _relu_backward(delta, h, tmp):  # [a > 0] == [h > 0]; 0 at the kink
     np.multiply(delta, tmp, out=delta)
 
 
-def _leaky_forward(h, tmp, alpha=None):
-    from .activations import LEAKY_RELU_ALPHA
-
+def _leaky_forward(h, tmp):
     np.multiply(h, h.dtype.type(LEAKY_RELU_ALPHA), out=tmp)
     np.maximum(h, tmp, out=h)  # max(a, alpha a): a for a > 0, alpha a otherwise (0 <= alpha < 1)
 
 
 def _leaky_backward(delta, h, tmp):  # 1 for a > 0, alpha otherwise (alpha at the kink)
-    from .activations import LEAKY_RELU_ALPHA
-
     alpha = h.dtype.type(LEAKY_RELU_ALPHA)
     np.greater(h, 0, out=tmp)
     tmp *= 1 - alpha
@@ -217,9 +215,9 @@ class Kernel:
         self.forward_act, self.backward_act, mask_dtype = _INPLACE[params.activation]
         # h[l] holds a_l, then h_l = sigma(a_l), l = 1..L-1 (h[0] is x, given to step);
         # the last one holds a_L
-        self.h = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
-        self.delta = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
-        self.tmp = [None] + [np.empty((n[l], batch), mask_dtype or dt) for l in range(1, L)]
+        self.h: list[Any] = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
+        self.delta: list[Any] = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
+        self.tmp: list[Any] = [None] + [np.empty((n[l], batch), mask_dtype or dt) for l in range(1, L)]
         self.nabla_b = [np.empty_like(v) for v in params.b]
         self.m = np.empty(batch, dt)
         self.s = np.empty(batch, dt)
@@ -626,7 +624,7 @@ def train_full_batch(
             bar.update(1)
     seconds = time.perf_counter() - start
     final = run.metrics()
-    run.record(T, T, *final, "iteration")
+    run.record(T, T, final[0], final[1], "iteration")
     settings = {"mode": "full", "iterations": T, "eval_every": eval_every}
     return run.result(settings, initial or final, final, seconds, data)
 
@@ -705,7 +703,7 @@ def train_minibatch(
 
     def record(step):
         metrics = run.metrics()
-        run.record(step, step / per_epoch, *metrics, "update")
+        run.record(step, step / per_epoch, metrics[0], metrics[1], "update")
         return metrics
 
     initial = record(0)
