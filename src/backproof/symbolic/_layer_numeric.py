@@ -9,6 +9,9 @@ with the tolerances and error measures of :mod:`backproof.verify`:
   :mod:`backproof.activations` against SymPy's :math:`\mathrm{d}\sigma/\mathrm{d}a \cdot e`
   from the definition (leaky ReLU with its :math:`\alpha`), at logit scales 1, 10 and
   1000 (including the kink :math:`a = 0` for leaky ReLU, where the convention applies);
+* the recursion theorem also against the training kernel: one step of
+  :func:`backproof.train_minibatch` (one batch) moves the parameters by :math:`-(\gamma/B)`
+  times SymPy's gradient, in float64 and float32, for each activation;
 * the linear layer lemma and the recursion theorem: :func:`backproof.network.backprop`
   on explicit 3-layer networks (:data:`CROSS_SIZES`, 3 → 2 → 2 → 3, batch 2, two hidden
   layers) for each of the four activations, against SymPy's derivatives of the summed
@@ -236,6 +239,31 @@ def _check_linear(rng, dtype):
     return worst(errs)
 
 
+def _check_training_step(rng, dtype, gamma: float = 2.0):
+    r"""One step of :func:`~backproof.train_minibatch` (one batch of :math:`B`) on each 3-layer net.
+
+    The parameters must move by :math:`-(\gamma/B)` times SymPy's gradient of the summed loss
+    (the error is that of the step itself, normwise per column): the training kernel, not only
+    the reference ``backprop``, follows the recursion. :math:`\gamma = 2`, so that the step, not
+    the float32 rounding of the parameters it is added to (:math:`6 \cdot 10^{-8}|\theta|`), sets
+    the scale of the comparison.
+    """
+    from ..training import train_minibatch
+
+    errs = []
+    for name in ACTIVATIONS:
+        p, x, _, fw = _network_point(rng, name, dtype)
+        ref = _sympy_network_grads(name, p, x, fw)
+        B = x.shape[1]
+        q = train_minibatch(
+            x, np.array(CROSS_LABELS), epochs=1, batch_size=B, lr=gamma, params=p.copy(), activation=name
+        ).params
+        for k, v in q.arrays().items():
+            moved = (v.astype(np.float64) - p.arrays()[k].astype(np.float64)).reshape(v.shape[0], -1)
+            errs.append(col_rel_error(moved, (-gamma / B * ref[k]).reshape(v.shape[0], -1)))
+    return worst(errs)
+
+
 _NUMERIC = {
     "linear_layer_gradients_delta_x_transpose": _check_linear,
     "activation_gradient_is_sigma_prime_times_e": _check_activation_lemma,
@@ -305,9 +333,14 @@ def fd_check(name: str, seed: int = 0) -> float:
 
 
 def run_check(name: str, kind: str, rng: np.random.Generator) -> float:
-    r"""The check of kind ``"float64"``, ``"float32"`` or ``"fd"`` for the layer identity ``name``."""
+    r"""The check of kind ``"float64"``, ``"float32"``, ``"fd"``, ``"kernel-float64"``, ``"kernel-float32"``.
+
+    The last two (one training step, :func:`_check_training_step`) are the recursion theorem's.
+    """
     if kind == "fd":
         return _FD[name](rng)
+    if kind.startswith("kernel-"):
+        return _check_training_step(rng, np.dtype(kind.split("-")[1]).type)
     return _NUMERIC[name](rng, np.dtype(kind).type)
 
 

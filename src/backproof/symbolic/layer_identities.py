@@ -482,6 +482,22 @@ def _checks(name: str) -> list[Check]:
     ]
 
 
+def _kernel_checks(name: str) -> list[Check]:
+    r"""One training step of ``train_minibatch`` against SymPy's gradient (3-layer nets, each activation)."""
+
+    def run(dtype):
+        def check(rng):
+            numeric = importlib.import_module("backproof.symbolic._layer_numeric")
+            return numeric.run_check(name, f"kernel-{dtype}", rng)
+
+        return check
+
+    return [
+        Check("train_minibatch step vs SymPy, float64", "float64", run("float64")),
+        Check("train_minibatch step vs SymPy, float32", "float32", run("float32")),
+    ]
+
+
 def _lemma(name, title, claims, assumptions, size_note, variants, extra_chains=(), numeric_function=""):
     return LayerIdentity(
         name,
@@ -1438,7 +1454,7 @@ def recursion_theorem() -> Induction:
             "$\\sigma$ differentiable (ReLU, leaky ReLU: on each linear region; the kink by convention)",
         ],
         variants=_recursion_variants(),
-        checks=_checks(name),
+        checks=[*_checks(name), *_kernel_checks(name)],
         implements="backprop",
         necessity=_base_case_needs_the_assumption,
         claims=claims,
