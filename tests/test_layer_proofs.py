@@ -220,3 +220,23 @@ def test_numeric_check_catches_a_transposed_gradient(monkeypatch):
 
     monkeypatch.setattr(LV, "backprop", broken)
     assert LV.network_cross_check("tanh", np.random.default_rng(0), points=1) > 1e-3
+
+
+def test_training_step_check_catches_a_step_without_the_one_over_b(monkeypatch):
+    """A kernel stepping by gamma * grad instead of (gamma / B) * grad fails the theorem's kernel check."""
+    import backproof.training as training
+
+    real = training.train_minibatch
+
+    def without_mean(x, labels, **kw):
+        old = kw["params"].copy()
+        result = real(x, labels, **kw)
+        B = x.shape[1]
+        for w, w0 in zip(result.params.W, old.W):
+            w[...] = w0 + B * (w - w0)  # the step B times too large: gamma * sum of gradients
+        return result
+
+    rng = np.random.default_rng(0)
+    assert LV.run_check("backprop_recursion_for_any_depth", "kernel-float64", rng) <= TOLERANCE["float64"]
+    monkeypatch.setattr(training, "train_minibatch", without_mean)
+    assert LV.run_check("backprop_recursion_for_any_depth", "kernel-float64", rng) > 0.1
