@@ -1,8 +1,8 @@
 r"""Backprop through any number of layers, proved by SymPy for symbolic sizes.
 
 The shallow network's recursion is proved in :mod:`backproof.symbolic` on one tiny
-network. This module proves the pieces it is made of for every size, and then the
-recursion for every depth:
+network (identity ``network_backprop_equals_sympy_gradient``, 4 → 3 → 3, batch 2). This
+module proves the pieces it is made of for every size, and then the recursion for every depth:
 
 * **Linear layer lemma** (:func:`linear_layer_lemma`). For :math:`a = W x + b\mathbb{1}^\top`
   with :math:`W` of shape :math:`(m, n)`, :math:`x` of shape :math:`(n, N)` and any
@@ -48,7 +48,8 @@ a_{p,q}/\partial W_{r,s}` for :math:`E` differentiable) is cited as a rule of ca
 marked ``"definition"``; it is not derived for symbolic sizes. :func:`chain_rule_chain`
 checks it with SymPy for an undefined :math:`E` of all entries at one concrete size
 (:math:`m, n, N = 2, 2, 2`) only, and the cross-checks
-(:mod:`backproof.symbolic._layer_numeric`) differentiate whole explicit networks without it.
+(:mod:`backproof.symbolic._layer_numeric`) compare ``backprop`` with SymPy's own derivatives of
+whole explicit 3-layer networks (3 → 2 → 2 → 3), which use SymPy's differentiation, not this step.
 The induction itself (a proof of :math:`P(L)` and of :math:`P(l) \Rightarrow P(l-1)` for
 every :math:`l` gives :math:`P(l)` for every :math:`1 \le l \le L`) is the principle of
 induction, not a SymPy computation.
@@ -66,9 +67,19 @@ versions (a missing transpose, :math:`a` for :math:`h`, a missing :math:`\sigma'
 wrong sum axis, :math:`x^\top\delta` for :math:`\delta x^\top`, ...). :meth:`PointVariant.refute`
 evaluates the variant and the true derivative exactly (rational arithmetic) at a random
 rational point of a concrete instance (sizes given in the verdict; all sizes 3 so every
-variant is well typed and is refuted by value, not by shape) and reports the refutation.
+variant is well typed and is refuted by value, not by shape; for the sigmoid, tanh and the
+softmax the point is :math:`a = \log u` with :math:`u` rational, where every value is
+rational) and reports the refutation. The true derivative there is SymPy's
+:math:`\mathrm{d}E(X + \epsilon E_{ij})/\mathrm{d}\epsilon` at 0 of the definitions (a
+polynomial stands for "any :math:`E`" and "any :math:`\sigma`"), no formula of backprop.
 A refutation at one point is a proof that the variant is not an identity; the true
 statement is evaluated at the same point and must agree.
+
+**Numeric checks** (:mod:`backproof.symbolic._layer_numeric`, attached to each identity as
+:class:`~backproof.symbolic.engine.Check`\ s): the NumPy code (``<name>_jvp``, ``backprop``,
+one step of ``train_minibatch``) against SymPy's expressions at 50 digits, float64 and float32,
+and finite differences. Every identity here is in the catalogue (``backproof verify``,
+numbers after the softmax, ReLU and network identities).
 
 Non-goals: convolutional or recurrent layers, losses other than softmax cross-entropy,
 a general theorem prover.
