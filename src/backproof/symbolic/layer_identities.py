@@ -441,13 +441,15 @@ def _first_order(M: sp.Matrix) -> sp.Matrix:
 def _gradient(f: Callable[[sp.Matrix], sp.Expr], X: sp.Matrix) -> sp.Matrix:
     r"""Exact :math:`\partial f/\partial X` at a rational point, entry by entry.
 
-    Entry :math:`(i, j)` is SymPy's :math:`\mathrm{d}f(X + \epsilon E_{ij})/\mathrm{d}\epsilon` at 0.
+    Entry :math:`(i, j)` is :math:`\mathrm{d}f(X + \epsilon E_{ij})/\mathrm{d}\epsilon` at 0: the
+    coefficient of :math:`\epsilon` in SymPy's expansion of the polynomial :math:`f(X + \epsilon E_{ij})`
+    (every ``f`` here is a polynomial: the stand-ins for :math:`E` and :math:`\sigma` are).
     """
     out = sp.zeros(*X.shape)
     for idx in range(len(X)):
         Y = sp.Matrix(X)
         Y[idx] = X[idx] + _EPS
-        out[idx] = sp.diff(f(Y), _EPS).subs(_EPS, 0)
+        out[idx] = sp.expand(f(Y)).coeff(_EPS, 1)  # f is a polynomial in epsilon: d/d epsilon at 0
     return out
 
 
