@@ -11,7 +11,7 @@ machine slows all cases alike), it times:
 * the shallow network 784-64-10 ReLU: backproof's full-batch update on all 60,000 training
   images (its :class:`~backproof.training.Kernel`) and its minibatch epoch (``train_minibatch``,
   B = 100, 600 updates), against the same in PyTorch;
-* the deeper network 784-256-128-10 ReLU: a minibatch epoch with B = 64 (938 updates), both;
+* the deeper network 784-512-256-10 ReLU: a minibatch epoch with B = 64 (938 updates), both;
 * the literal course-style code of ``course_literal.py`` (float64, fewer rounds: it is slow).
 
 The PyTorch reference (``torch_reference.py``) is what a strong PyTorch user writes: samples
@@ -45,7 +45,7 @@ from backproof.network import init_network  # noqa: E402
 from backproof.training import Kernel  # noqa: E402
 
 SHALLOW = [784, 64, 10]
-DEEP = [784, 256, 128, 10]
+DEEP = [784, 512, 256, 10]
 
 
 def blas_threads() -> int:
@@ -198,7 +198,7 @@ def main(argv=None) -> int:
             print(f"{what + ': backproof / course literal':44}{value:10.2f}x")
     print(
         f"peak memory (VmHWM) training on the full set with its test set, one epoch: "
-        f"shallow {peak['shallow']:.0f} MB, deep 784-256-128-10 {peak['deep']:.0f} MB"
+        f"shallow {peak['shallow']:.0f} MB, deep 784-512-256-10 {peak['deep']:.0f} MB"
     )
     if args.json:
         args.json.write_text(

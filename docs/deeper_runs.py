@@ -14,7 +14,7 @@ ACTIVATION_RUN = {"layers": [784, 64, 10], "epochs": 5, "batch_size": 100, "lr":
 """The course's network and minibatch run, with each activation (5 epochs: the course's run)."""
 
 DEEP_RUN = {
-    "layers": [784, 256, 128, 10],
+    "layers": [784, 512, 256, 10],
     "activation": "relu",
     "epochs": 20,
     "batch_size": 64,
