@@ -240,3 +240,22 @@ def test_training_step_check_catches_a_step_without_the_one_over_b(monkeypatch):
     assert LV.run_check("backprop_recursion_for_any_depth", "kernel-float64", rng) <= TOLERANCE["float64"]
     monkeypatch.setattr(training, "train_minibatch", without_mean)
     assert LV.run_check("backprop_recursion_for_any_depth", "kernel-float64", rng) > 0.1
+
+
+def test_the_step_uses_the_linear_lemma_and_the_activation_lemma_as_proved():
+    """The step's substitution for dE/dh_(l-1) is the lemma's dE/dx = W^T delta renamed to layer l, and its
+    result is the activation lemma's sigma'(a) * e with e = W_l^T delta_l."""
+    step = LP.recursion_theorem().step[0]
+    lin_claim = LP.linear_layer_lemma().claims[2]
+    W, delta = (sp.MatrixSymbol(v, LP.m, LP.n if v == "W" else LP.N) for v in ("W", r"\delta"))
+    W_l = sp.MatrixSymbol("W_{l}", LP.n_l, LP.n_prev)
+    delta_l = sp.MatrixSymbol(r"\delta_{l}", LP.n_l, LP.N)
+    renamed = lin_claim.rhs.xreplace({W: W_l, delta: delta_l})
+    substituted = [
+        v for k, v in step.chain.definitions.items() if getattr(k, "name", "").startswith(r"\frac")
+    ]
+    assert substituted == [renamed]
+    act = LP.activation_lemma().claims[0].rhs  # sigma'(a) * e
+    a, e = (sp.MatrixSymbol(v, LP.m, LP.N) for v in ("a", "e"))
+    a_prev = sp.MatrixSymbol("a_{l-1}", LP.n_prev, LP.N)
+    assert step.rhs == act.xreplace({a: a_prev, e: renamed})

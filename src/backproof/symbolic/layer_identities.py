@@ -1230,7 +1230,8 @@ def _step_claims() -> list[Claim]:
             a_l: W * h + b * _ones_row(N),
         },
     )
-    # the step's first substitution must be the linear layer lemma's third claim, renamed:
+    # the substitution for dE/dh_(l-1) is the linear layer lemma's third claim at layer l
+    # (tests/test_layer_proofs.py checks it is that claim's right side, renamed)
     return [
         Claim(
             delta_prev,
