@@ -27,11 +27,9 @@ ReLU and leaky ReLU are written, as in identity 8, on the linear region of the p
 (:math:`\sigma(a) = (M + \alpha(1 - M)) \odot a` with the mask :math:`M = [a > 0]` held
 fixed), and the points stay at least 0.01 away from the kinks.
 
-The whole-network check here (:func:`network_cross_check`) is also symbolic for one
-network: :func:`symbolic_network_check` shows that the recursion's formulas, built as
-SymPy expressions, equal SymPy's derivatives of the explicit 3-layer network with an
-undefined activation :math:`\sigma` (so for every activation at once), for the sizes
-:data:`CROSS_SIZES` and a batch of 1 only.
+The same 3-layer network is also checked symbolically, for an undefined activation
+(so for every activation at once) and one sample: identity
+``three_layer_backprop_equals_sympy_gradient`` of :mod:`.layer_identities`.
 
 Against finite differences the networks' error is normwise per column
 (:func:`~backproof.verify.col_rel_error`): an entry of a 3-layer gradient far smaller
@@ -65,7 +63,6 @@ __all__ = [
     "network_cross_check",
     "numeric_check",
     "run_check",
-    "symbolic_network_check",
 ]
 
 CROSS_SIZES = (3, 2, 2, 3)  # n_0 .. n_L of the explicit networks: two hidden layers, 3 classes
@@ -271,6 +268,7 @@ _NUMERIC = {
     "sigmoid_derivative_is_s_times_one_minus_s": _check_activation("sigmoid"),
     "tanh_derivative_is_one_minus_tanh_squared": _check_activation("tanh"),
     "backprop_recursion_for_any_depth": _check_recursion,
+    "three_layer_backprop_equals_sympy_gradient": _check_recursion,
 }
 
 
@@ -324,6 +322,7 @@ _FD = {
     "sigmoid_derivative_is_s_times_one_minus_s": _fd_activation("sigmoid"),
     "tanh_derivative_is_one_minus_tanh_squared": _fd_activation("tanh"),
     "backprop_recursion_for_any_depth": _fd_network,
+    "three_layer_backprop_equals_sympy_gradient": _fd_network,
 }
 
 
@@ -342,67 +341,3 @@ def run_check(name: str, kind: str, rng: np.random.Generator) -> float:
     if kind.startswith("kernel-"):
         return _check_training_step(rng, np.dtype(kind.split("-")[1]).type)
     return _NUMERIC[name](rng, np.dtype(kind).type)
-
-
-# --------------------------------------------------------------------------- the symbolic cross-check
-
-
-@functools.lru_cache(maxsize=1)
-def symbolic_network_check() -> dict[str, bool]:
-    r"""The recursion's formulas equal SymPy's derivatives, symbolically, for the 3-layer network.
-
-    Sizes :data:`CROSS_SIZES`, batch 1, the activation an undefined function :math:`\sigma`
-    (so every activation at once). Returns, per parameter, whether SymPy proves
-    ``backprop formula == diff(E, parameter)`` entry by entry.
-    """
-    sizes, N = CROSS_SIZES, 1
-    L = len(sizes) - 1
-    sig = sp.Function("sigma")
-    W = [
-        sp.Matrix(sizes[l + 1], sizes[l], lambda i, j, l=l: sp.Symbol(f"w{l + 1}_{i}{j}", real=True))
-        for l in range(L)
-    ]
-    b = [
-        sp.Matrix(sizes[l + 1], 1, lambda i, j, l=l: sp.Symbol(f"b{l + 1}_{i}", real=True)) for l in range(L)
-    ]
-    x = sp.Matrix(sizes[0], N, lambda i, j: sp.Symbol(f"x_{i}{j}", real=True))
-    d = sp.Matrix(sizes[-1], N, lambda r, c: 1 if CROSS_LABELS[c] == r else 0)
-    hs, a_exprs = [x], []
-    h = x
-    for l in range(L):
-        a = W[l] * h + b[l] * sp.ones(1, N)
-        a_exprs.append(a)
-        if l < L - 1:
-            h = a.applyfunc(sig)
-            hs.append(h)
-    E = 0
-    for c in range(N):
-        lse = sp.log(sum(sp.exp(a[r, c]) for r in range(sizes[-1])))
-        E += -sum(d[r, c] * (a[r, c] - lse) for r in range(sizes[-1]))
-    y = sp.Matrix.hstack(*[_softmax_column(a[:, c]) for c in range(N)])
-    delta = y - d
-    formulas = {}
-    for l in range(L, 0, -1):
-        formulas[f"W{l}"] = delta * hs[l - 1].T
-        formulas[f"b{l}"] = delta * sp.ones(N, 1)
-        if l > 1:
-            sp_prime = a_exprs[l - 2].applyfunc(lambda v: sp.Subs(sp.Derivative(sig(_t), _t), _t, v))
-            delta = sp_prime.multiply_elementwise(W[l - 1].T * delta)
-    params = {}
-    for l in range(L):
-        params[f"W{l + 1}"], params[f"b{l + 1}"] = W[l], b[l]
-    out = {}
-    for key, P in params.items():
-        ok = True
-        for idx in range(len(P)):
-            diff = sp.diff(E, P[idx]).doit() - formulas[key][idx]
-            if sp.cancel(sp.together(diff)) != 0 and sp.simplify(diff) != 0:
-                ok = False
-                break
-        out[key] = ok
-    return out
-
-
-def _softmax_column(col: sp.Matrix) -> sp.Matrix:
-    total = sum(sp.exp(v) for v in col)
-    return sp.Matrix([sp.exp(v) / total for v in col])
