@@ -87,8 +87,11 @@ def test_backprop_recursion_for_any_depth():
     assert {LP.n_L, LP.N} <= size_symbols_of(ident.base)
     assert {LP.n_prev, LP.n_l, LP.N} <= size_symbols_of(ident.step)
     shown = ident.statement_latex()
-    assert shown[0] == r"\delta_{L} = y - d"
-    assert shown[1] == r"\delta_{l-1} = \sigma'\left(a_{l-1}\right) \odot \left(W_{l}^{T} \delta_{l}\right)"
+    assert shown[0] == r"\frac{\partial E}{\partial a_{L}} = y - d"
+    assert shown[1] == (
+        r"P(l) \;\Rightarrow\; \frac{\partial E}{\partial a_{l-1}} = "
+        r"\sigma'\left(a_{l-1}\right) \odot \left(W_{l}^{T} \delta_{l}\right)"
+    )
 
 
 def size_symbols_of(claims):
@@ -127,14 +130,17 @@ def test_a_changed_displayed_statement_no_longer_matches_its_chain():
     """The shown equation is checked against its chain: a changed sign or sigma for sigma' is caught."""
     claim_W = LP.linear_layer_lemma().claims[0]
     assert claim_W.matches_chain()
-    wrong_W = LP.Claim(claim_W.lhs, -claim_W.rhs, claim_W.chain, claim_W.lhs_entry)
+    wrong_W = LP.Claim(-claim_W.rhs, claim_W.chain, claim_W.lhs_entry)
     assert wrong_W.latex() != claim_W.latex() and not wrong_W.matches_chain()
     claim_a = LP.activation_lemma().claims[0]
     a, e = (sp.MatrixSymbol(v, LP.m, LP.N) for v in ("a", "e"))
-    wrong_a = LP.Claim(
-        claim_a.lhs, sp.HadamardProduct(LP.elementwise(LP.sigma, a), e), claim_a.chain, claim_a.lhs_entry
-    )
+    wrong_a = LP.Claim(sp.HadamardProduct(LP.elementwise(LP.sigma, a), e), claim_a.chain, claim_a.lhs_entry)
     assert claim_a.matches_chain() and not wrong_a.matches_chain()
+    # the shown left side is made from the chain's first step: another left side needs another start
+    step = LP.recursion_theorem().step[0]
+    a_l = sp.MatrixSymbol("a_{l}", LP.n_l, LP.N)
+    relabelled = LP.Claim(step.rhs, step.chain, sp.Derivative(LP.E, a_l[LP.r, LP.s]), premise="P(l)")
+    assert relabelled.latex() != step.latex() and not relabelled.matches_chain()
 
 
 def test_the_checker_rejects_a_wrong_contraction():
@@ -229,38 +235,17 @@ def test_training_step_check_catches_a_step_without_the_one_over_b(monkeypatch):
     assert LV.run_check("backprop_recursion_for_any_depth", "kernel-float64", rng) > 0.1
 
 
-def test_the_step_uses_the_linear_lemma_and_the_activation_lemma_as_proved():
-    """The step's substitution for dE/dh_(l-1) is the lemma's dE/dx = W^T delta renamed to layer l, and its
-    result is the activation lemma's sigma'(a) * e with e = W_l^T delta_l."""
-    step = LP.recursion_theorem().step[0]
-    lin_claim = LP.linear_layer_lemma().claims[2]
-    W, delta = (sp.MatrixSymbol(v, LP.m, LP.n if v == "W" else LP.N) for v in ("W", r"\delta"))
-    W_l = sp.MatrixSymbol("W_{l}", LP.n_l, LP.n_prev)
-    delta_l = sp.MatrixSymbol(r"\delta_{l}", LP.n_l, LP.N)
-    renamed = lin_claim.rhs.xreplace({W: W_l, delta: delta_l})
-    substituted = [
-        v for k, v in step.chain.definitions.items() if getattr(k, "name", "").startswith(r"\frac")
-    ]
-    assert substituted == [renamed]
-    act = LP.activation_lemma().claims[0].rhs  # sigma'(a) * e
-    a, e = (sp.MatrixSymbol(v, LP.m, LP.N) for v in ("a", "e"))
-    a_prev = sp.MatrixSymbol("a_{l-1}", LP.n_prev, LP.N)
-    assert step.rhs == act.xreplace({a: a_prev, e: renamed})
-
-
-def test_three_layer_backprop_equals_sympy_gradient():
-    """The whole 3 -> 2 -> 2 -> 3 network, one sample, undefined sigma: SymPy's derivatives are backprop's.
-
-    A fixed size, and it says so; its statement is tied to the chains; its wrong variants are refuted.
-    """
-    from backproof import symbolic as S
-
-    ident = S.identity("three_layer_backprop_equals_sympy_gradient")
-    rec = ident.prove()
-    assert rec.proved and all(rec.statement)
-    assert ident.sizes == ["n = 3, 2, 2, 3; N = 1"]
-    assert ident.statement_latex()[3] == (
-        r"\delta_{2} = \sigma'\left(a_{2}\right) \odot \left(W_3^{\top} \delta_{3}\right)"
+def test_the_step_derives_w_transpose_delta_and_a_wrong_sign_fails():
+    """The inductive step derives (W_l^T delta_l)_pq from a_l = W_l h + b_l 1^T and P(l), by SymPy:
+    a step claiming -(W_l^T delta_l) is rejected (it was a substitution before the review)."""
+    chain = LP.recursion_theorem().step[0].chain
+    steps = list(chain.steps)
+    k = next(i for i, st in enumerate(steps) if "differentiate $a_l" in st.why)
+    bad = LP.IndexedChain(
+        "negated",
+        [*steps[:k], LP.rewrite(-steps[k].expr, "wrong"), *steps[k + 1 :]],
+        definitions=chain.definitions,
     )
-    verdicts = ident.refute_variants()
-    assert len(verdicts) == 4 and all(v.refuted and v.method == REFUTATION for v in verdicts)
+    checks = bad.check()
+    assert checks[k - 1] is False and all(checks[: k - 1])
+    assert chain.steps[k].kind == "rewrite"

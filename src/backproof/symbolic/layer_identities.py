@@ -323,19 +323,29 @@ class IndexedChain(Chain):
 
 @dataclass
 class Claim:
-    r"""One matrix equation, ``lhs = rhs``, and the entrywise chain that proves it.
+    r"""One equation, shown as ``lhs = rhs``, and the entrywise chain that proves it.
 
-    ``lhs`` and ``rhs`` are matrix expressions of symbolic size; the chain starts at
-    :math:`\partial E/\partial X_{r,s}` and ends at an expression of entry :math:`(r, s)`.
-    :meth:`matches_chain` checks that the chain's two ends are entry :math:`(r, s)` of
-    ``lhs`` and ``rhs``, so the displayed equation is the proved one.
+    The shown left side is made from ``lhs_entry``, the chain's first step: for a matrix claim
+    :math:`\partial E/\partial X_{r,s}` it is :math:`\partial E/\partial X`, for a scalar claim
+    the entry itself; so it cannot say anything the chain does not start from.
+    :meth:`matches_chain` checks that the chain starts at ``lhs_entry`` and ends at entry
+    ``index`` of ``rhs`` (``rhs`` itself when ``index`` is ``()``). ``premise`` (such as the
+    induction hypothesis ``P(l)``) and ``condition`` (such as :math:`a \ne 0`) are printed with it.
     """
 
-    lhs: sp.Basic
     rhs: sp.Basic
     chain: IndexedChain
     lhs_entry: sp.Basic
     index: tuple = (r, s)
+    premise: str = ""
+    condition: str = ""
+
+    @property
+    def lhs(self):
+        if not self.index:
+            return self.lhs_entry
+        var = self.lhs_entry.variables[0]
+        return sp.Derivative(self.lhs_entry.expr, var.parent, evaluate=False)
 
     def matches_chain(self) -> bool:
         first, last = self.chain.steps[0].expr, self.chain.steps[-1].expr
@@ -343,7 +353,12 @@ class Claim:
         return first == self.lhs_entry and equal_general(last, rhs_entry)
 
     def latex(self) -> str:
-        return f"{to_latex(self.lhs)} = {to_latex(self.rhs)}"
+        body = f"{to_latex(self.lhs)} = {to_latex(self.rhs)}"
+        if self.premise:
+            body = f"{self.premise} \\;\\Rightarrow\\; {body}"
+        if self.condition:
+            body = f"{body} \\quad ({self.condition})"
+        return body
 
     def entry_latex(self) -> str:
         """The entrywise statement, from the two ends of the chain."""
@@ -609,13 +624,10 @@ def _linear_claims(W, x, b, delta, a, rows, inner, batch, layer: str = "") -> li
         ],
         definitions={**defs, sp.Derivative(E, x[r, s]): upstream(x[r, s])},
     )
-    dEd = sp.Symbol(r"\frac{\partial E}{\partial " + to_latex(W) + "}")
-    dEb = sp.Symbol(r"\frac{\partial E}{\partial " + to_latex(b) + "}")
-    dEx = sp.Symbol(r"\frac{\partial E}{\partial " + to_latex(x) + "}")
     return [
-        Claim(dEd, delta * x.T, cW, sp.Derivative(E, W[r, s])),
-        Claim(dEb, delta * _ones_col(batch), cb, sp.Derivative(E, b[r, 0]), (r, 0)),
-        Claim(dEx, W.T * delta, cx, sp.Derivative(E, x[r, s])),
+        Claim(delta * x.T, cW, sp.Derivative(E, W[r, s])),
+        Claim(delta * _ones_col(batch), cb, sp.Derivative(E, b[r, 0]), (r, 0)),
+        Claim(W.T * delta, cx, sp.Derivative(E, x[r, s])),
     ]
 
 
@@ -789,10 +801,7 @@ def _activation_claim(a, e, h, rows, batch, f=sigma, layer: str = "") -> Claim:
         ],
         definitions={**defs, sp.Derivative(E, a[r, s]): upstream},
     )
-    lhs = sp.Symbol(r"\frac{\partial E}{\partial " + to_latex(a) + "}")
-    return Claim(
-        lhs, sp.HadamardProduct(elementwise(derivative_of(f), a), e), chain, sp.Derivative(E, a[r, s])
-    )
+    return Claim(sp.HadamardProduct(elementwise(derivative_of(f), a), e), chain, sp.Derivative(E, a[r, s]))
 
 
 def _activation_instance(rng: random.Random) -> dict:
@@ -970,7 +979,10 @@ def _activation_derivative_lemmas() -> list[LayerIdentity]:
     leaky = _lemma(
         "leaky_relu_derivative_is_one_or_alpha",
         "Leaky ReLU's derivative is 1 for a > 0 and α for a < 0 (α at the kink, by convention)",
-        [Claim(sp.Derivative(LeakyRelu(_a), _a), LeakySlope(_a), lr, sp.Derivative(LeakyRelu(_a), _a), ())],
+        [
+            Claim(LeakySlope(_a), lr, sp.Derivative(LeakyRelu(_a), _a), (), condition=r"a \ne 0"),
+            Claim(alpha, kink, LeakySlope(0), (), condition=r"\text{the convention at the kink}"),
+        ],
         ["$\\alpha > 0$", "at $a = 0$ there is no derivative: backproof uses $\\alpha$"],
         "a real scalar (each entry of a matrix of any size)",
         _deriv_variants(
@@ -991,7 +1003,6 @@ def _activation_derivative_lemmas() -> list[LayerIdentity]:
                 ("lrelu_for_derivative", "lrelu' = lrelu(a)", lambda P: P["f"]),
             ],
         ),
-        extra_chains=[kink],
         numeric_function="leaky_relu_jvp",
     )
 
@@ -1018,7 +1029,6 @@ def _activation_derivative_lemmas() -> list[LayerIdentity]:
         "The sigmoid's derivative is s(1 − s)",
         [
             Claim(
-                sp.Derivative(Sigmoid(_a), _a),
                 sp.Mul(Sigmoid(_a), 1 - Sigmoid(_a), evaluate=False),
                 sig,
                 sp.Derivative(Sigmoid(_a), _a),
@@ -1072,7 +1082,7 @@ def _activation_derivative_lemmas() -> list[LayerIdentity]:
     tanh_lemma = _lemma(
         "tanh_derivative_is_one_minus_tanh_squared",
         "tanh's derivative is 1 − tanh²",
-        [Claim(sp.Derivative(Tanh(_a), _a), 1 - Tanh(_a) ** 2, th, sp.Derivative(Tanh(_a), _a), ())],
+        [Claim(1 - Tanh(_a) ** 2, th, sp.Derivative(Tanh(_a), _a), ())],
         [],
         "a real scalar (each entry of a matrix of any size)",
         _deriv_variants(
@@ -1138,7 +1148,6 @@ class Induction(LayerIdentity):
 
 def _base_claim() -> Claim:
     a, d, y = (sp.MatrixSymbol(v, n_L, N) for v in ("a_{L}", "d", "y"))
-    delta = sp.MatrixSymbol(r"\delta_{L}", n_L, N)
     kd = sp.KroneckerDelta
     lse = sp.log(sp.Sum(sp.exp(a[t, q]), (t, 0, n_L - 1)))
     E_def = -sp.Sum(d[p, q] * (a[p, q] - lse), (p, 0, n_L - 1), (q, 0, N - 1))
@@ -1178,7 +1187,7 @@ def _base_claim() -> Claim:
         definitions={sp.Derivative(E, a[r, s]): sp.Derivative(E_def, a[r, s]), y[r, s]: y_rs},
         assumptions={total: 1, _canonical(total): 1},
     )
-    return Claim(delta, sp.MatAdd(y, -d, evaluate=False), chain, sp.Derivative(E, a[r, s]))
+    return Claim(sp.MatAdd(y, -d, evaluate=False), chain, sp.Derivative(E, a[r, s]))
 
 
 def _step_claims() -> list[Claim]:
@@ -1188,36 +1197,46 @@ def _step_claims() -> list[Claim]:
     a_l = sp.MatrixSymbol("a_{l}", n_l, N)
     b = sp.MatrixSymbol("b_{l}", n_l, 1)
     delta = sp.MatrixSymbol(r"\delta_{l}", n_l, N)
-    delta_prev = sp.MatrixSymbol(r"\delta_{l-1}", n_prev, N)
     kd = sp.KroneckerDelta
     dh = sp.MatrixSymbol(r"\frac{\partial E}{\partial h_{l-1}}", n_prev, N)
-    through_h = sp.Sum(dh[p, q] * sp.Derivative(h[p, q], a_prev[r, s]), (p, 0, n_prev - 1), (q, 0, N - 1))
+    u, v = _int("u"), _int("v")
+
+    def d_sigma(i, j):  # the entry h_{l-1}[i, j] = sigma(a_{l-1}[i, j]), differentiated by a_{l-1}[r, s]
+        return sp.Derivative(sigma(a_prev[i, j]), a_prev[r, s])
+
+    def over_pq(term):
+        return sp.Sum(term, (p, 0, n_prev - 1), (q, 0, N - 1))
+
+    through_h = over_pq(dh[p, q] * d_sigma(p, q))
+    through_a = sp.Sum(delta[u, v] * sp.Derivative(a_l[u, v], h[p, q]), (u, 0, n_l - 1), (v, 0, N - 1))
     lin = W.T * delta
     chain = IndexedChain(
         "inductive step $P(l) \\Rightarrow P(l-1)$, $2 \\le l \\le L$: entry $(r, s)$, "
         "symbolic $n_{l-1}, n_l, N$",
         [
             defn(sp.Derivative(E, a_prev[r, s]), ""),
-            defn(through_h, "chain rule: $E$ depends on $a_{l-1}$ only through $h_{l-1} = \\sigma(a_{l-1})$"),
             defn(
-                sp.Sum(
-                    MatrixElement(lin, p, q) * sp.Derivative(h[p, q], a_prev[r, s]),
-                    (p, 0, n_prev - 1),
-                    (q, 0, N - 1),
-                ),
-                "linear layer lemma for $a_l = W_l h_{l-1} + b_l \\mathbb{1}^\\top$ with $x = h_{l-1}$, "
-                "and $P(l)$: $\\partial E / \\partial a_l = \\delta_l$",
+                through_h,
+                "chain rule: $E$ depends on $a_{l-1}$ only through $h_{l-1} = \\sigma(a_{l-1})$",
+            ),
+            defn(
+                over_pq(through_a * d_sigma(p, q)),
+                "chain rule: $E$ depends on $h_{l-1}$ only through $a_l$; "
+                "$P(l)$, the induction hypothesis: $\\partial E / \\partial a_l = \\delta_l$",
             ),
             rewrite(
-                sp.Sum(
+                over_pq(MatrixElement(lin, p, q) * d_sigma(p, q)),
+                "differentiate $a_l = W_l h_{l-1} + b_l \\mathbb{1}^\\top$ (the linear layer lemma's "
+                "$\\partial E / \\partial x = W^\\top \\delta$, derived here at layer $l$)",
+            ),
+            rewrite(
+                over_pq(
                     MatrixElement(lin, p, q)
                     * sp.Derivative(sigma(a_prev[p, q]), a_prev[p, q])
                     * kd(p, r, (0, n_prev - 1))
-                    * kd(q, s, (0, N - 1)),
-                    (p, 0, n_prev - 1),
-                    (q, 0, N - 1),
+                    * kd(q, s, (0, N - 1))
                 ),
-                "differentiate $h_{l-1} = \\sigma(a_{l-1})$ entry by entry",
+                "differentiate $\\sigma(a_{l-1})$ entry by entry",
             ),
             rewrite(
                 sp.Derivative(sigma(a_prev[r, s]), a_prev[r, s])
@@ -1231,19 +1250,16 @@ def _step_claims() -> list[Claim]:
         ],
         definitions={
             sp.Derivative(E, a_prev[r, s]): through_h,
-            h: elementwise(sigma, a_prev),
-            dh: lin,
+            dh[p, q]: through_a,
             a_l: W * h + b * _ones_row(N),
         },
     )
-    # the substitution for dE/dh_(l-1) is the linear layer lemma's third claim at layer l
-    # (tests/test_layer_proofs.py checks it is that claim's right side, renamed)
     return [
         Claim(
-            delta_prev,
             sp.HadamardProduct(elementwise(derivative_of(sigma), a_prev), lin),
             chain,
             sp.Derivative(E, a_prev[r, s]),
+            premise="P(l)",
         )
     ]
 
@@ -1255,8 +1271,8 @@ def _consequence_claims() -> list[Claim]:
     delta = sp.MatrixSymbol(r"\delta_{l}", n_l, N)
     a_l = sp.MatrixSymbol("a_{l}", n_l, N)
     claims = _linear_claims(W, h, b, delta, a_l, n_l, n_prev, N, layer="$P(l)$")[:2]
-    for c, name in zip(claims, ("W", "b")):
-        c.lhs = sp.Symbol(rf"\nabla_{{{name}_{{l}}}}")
+    for c in claims:
+        c.premise = "P(l)"
         c.chain.title = c.chain.title.replace(
             "symbolic sizes", "$1 \\le l \\le L$, symbolic $n_{l-1}, n_l, N$"
         )
@@ -1468,8 +1484,11 @@ def recursion_theorem() -> Induction:
         "The recursion theorem: δ_L = y − d, δ_{l−1} = σ'(a_{l−1}) ⊙ W_lᵀ δ_l, ∇W_l = δ_l h_{l−1}ᵀ",
         [c.chain for c in claims],
         assumptions=[
+            "$\\delta_L := y - d$ and $\\delta_{l-1} := \\sigma'(a_{l-1}) \\odot W_l^\\top \\delta_l$ "
+            "(the recursion defines $\\delta_l$); $P(l)$: $\\partial E / \\partial a_l = \\delta_l$; "
+            "by induction from $l = L$ down, $P(l)$ holds for $1 \\le l \\le L$",
             "$h_0 = x$, $a_l = W_l h_{l-1} + b_l \\mathbb{1}^\\top$, $h_l = \\sigma(a_l)$ for $l < L$, "
-            "$y = g(a_L)$",
+            "$y = g(a_L)$; $E$ depends on $h_{l-1}$ only through $a_l$ (the network's structure)",
             "$E = -\\sum_{p,q} d_{p,q} \\log y_{p,q}$ summed over the batch; each column of $d$ sums to 1",
             "$\\sigma$ differentiable (ReLU, leaky ReLU: on each linear region; the kink by convention)",
         ],
