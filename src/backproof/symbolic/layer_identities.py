@@ -390,7 +390,7 @@ class PointVariant:
         point = _instance_at(self.instance, seed)
         truth = point[self.target]
         holds = _exactly_equal(truth, self.true(point))
-        differs = not _exactly_equal(truth, self.wrong(point))
+        differs = _provably_different(truth, self.wrong(point))
         where = {"seed": seed, "sizes": self.sizes, "claim_holds_there": holds}
         method = REFUTATION if holds else "the claim itself failed at the point"
         return Verdict(self.name, holds and differs, method, time.perf_counter() - start, where)
@@ -399,6 +399,17 @@ class PointVariant:
 @functools.lru_cache(maxsize=64)
 def _instance_at(instance: Callable[[random.Random], dict], seed: int) -> dict:
     return instance(random.Random(seed))
+
+
+def _provably_different(a, b) -> bool:
+    r"""Whether some entry of ``a - b`` is provably nonzero: exactly for rationals, else by the
+    engine's 50-digit interval arithmetic (:func:`~backproof.symbolic.engine._sign`)."""
+    from .engine import _sign
+
+    a, b = sp.Matrix(a), sp.Matrix(b)
+    if a.shape != b.shape:
+        return True
+    return any(_sign(x - y) in (1, -1) for x, y in zip(a, b))
 
 
 def _exactly_equal(a, b) -> bool:
@@ -758,7 +769,8 @@ def linear_layer_lemma() -> LayerIdentity:
             "$a = W x + b \\mathbb{1}^\\top$",
             "$E$ differentiable in $a$, $\\delta = \\partial E / \\partial a$",
         ],
-        "symbolic m, n, N (every size); the chain-rule step itself also at m = n = N = 2",
+        "symbolic m, n, N (every size); apart from that, the cited chain-rule step alone is checked "
+        "at m = n = N = 2",
         _linear_variants(),
         extra_chains=[chain_rule_chain()],
         numeric_function="backprop",
@@ -1506,13 +1518,20 @@ def recursion_theorem() -> Induction:
 
 
 def _base_case_needs_the_assumption() -> bool:
-    r"""``True`` when the base case's last rewrite fails without "each column of d sums to 1"."""
-    chain = _base_claim().chain
-    i = next(k for k, st in enumerate(chain.steps) if "assumption" in st.why)
-    before, after = chain.steps[i - 1].expr, chain.steps[i].expr
-    return equal_general(before, after, chain.definitions, chain.assumptions) and not equal_general(
-        before, after, chain.definitions
-    )
+    r"""``True`` when a point refutes the base case without "each column of d sums to 1".
+
+    :math:`n_L = 2`, one sample, :math:`d = (2, 0)` and :math:`a_L = (0, \log 2)`: SymPy's
+    :math:`\partial E/\partial a_L` is :math:`y \sum_k d_k - d = (-4/3, 4/3)`, not
+    :math:`y - d = (-5/3, 2/3)`.
+    """
+    a0, a1 = sp.symbols("a0 a1", real=True)
+    d = (2, 0)
+    lse = sp.log(sp.exp(a0) + sp.exp(a1))
+    E_ = -(d[0] * (a0 - lse) + d[1] * (a1 - lse))
+    point = {a0: 0, a1: sp.log(2)}
+    grad = sp.Matrix([sp.diff(E_, v).subs(point) for v in (a0, a1)])
+    y = sp.Matrix([sp.exp(v) for v in (a0, a1)]).subs(point) / (sp.exp(a0) + sp.exp(a1)).subs(point)
+    return _provably_different(grad, y - sp.Matrix(d))
 
 
 # --------------------------------------------------------------------------- the chain rule, concretely
