@@ -149,3 +149,27 @@ def test_relu_keeps_the_dtype_and_zeroes_only_negatives():
     assert out.dtype == np.float32
     np.testing.assert_array_equal(out, [[0.0, 0.0, 2.0]])
     assert relu(np.array([-1, 3])).dtype == np.float64
+
+
+def test_targets_summing_to_one_within_the_tolerance_are_accepted_and_beyond_it_refused():
+    from backproof.loss import TARGET_SUM_TOLERANCE, require_targets_sum_to_one
+
+    require_targets_sum_to_one(np.array([[1.0 + TARGET_SUM_TOLERANCE, 0.5], [0.0, 0.5]]))
+    require_targets_sum_to_one(np.zeros((3, 0)))  # no samples: nothing to check
+    with pytest.raises(InputError, match=r"column 0 of d sums to 2 \(1 such columns\)"):
+        require_targets_sum_to_one(np.array([[2.0]]))
+    with pytest.raises(InputError, match=r"pass fused=False for the general form y \* sum\(d\) - d$"):
+        require_targets_sum_to_one(np.array([[1.0 + 2 * TARGET_SUM_TOLERANCE]]))
+
+
+def test_training_with_fused_false_follows_the_textbook_chain_even_where_it_fails():
+    """Logits 2000 apart: y underflows to 0, -d/y is NaN, and the textbook run diverges; fused does not."""
+    from backproof import TrainingDivergedError, train_full_batch
+
+    eye = np.eye(3)
+    p = Parameters(eye.copy(), np.zeros(3), eye.copy(), np.zeros(3))
+    x = np.array([[0.0, 2000.0], [0.0, 0.0], [0.0, 0.0]])
+    labels = np.array([1, 1])  # the second sample's true class has y = e^-2000 = 0
+    train_full_batch(x, labels, iterations=1, lr=1e-12, params=p, fused=True)
+    with pytest.raises(TrainingDivergedError):
+        train_full_batch(x, labels, iterations=1, lr=1e-12, params=p, fused=False)

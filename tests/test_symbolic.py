@@ -93,22 +93,36 @@ def test_sizes_say_which_chains_are_general_and_which_fixed():
     assert S.identity("softmax_derivative_diagonal").sizes == ["symbolic", "n = 10"]
 
 
+def _first(f):
+    """Change the first displayed equation with ``f`` and keep the others."""
+
+    def change(statement):
+        if isinstance(statement, sp.Tuple):
+            return sp.Tuple(f(statement.args[0]), *statement.args[1:])
+        return f(statement)
+
+    return change
+
+
 @pytest.mark.parametrize(
     "name, wrong",
     [
-        ("softmax_derivative_diagonal", lambda s: sp.Eq(s.lhs, s.rhs + 1, evaluate=False)),
-        ("softmax_derivative_off_diagonal", lambda s: sp.Eq(s.lhs, -s.rhs, evaluate=False)),
-        ("cross_entropy_gradient_is_minus_d_over_y", lambda s: sp.Eq(s.lhs, -s.rhs, evaluate=False)),
-        (
-            "softmax_jvp_is_g_times_e_minus_inner_product",  # the inner product's sign flipped
-            lambda s: sp.Eq(s.lhs, sp.Add(s.rhs.args[0], -s.rhs.args[1], evaluate=False), evaluate=False),
-        ),
-        (
-            "softmax_jacobian_is_symmetric",  # "J = diag(g) + g g^T"
-            lambda s: sp.Tuple(
-                sp.Eq(s.args[0].lhs, sp.Add(s.args[0].rhs.args[0], -s.args[0].rhs.args[1], evaluate=False)),
-                s.args[1],
+        ("softmax_derivative_diagonal", _first(lambda s: sp.Eq(s.lhs, s.rhs + 1, evaluate=False))),
+        ("softmax_derivative_off_diagonal", _first(lambda s: sp.Eq(s.lhs, -s.rhs, evaluate=False))),
+        ("cross_entropy_gradient_is_minus_d_over_y", _first(lambda s: sp.Eq(s.lhs, -s.rhs, evaluate=False))),
+        (  # the inner product's sign flipped
+            "softmax_jvp_is_g_times_e_minus_inner_product",
+            _first(
+                lambda s: sp.Eq(s.lhs, sp.Add(s.rhs.args[0], -s.rhs.args[1], evaluate=False), evaluate=False)
             ),
+        ),
+        (  # "J = diag(g) + g g^T"
+            "softmax_jacobian_is_symmetric",
+            _first(lambda s: sp.Eq(s.lhs, sp.Add(s.rhs.args[0], -s.rhs.args[1], evaluate=False))),
+        ),
+        (  # the componentwise (general n) equation of the fused gradient, sign flipped
+            "fused_softmax_cross_entropy_gradient_is_y_minus_d",
+            lambda s: sp.Tuple(s.args[0], sp.Eq(s.args[1].lhs, -s.args[1].rhs, evaluate=False)),
         ),
     ],
 )
@@ -126,7 +140,7 @@ def test_a_changed_displayed_statement_fails_the_check(name, wrong):
 def test_a_shown_equation_without_a_link_fails():
     ident = S.identity("softmax_jacobian_is_symmetric")
     unlinked = dataclasses.replace(ident, links=ident.links[:1])
-    assert unlinked.statement_checks() == [True, False]
+    assert unlinked.statement_checks() == [True, False, False]  # matrix form, symmetry, general n
 
 
 def test_the_checker_rejects_a_lost_minus_sign():
@@ -160,6 +174,20 @@ def test_inequality_steps_need_a_reason_the_rules_accept():
     assert not S.nonnegative(t)
     bad = S.Chain("t <= 0 is false", [S.Step(t), S.Step(sp.Integer(0), "no reason", relation="<=")])
     assert bad.check() == [False]
+
+
+def test_a_sum_is_at_least_one_of_its_terms_only_for_an_index_in_its_range():
+    """Review H2: a_p <= log sum_{k<=u} e^{a_k} is false for p > u; without p <= u it must not pass."""
+    p, k, u = (sp.Symbol(x, integer=True, positive=True) for x in "pku")
+    a = sp.IndexedBase("a", real=True)
+    steps = [
+        S.Step(a[p]),
+        S.Step(sp.log(sp.exp(a[p], evaluate=False), evaluate=False), "log exp", S.DEFINITION),
+        S.Step(sp.log(sp.Sum(sp.exp(a[k]), (k, 1, u))), "one term of the sum", relation="<="),
+    ]
+    assert S.Chain("no hypothesis", steps).check() == [True, False]
+    assert S.Chain("p is in the range", steps, hypotheses={sp.Le(p, u): True}).check() == [True, True]
+    assert not S.nonnegative(sp.Sum(1, (k, 1, u - 3)))  # Karr: a sum of negative length is negative
 
 
 def test_the_registry_numbers_identities_and_refuses_duplicate_names():

@@ -224,6 +224,8 @@ class Report:
     variants: list = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
     necessity: bool | None = None
+    assumptions: list[str] = field(default_factory=list)
+    substituted: list[str] = field(default_factory=list)
 
     def _of_kind(self, kind: str) -> float | None:
         errs = [c.error for c in self.checks if c.kind == kind]
@@ -276,6 +278,8 @@ class Report:
             "proof_method": S.PROOF,
             "proof_seconds": self.proof_seconds,
             "sizes": list(self.sizes),
+            "assumptions": list(self.assumptions),
+            "substituted": list(self.substituted),
             "substantive_steps": self.substantive_steps,
             "total_steps": self.total_steps,
             "statement_matches": self.statement_matches,
@@ -328,6 +332,8 @@ def report(ident, seed: int = 0) -> Report:
         ident.refute_variants(seed),
         checks,
         result.necessity,
+        list(ident.assumptions),
+        ident.hypotheses_shown(),
     )
 
 

@@ -274,25 +274,49 @@ def equal(
     return True
 
 
-def _nonpositive(x) -> bool:
-    return x.is_nonpositive is True or nonnegative(-x)
+def _holds_in(relation, known: dict | None) -> bool:
+    """Whether ``relation`` (``expr >= 0``) follows from SymPy's assumptions or a stated hypothesis.
+
+    A hypothesis is a key ``sp.Le(u, v): True`` of the chain's hypotheses; it gives ``v - u >= 0``,
+    and anything that exceeds ``v - u`` by a known nonnegative amount.
+    """
+    if relation is sp.true or relation is sp.false:  # SymPy decided it already
+        return relation is sp.true
+    gap = relation.lhs - relation.rhs  # relation is ``gap >= 0``
+    if gap.is_nonnegative is True:
+        return True
+    for key, value in (known or {}).items():
+        if value is True and isinstance(key, (sp.LessThan, sp.GreaterThan)):
+            stated = key.rhs - key.lhs if isinstance(key, sp.LessThan) else key.lhs - key.rhs
+            if sp.expand(gap - stated) == 0 or (gap - stated).is_nonnegative is True:
+                return True
+    return False
 
 
-def nonnegative(x) -> bool:
-    r"""Whether ``x >= 0`` follows from a few sound rules (see the module docstring); ``False`` if unsure."""
+def _nonpositive(x, known=None) -> bool:
+    return x.is_nonpositive is True or nonnegative(-x, known)
+
+
+def nonnegative(x, known: dict | None = None) -> bool:
+    r"""Whether ``x >= 0`` follows from a few sound rules (see the module docstring); ``False`` if unsure.
+
+    ``known`` holds the chain's hypotheses (such as ``sp.Le(p, n): True``), used where a rule
+    needs an index to lie in the range of a sum.
+    """
     x = sp.sympify(x)
     if x.is_nonnegative is True:
         return True
     if isinstance(x, (sp.exp,)):
         return x.args[0].is_real is True
-    if isinstance(x, sp.Sum):
-        return nonnegative(x.function)
+    if isinstance(x, sp.Sum):  # nonnegative terms over a range of nonnegative length (Karr's convention)
+        ranges = all(_holds_in(sp.Ge(hi - lo + 1, 0), known) for _, lo, hi in x.limits)
+        return ranges and nonnegative(x.function, known)
     if isinstance(x, sp.Mul):
         signs = []
         for f in x.args:
-            if nonnegative(f):
+            if nonnegative(f, known):
                 signs.append(1)
-            elif f.is_nonpositive is True or (f.could_extract_minus_sign() and nonnegative(-f)):
+            elif f.is_nonpositive is True or (f.could_extract_minus_sign() and nonnegative(-f, known)):
                 signs.append(-1)
             else:
                 return False
@@ -300,23 +324,23 @@ def nonnegative(x) -> bool:
     if isinstance(x, sp.Pow) and x.exp.is_integer and x.exp.is_even:
         return x.base.is_real is True
     if isinstance(x, sp.Pow):
-        return nonnegative(x.base)
+        return nonnegative(x.base, known)
     if isinstance(x, sp.log):
-        return nonnegative(x.args[0] - 1)
+        return nonnegative(x.args[0] - 1, known)
     if isinstance(x, sp.Add):
         terms = list(x.args)
-        if all(nonnegative(t) for t in terms):
+        if all(nonnegative(t, known) for t in terms):
             return True
         # log X - log Y >= 0 when X - Y >= 0 and Y > 0: log is increasing
         logs = [t for t in terms if isinstance(t, sp.log)]
         neg_logs = [-t for t in terms if isinstance(-t, sp.log)]
         if len(logs) == 1 and len(neg_logs) == 1 and len(terms) == 2:
             X, Y = logs[0].args[0], neg_logs[0].args[0]
-            return Y.is_positive is not False and nonnegative(Y) and nonnegative(X - Y)
+            return Y.is_positive is not False and nonnegative(Y, known) and nonnegative(X - Y, known)
         # 1 - e^u >= 0 when u <= 0
         if len(terms) == 2 and 1 in terms:
             other = terms[1] if terms[0] == 1 else terms[0]
-            if isinstance(-other, sp.exp) and _nonpositive((-other).args[0]):
+            if isinstance(-other, sp.exp) and _nonpositive((-other).args[0], known):
                 return True
         # sums with the same limits: compare term by term
         sums = [t for t in terms if isinstance(t, sp.Sum)]
@@ -324,18 +348,20 @@ def nonnegative(x) -> bool:
         if len(sums) + len(neg_sums) == len(terms) == 2 and sums and neg_sums:
             S, T = sums[0], neg_sums[0]
             if S.limits == T.limits:
-                return nonnegative(S.function - T.function)
-        # a sum of nonnegative terms is at least any one of them (the index is in the range)
+                return nonnegative(sp.Sum(S.function - T.function, *S.limits), known)
+        # a sum of nonnegative terms is at least any one of them: the index must be in its range
         if len(terms) == 2 and sums and len(sums[0].limits) == 1:
             S = sums[0]
-            k, lo, _hi = S.limits[0]  # idx <= _hi is a hypothesis of the chain (idx is a class)
+            k, lo, hi = S.limits[0]
             other = -(terms[1] if terms[0] is S else terms[0])
             for idx in other.free_symbols | {a for a in other.atoms(sp.Indexed) for a in a.indices}:
                 in_range = (
-                    lo == 1 and getattr(idx, "is_positive", False) and getattr(idx, "is_integer", False)
+                    getattr(idx, "is_integer", False)
+                    and _holds_in(sp.Ge(idx - lo, 0), known)
+                    and _holds_in(sp.Ge(hi - idx, 0), known)
                 )
                 if in_range and S.function.subs(k, idx) == other:
-                    return nonnegative(S.function)
+                    return nonnegative(S.function, known)
     return False
 
 
@@ -350,7 +376,8 @@ def _holds(a, b, relation, definitions, assumptions, case, choices=None) -> bool
     lhs = expand(a, definitions, assumptions, case, evaluate=False)
     rhs = expand(b, definitions, assumptions, case, evaluate=False)
     diff = rhs - lhs
-    return nonnegative(diff) or nonnegative(sp.expand(diff)) or nonnegative(sp.factor(diff))
+    known = assumptions or {}
+    return any(nonnegative(form, known) for form in (diff, sp.expand(diff), sp.factor(diff)))
 
 
 # --------------------------------------------------------------------------- refutation
@@ -501,6 +528,10 @@ def refute(
                 if isinstance(key, (sp.logic.boolalg.BooleanAtom, sp.Rel)):
                     continue
                 key = key.xreplace(values).doit()
+                if key.is_number:  # decided at this point (e.g. a Kronecker delta of two integers)
+                    if key != v:
+                        raise ValueError("the point violates a hypothesis")  # try another point
+                    continue
                 if isinstance(key, sp.Add):  # a constraint such as sum_j d_j = 1: solve for one term
                     last = sorted(
                         key.atoms(sp.Indexed) | key.free_symbols - key.atoms(sp.IndexedBase), key=str
@@ -716,6 +747,48 @@ class Identity:
     def total_steps(self) -> int:
         return sum(len(c.steps) - 1 for c in self.chains)
 
+    def hypotheses_shown(self) -> list[str]:
+        r"""Every substitution the chains make, in words (LaTeX), generated from the chains themselves.
+
+        Hypotheses (applied to every step), assumptions (applied where a step says so) and cases
+        are listed, so that nothing substituted by hand is hidden from the reader.
+        """
+        out: list[str] = []
+
+        def add(text: str) -> None:
+            if text not in out:
+                out.append(text)
+
+        def case_text(k, v) -> str:
+            if isinstance(v, sp.Symbol) and isinstance(k, sp.Symbol) and v.name == k.name:
+                for attr, rel in (
+                    ("is_positive", "> 0"),
+                    ("is_negative", "< 0"),
+                    ("is_nonnegative", r"\\ge 0"),
+                ):
+                    if getattr(v, attr):
+                        return f"{to_latex(k)} {rel}"
+            return f"{to_latex(k)} = {to_latex(v)}"
+
+        for c in self.chains:
+            used = set().union(*(sp.sympify(st.expr).free_symbols for st in c.steps))
+            used |= set().union(*(sp.sympify(v).free_symbols for v in c.definitions.values()))
+            for key, value in {**c.hypotheses, **c.assumptions}.items():
+                if not sp.sympify(key).free_symbols <= used:
+                    continue  # a hypothesis about symbols this chain does not have
+                if value is True and isinstance(key, sp.Rel):
+                    add(f"${to_latex(key)}$")
+                elif isinstance(key, sp.KroneckerDelta) and value == 0:
+                    add(f"${to_latex(key.args[0])} \\ne {to_latex(key.args[1])}$")
+                else:
+                    add(f"${to_latex(key)} = {to_latex(value)}$")
+            if c.cases:
+                parts = ", ".join(
+                    "$" + ", ".join(case_text(k, v) for k, v in case.items()) + "$" for case in c.cases
+                )
+                add(f"{c.title}: by cases {parts}")
+        return out
+
     def statement_checks(self) -> list[bool]:
         r"""Whether each displayed equation equals the two ends of the chain it is tied to."""
         eqs = self.equations()
@@ -778,6 +851,9 @@ class Identity:
         lines += [f"$$ {s} $$" for s in self.statement_latex()]
         if self.assumptions:
             lines.append("Assumptions: " + "; ".join(self.assumptions) + ".")
+        shown = self.hypotheses_shown()
+        if shown:
+            lines.append("Substituted in the proofs: " + "; ".join(shown) + ".")
         unprinted = []
         for c in self.chains:
             if not c.show_latex:

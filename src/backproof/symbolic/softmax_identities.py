@@ -62,6 +62,17 @@ def _jacobian(g: sp.Matrix, a: sp.Matrix) -> sp.Matrix:
     return sp.Matrix(len(g), len(a), lambda r, q: sp.Derivative(g[r], a[q]))
 
 
+def _shown(matrix_form: list, links: list, general: Chain, checked_at: str):
+    r"""The displayed statement: the matrix form (tied to a fixed-size chain) and the general chain's ends.
+
+    The matrix form is checked at ``checked_at`` only; the componentwise equation, generated from
+    the ends of ``general``, is what holds for symbolic :math:`n`. Both are shown.
+    """
+    general_eq = sp.Eq(general.first, general.last, evaluate=False)
+    statement = sp.Tuple(*matrix_form, general_eq)
+    return statement, [*links, Link(general.title, {}, len(matrix_form))]
+
+
 def _delta_sum(f, index, outer):
     """``sum_k f(k) delta(outer, k)`` over all classes, unevaluated."""
     return sp.Sum(f * sp.KroneckerDelta(outer, index), (index, 1, n))
@@ -400,15 +411,21 @@ def _jacobian_symmetric() -> Identity:
     )
     Jm, JT, gv, gT = nc("J", r"J^{\top}", "g", r"g^{\top}")
     meaning = {Jm: J3, JT: J3.T, gv: g3, gT: g3.T}
+    statement, links = _shown(
+        [
+            sp.Eq(Jm, sp.Add(Diag(gv), -gv * gT, evaluate=False), evaluate=False),
+            sp.Eq(JT, Jm, evaluate=False),
+        ],
+        [Link("$n = 3$, written out", meaning, 0), Link("$n = 3$, transposed", meaning, 1)],
+        general,
+        "n = 3",
+    )
     return Identity(
         "softmax_jacobian_is_symmetric",
         "The softmax Jacobian is diag(g) − g gᵀ, a symmetric matrix",
         [general, small, small_t, explicit],
-        statement=sp.Tuple(
-            sp.Eq(Jm, sp.Add(Diag(gv), -gv * gT, evaluate=False), evaluate=False),
-            sp.Eq(JT, Jm, evaluate=False),
-        ),
-        links=[Link("$n = 3$, written out", meaning, 0), Link("$n = 3$, transposed", meaning, 1)],
+        statement=statement,
+        links=links,
         variants=[
             Variant("antisymmetric", "$J_{ij} = -J_{ji}$", -JI[j, i]),
             Variant(
@@ -482,12 +499,18 @@ def _jvp() -> Identity:
         show_latex=False,
     )
     JT, gv, ev = nc(r"J^{\top}", "g", "e")
+    statement, links = _shown(
+        [sp.Eq(JT * ev, sp.Add(Had(gv, ev), -Inner(gv, ev) * gv, evaluate=False), evaluate=False)],
+        [Link("$n = 10$", {JT: J.T, gv: g, ev: e})],
+        general,
+        "n = 10",
+    )
     return Identity(
         "softmax_jvp_is_g_times_e_minus_inner_product",
         "The backward step through the softmax, without building J",
         [general, batch, explicit],
-        statement=sp.Eq(JT * ev, sp.Add(Had(gv, ev), -Inner(gv, ev) * gv, evaluate=False), evaluate=False),
-        links=[Link("$n = 10$", {JT: J.T, gv: g, ev: e})],
+        statement=statement,
+        links=links,
         variants=[
             Variant(
                 "flipped_sign",
@@ -540,12 +563,18 @@ def _loss_gradient() -> Identity:
         show_latex=False,
     )
     yv, dv, grad = nc("y", "d", r"\nabla_{y} E")
+    statement, links = _shown(
+        [sp.Eq(grad, -EDiv(dv, yv), evaluate=False)],
+        [Link("$n = 10$", {grad: explicit.first, dv: d, yv: ys})],
+        general,
+        "n = 10",
+    )
     return Identity(
         "cross_entropy_gradient_is_minus_d_over_y",
         "The gradient of the cross-entropy with respect to the prediction",
         [general, explicit],
-        statement=sp.Eq(grad, -EDiv(dv, yv), evaluate=False),
-        links=[Link("$n = 10$", {grad: explicit.first, dv: d, yv: ys})],
+        statement=statement,
+        links=links,
         assumptions=["$y_i > 0$"],
         variants=[
             Variant("flipped_sign", "$d / y$", dI[i] / yI[i]),
@@ -613,12 +642,18 @@ def _fused() -> Identity:
         return refute(lhs, g3 - d3) is not None  # a point where they differ: a proof, unlike simplify failing
 
     JT, yv, dv = nc(r"J^{\top}", "y", "d")
+    statement, links = _shown(
+        [sp.Eq(JT * EDiv(-dv, yv), sp.Add(yv, -dv, evaluate=False), evaluate=False)],
+        [Link("$n = 10$", {JT: J.T, yv: g, dv: d})],
+        general,
+        "n = 10",
+    )
     return Identity(
         "fused_softmax_cross_entropy_gradient_is_y_minus_d",
         "Softmax and cross-entropy together: the fused gradient y − d",
         [general, explicit],
-        statement=sp.Eq(JT * EDiv(-dv, yv), sp.Add(yv, -dv, evaluate=False), evaluate=False),
-        links=[Link("$n = 10$", {JT: J.T, yv: g, dv: d})],
+        statement=statement,
+        links=links,
         assumptions=["$y = g(a)$", "the targets sum to 1, $\\sum_i d_i = 1$ (one-hot targets do)"],
         variants=[
             Variant("flipped_sign", "$d - y$", dI[i] - gI[i]),
@@ -752,7 +787,8 @@ def _shift_invariance() -> Identity:
 def _log_sum_exp_bounds() -> Identity:
     lse = sp.log(S)
     lower = Chain(
-        "general $n$, lower bound, for every class $p$ (so for the largest)",
+        "general $n$, lower bound, for every class $p$; "
+        "taking $p$ with the largest $a_p$ gives $\\max_j a_j \\le$ LSE",
         [
             Step(aI[p]),
             Step(sp.log(sp.exp(aI[p], evaluate=False), evaluate=False), "$\\log \\exp(x) = x$", DEFINITION),
@@ -765,7 +801,8 @@ def _log_sum_exp_bounds() -> Identity:
         hypotheses=CLASSES,
     )
     upper = Chain(
-        "general $n$, upper bound, with $b_k = \\max_j a_j - a_k \\ge 0$",
+        "general $n$, upper bound, for any $M \\ge$ every $a_k$ ($b_k = M - a_k \\ge 0$), "
+        "in particular $M = \\max_j a_j$",
         [
             Step(lse),
             Step(
