@@ -7,7 +7,9 @@ full-batch and minibatch gradient descent), one module per concept:
 * :mod:`backproof.preprocess`, :mod:`backproof.display` — normalisation, one-hot, showing digits;
 * :mod:`backproof.softmax`, :mod:`backproof.relu`, :mod:`backproof.loss` — each function
   beside its derivative;
-* :mod:`backproof.network` — forward pass and backprop; :mod:`backproof.training` — the two loops;
+* :mod:`backproof.activations` — relu, leaky_relu, sigmoid, tanh, each beside its derivative;
+* :mod:`backproof.network` — networks of any depth, forward pass and backprop by the recursion;
+  :mod:`backproof.training` — the two loops;
 * :mod:`backproof.symbolic`, :mod:`backproof.verify` — SymPy proofs and their numeric checks;
 * :mod:`backproof.model_io` — saving and loading parameters; :mod:`backproof.cli` — the command line.
 """
@@ -34,7 +36,7 @@ from .mnist import (
     load_sample,
     locate_mnist,
 )
-from .network import Forward, Parameters, backprop, evaluate, forward, init_shallow, predict
+from .network import Forward, Parameters, backprop, evaluate, forward, init_network, init_shallow, predict
 from .preprocess import normalize, one_hot, one_hot_to_labels
 from .relu import relu, relu_jvp
 from .softmax import softmax, softmax_jvp
@@ -64,6 +66,7 @@ __all__ = [
     "download_mnist",
     "evaluate",
     "forward",
+    "init_network",
     "init_shallow",
     "load_dataset",
     "load_mnist",

@@ -531,10 +531,25 @@ def _summary(train, test):
     return out
 
 
+class _NoBar:
+    """Stands in for a progress bar when none is shown (tqdm is then not even imported)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def update(self, n: int = 1) -> None:
+        return None
+
+
 def _progress(total, enabled, desc):
+    if not enabled:
+        return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, disable=not enabled, desc=desc, unit="it", leave=False)
+    return tqdm(total=total, desc=desc, unit="it", leave=False)
 
 
 _COMMON_DOC = r"""
