@@ -321,7 +321,7 @@ class IndexedChain(Chain):
 # --------------------------------------------------------------------------- objects
 
 
-@dataclass
+@dataclass(repr=False)
 class Claim:
     r"""One equation, shown as ``lhs = rhs``, and the entrywise chain that proves it.
 
@@ -359,6 +359,9 @@ class Claim:
         if self.condition:
             body = f"{body} \\quad ({self.condition})"
         return body
+
+    def __repr__(self) -> str:
+        return f"Claim({self.latex()!r})"
 
     def entry_latex(self) -> str:
         """The entrywise statement, from the two ends of the chain."""
@@ -419,7 +422,7 @@ def _exactly_equal(a, b) -> bool:
     return all(sp.simplify(x - y) == 0 for x, y in zip(a, b))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)  # the engine's short repr, not every chain
 class LayerIdentity(Identity):
     r"""An :class:`~backproof.symbolic.engine.Identity` whose statement is a list of :class:`Claim`\ s.
 
@@ -1141,7 +1144,7 @@ L = _size("L")
 n_prev, n_l, n_L = _size("n_{l-1}"), _size("n_{l}"), _size("n_{L}")
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)  # the engine's short repr, not every chain
 class Induction(LayerIdentity):
     r"""A theorem proved by induction downward on the layer :math:`l`.
 
@@ -1493,7 +1496,8 @@ def recursion_theorem() -> Induction:
     name = "backprop_recursion_for_any_depth"
     return Induction(
         name,
-        "The recursion theorem: δ_L = y − d, δ_{l−1} = σ'(a_{l−1}) ⊙ W_lᵀ δ_l, ∇W_l = δ_l h_{l−1}ᵀ",
+        "The recursion theorem: ∂E/∂a_l = δ_l for every layer l, "
+        "where δ_L := y − d and δ_{l−1} := σ'(a_{l−1}) ⊙ W_lᵀ δ_l",
         [c.chain for c in claims],
         assumptions=[
             "$\\delta_L := y - d$ and $\\delta_{l-1} := \\sigma'(a_{l-1}) \\odot W_l^\\top \\delta_l$ "
