@@ -173,3 +173,38 @@ def test_training_with_fused_false_follows_the_textbook_chain_even_where_it_fail
     train_full_batch(x, labels, iterations=1, lr=1e-12, params=p, fused=True)
     with pytest.raises(TrainingDivergedError):
         train_full_batch(x, labels, iterations=1, lr=1e-12, params=p, fused=False)
+
+
+def test_softmax_jvp_of_one_column_given_as_a_vector_is_a_vector():
+    a, e = np.array([1.0, 2.0, 0.5]), np.array([0.3, -1.0, 2.0])
+    out = softmax_jvp(a, e)
+    assert out.shape == (3,)
+    np.testing.assert_allclose(out, softmax_jvp(a[:, None], e[:, None])[:, 0], rtol=0, atol=0)
+
+
+def test_backprop_names_targets_with_the_wrong_number_of_rows():
+    with pytest.raises(InputError, match=r"^d must have 3 rows"):
+        backprop(tiny(), np.ones((4, 2)), np.ones((4, 2)) / 4)
+
+
+def test_labels_of_the_wrong_shape_are_named_in_the_error():
+    with pytest.raises(InputError, match=r"^labels must be 1-D"):
+        misclassification(np.ones((3, 2)), np.zeros((2, 1), int))
+
+
+def test_zero_over_zero_in_minus_d_over_y_is_nan_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = cross_entropy_grad(np.array([[0.0], [1.0]]), np.array([[0.0], [1.0]]))
+    assert np.isnan(g[0, 0]) and g[1, 0] == -1.0
+
+
+def test_textbook_training_shifts_each_column_of_logits_by_its_own_maximum():
+    """Logits near 1000 in one column and near 0 in the other: both losses are finite."""
+    from backproof import train_full_batch
+
+    eye = np.eye(3)
+    p = Parameters(eye.copy(), np.zeros(3), eye.copy(), np.zeros(3))
+    x = np.array([[1000.0, 0.0], [1000.0, 0.0], [1000.0, 0.0]])
+    result = train_full_batch(x, np.array([0, 1]), iterations=1, lr=1e-12, params=p, fused=False)
+    assert np.all(np.isfinite(result.params.W1))

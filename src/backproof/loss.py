@@ -58,6 +58,8 @@ def cross_entropy(y: np.ndarray, d: np.ndarray) -> float:
 def cross_entropy_grad(y: np.ndarray, d: np.ndarray) -> np.ndarray:
     r"""Gradient of each sample's loss with respect to its prediction (the course's starting point).
 
+    In plain text: ``-d / y`` elementwise.
+
     Proved by SymPy (:mod:`backproof.symbolic`; a test keeps these equal to the proved statements):
 
     :Identity: cross_entropy_gradient_is_minus_d_over_y

@@ -41,6 +41,8 @@ def relu(a: np.ndarray) -> np.ndarray:
 def relu_jvp(a: np.ndarray, e: np.ndarray) -> np.ndarray:
     r"""Directional derivative of ReLU at ``a`` along ``e`` (course: ``relup``).
 
+    In plain text: ``H(a) * e`` elementwise, with ``H(a) = 1 if a > 0 else 0`` (0 at the kink).
+
     The derivative is the Heaviside step :math:`H(a) = [a > 0]`, with :math:`H(0) = 0`.
 
     Proved by SymPy (:mod:`backproof.symbolic`; a test keeps these equal to the proved statements):

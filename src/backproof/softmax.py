@@ -60,6 +60,8 @@ def softmax(a: np.ndarray) -> np.ndarray:
 def softmax_jvp(a: np.ndarray, e: np.ndarray) -> np.ndarray:
     r"""Directional derivative of the softmax at ``a`` along ``e`` (course: ``softmaxp``).
 
+    In plain text: ``J e = g * e - <g, e> g`` for each column, ``g = softmax(a)``.
+
     Proved by SymPy (:mod:`backproof.symbolic`; a test keeps these equal to the proved statements):
 
     :Identity: softmax_derivative_diagonal

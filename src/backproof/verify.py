@@ -353,7 +353,7 @@ def _e(x: float | None) -> str:
 def format_table(reports: list[Report]) -> str:
     r"""The table that ``backproof verify`` prints, with one line per failure below it."""
     head = (
-        f"{'#':>2}  {'identity':50} {'proof':>9} {'steps':>6} {'variants':>9} "
+        f"{'#':>2}  {'identity':50} {'proved':>6} {'time':>6} {'steps':>6} {'variants':>9} "
         f"{'f64':>8} {'f32':>8} {'fin.diff':>8}  sizes proved"
     )
     lines = [head, "-" * len(head)]
@@ -361,7 +361,7 @@ def format_table(reports: list[Report]) -> str:
         mark = "✓" if r.proved and r.statement_matches else "✗"
         refuted = f"{r.variants_refuted}/{len(r.variants)}"
         lines.append(
-            f"{r.number:>2}  {r.name[:50]:50} {mark} {r.proof_seconds:5.1f}s "
+            f"{r.number:>2}  {r.name[:50]:50} {mark:>6} {r.proof_seconds:5.1f}s "
             f"{r.substantive_steps:>3}/{r.total_steps:<2} "
             f"{refuted:>9} {_e(r.numeric_max_rel_error):>8} {_e(r.numeric_max_rel_error_float32):>8} "
             f"{_e(r.fd_rel_error):>8}  {_sizes(r)}{'' if r.ok else '  FAILED'}"

@@ -79,6 +79,11 @@ VARIANT_SECONDS = 10.0
 # --------------------------------------------------------------------------- steps and chains
 
 
+def _cases(cases: list[dict]) -> list[dict | None]:
+    """The cases to check, or one unconditional check."""
+    return list(cases) if cases else [None]
+
+
 @dataclass(frozen=True)
 class Step:
     r"""One expression of a chain, how it relates to the one before, and why.
@@ -101,7 +106,7 @@ class Step:
     relation: str = "="
 
 
-@dataclass
+@dataclass(repr=False)
 class Chain:
     r"""A proof: ``steps[0] R steps[1] R ... R steps[-1]``, each relation checked.
 
@@ -143,6 +148,20 @@ class Chain:
     show_latex: bool = True
     choices: dict = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        where = "symbolic size" if self.size is None else self.size
+        return f"<Chain {self.title!r}: {len(self.steps)} steps, {self.substantive} substantive, {where}>"
+
+    def __str__(self) -> str:
+        lines = [f"{self.title} ({'any size' if self.size is None else self.size})"]
+        if not self.show_latex:
+            return lines[0] + f": {len(self.steps) - 1} relations between large expressions (not printed)"
+        lines.append(f"    {sp.sstr(self.steps[0].expr)}")
+        for st in self.steps[1:]:
+            rel = "<=" if st.relation == "<=" else "="
+            lines.append(f"  {rel} {sp.sstr(st.expr)}    [{st.kind}] {st.why.replace('$', '')}")
+        return "\n".join(lines)
+
     @property
     def first(self):
         return self.steps[0].expr
@@ -174,7 +193,7 @@ class Chain:
                     _holds(
                         before.expr, after.expr, after.relation, self.definitions, subs, case, self.choices
                     )
-                    for case in (self.cases or [None])
+                    for case in _cases(self.cases)
                 )
             )
         return results
@@ -184,7 +203,7 @@ class Chain:
         subs = {**self.hypotheses, **self.assumptions}
         first = self.first if first is None else first
         start = time.perf_counter()
-        for case in self.cases or [None]:
+        for case in _cases(self.cases):
             left = seconds - (time.perf_counter() - start)
             found = refute(
                 first,
@@ -643,7 +662,7 @@ class ProofResult:
     necessity: bool | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Identity:
     r"""One identity: statement, proof chains, wrong variants and numeric checks, in one object.
 
@@ -694,6 +713,22 @@ class Identity:
 
     def __hash__(self) -> int:
         return hash(self.name)
+
+    def __repr__(self) -> str:
+        eqs = "; ".join(_plain(e) for e in self.equations())
+        if len(eqs) > 100:
+            eqs = eqs[:97] + "..."
+        return (
+            f"<Identity {self.number} {self.name}: {eqs} ({self.total_steps} steps, {', '.join(self.sizes)})>"
+        )
+
+    def __str__(self) -> str:
+        lines = [f"{self.number}. {self.title} ({self.name})"]
+        lines += [f"  {_plain(e)}" for e in self.equations()]
+        if self.assumptions:
+            lines.append("  assuming " + "; ".join(a.replace("$", "") for a in self.assumptions))
+        lines += ["", *(str(c) for c in self.chains)]
+        return "\n".join(lines)
 
     def _sources(self) -> list[Chain]:
         """The chains a generated statement is made of: every symbolic-size chain, else the first."""
@@ -813,7 +848,7 @@ class Identity:
                     ok = ok and all(
                         refute(shown, end, c.definitions, subs, case, tries=2, seconds=5.0) is None
                         and equal(shown, end, c.definitions, subs, case)
-                        for case in (c.cases or [None])
+                        for case in _cases(c.cases)
                     )
             out.append(ok)
         return out
@@ -879,6 +914,12 @@ class Identity:
 
     def _repr_latex_(self) -> str:
         return "$$ " + r" \\ ".join(self.statement_latex()) + " $$"
+
+
+def _plain(eq) -> str:
+    """A relation in SymPy's plain-text form, for terminals."""
+    rel = "<=" if isinstance(eq, sp.Le) else "="
+    return f"{sp.sstr(eq.lhs)} {rel} {sp.sstr(eq.rhs)}" if isinstance(eq, sp.Rel) else sp.sstr(eq)
 
 
 def _why_latex(why: str) -> str:
