@@ -422,9 +422,9 @@ def backprop(params: Parameters, x: np.ndarray, d: np.ndarray, fused: bool = Tru
     d = as_float_matrix("d", d, rows=params.sizes[-1])
     if d.shape[1] != x.shape[1]:
         raise InputError(f"x has {x.shape[1]} samples but d has {d.shape[1]}")
+    sigma_jvp = activation(params.activation).jvp
     if fused:
         require_targets_sum_to_one(d)  # y - d is the gradient only then (identities 6 and 10)
-    sigma_jvp = activation(params.activation).jvp
     fw = forward(params, x)
     L = params.L
     if fused:
