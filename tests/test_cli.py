@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from backproof.cli import main
-from conftest import write_mnist
+from helpers import write_mnist
 
 
 @pytest.fixture

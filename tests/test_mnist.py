@@ -5,7 +5,7 @@ import pytest
 
 import backproof.mnist as mn
 from backproof import DataNotFoundError, SampleDataWarning, load_dataset, load_mnist
-from conftest import write_mnist
+from helpers import write_mnist
 
 
 @pytest.mark.parametrize("style", ["gz", "raw", "dotted", "dotted-gz"])

@@ -9,22 +9,26 @@ full-batch and minibatch gradient descent), one module per concept:
   beside its derivative;
 * :mod:`backproof.network` — forward pass and backprop; :mod:`backproof.training` — the two loops;
 * :mod:`backproof.symbolic`, :mod:`backproof.verify` — SymPy proofs and their numeric checks;
-* :mod:`backproof.model_io` — saving and loading parameters; :mod:`backproof.cli` — the command line.
+* :mod:`backproof.model_io` — saving and loading parameters (:func:`save_model`, :func:`load_model`);
+  :mod:`backproof.cli` — the command line.
 """
 
 from .display import show, show_grid
 from .errors import (
     BackproofError,
     DataNotFoundError,
+    DataWarning,
     DownloadError,
     IDXFormatError,
     InputError,
     ModelFileError,
+    OutputError,
     SampleDataWarning,
     TrainingDivergedError,
 )
 from .idx import read_idx
 from .loss import cross_entropy, cross_entropy_from_logits, cross_entropy_grad, misclassification
+from .model_io import load_model, save_model
 from .mnist import (
     DataSource,
     MNISTData,
@@ -46,6 +50,7 @@ __all__ = [
     "BackproofError",
     "DataNotFoundError",
     "DataSource",
+    "DataWarning",
     "DownloadError",
     "Forward",
     "History",
@@ -53,6 +58,7 @@ __all__ = [
     "InputError",
     "MNISTData",
     "ModelFileError",
+    "OutputError",
     "Parameters",
     "SampleDataWarning",
     "TrainingDivergedError",
@@ -67,6 +73,7 @@ __all__ = [
     "init_shallow",
     "load_dataset",
     "load_mnist",
+    "load_model",
     "load_sample",
     "locate_mnist",
     "misclassification",
@@ -77,6 +84,7 @@ __all__ = [
     "read_idx",
     "relu",
     "relu_jvp",
+    "save_model",
     "show",
     "show_grid",
     "softmax",

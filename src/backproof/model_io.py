@@ -12,8 +12,9 @@ model arrays, object (pickle) arrays, headers longer or more deeply nested than 
 array's, declared sizes that disagree with the stored size or with each other's
 shapes, totals over ``max_bytes``, members that inflate far beyond their compressed
 size (zip bombs). Only then are the arrays read, each exactly to its declared size.
-A model of any depth is stored as ``W1, b1, ..., WL, bL``; the shallow files
-(``W1, b1, W2, b2``) written before are read the same way.
+A model of any depth is stored as ``W1, b1, ..., WL, bL`` with its sizes and hidden
+activation in a JSON header; the shallow files (``W1, b1, W2, b2``, no activation:
+ReLU) written before are read the same way.
 
 Non-goals: optimiser state, versioned migrations, other formats.
 """
@@ -67,7 +68,15 @@ def save_model(path: str | os.PathLike | Output, params: Parameters, meta: dict 
                 "train again with a smaller learning rate"
             )
     try:
-        header = json.dumps({"format": _FORMAT, "layers": len(arrays) // 2, "meta": meta or {}}, allow_nan=False)
+        header = json.dumps(
+            {
+                "format": _FORMAT,
+                "sizes": [int(n) for n in params.sizes],
+                "activation": params.activation,
+                "meta": meta or {},
+            },
+            allow_nan=False,
+        )
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"not saving {_text(out.path)}: meta is not strict JSON ({exc})") from None
     return write_output(out, lambda fh: np.savez(fh, header=np.array(header), **arrays))
@@ -191,11 +200,13 @@ def _check_shapes(name: str, shapes: dict[str, tuple[int, ...]]) -> int:
     return L
 
 
-def _parameters(name: str, arrays: dict[str, np.ndarray]) -> Parameters:
+def _parameters(name: str, arrays: dict[str, np.ndarray], activation: object) -> Parameters:
     L = sum(1 for k in arrays if k.startswith("W"))
     layers = {k: arrays[k] for i in range(1, L + 1) for k in (f"W{i}", f"b{i}")}
+    if not isinstance(activation, str):
+        raise ModelFileError(f"{name}: the activation must be a name, got {str(activation)[:40]!r}")
     try:
-        return Parameters(**layers)
+        return Parameters(**layers, activation=activation)
     except (InputError, TypeError) as exc:
         raise ModelFileError(f"{name}: {exc}") from None
 
@@ -241,5 +252,6 @@ def load_model(path: str | os.PathLike, *, max_bytes: int = MAX_MODEL_BYTES) -> 
         if not np.all(np.isfinite(v)):
             raise ModelFileError(f"{name}: {k} contains NaN or infinite values")
     meta = header.get("meta", {})
-    return _parameters(name, arrays), meta if isinstance(meta, dict) else {}
+    params = _parameters(name, arrays, header.get("activation", "relu"))
+    return params, meta if isinstance(meta, dict) else {}
 
