@@ -136,6 +136,12 @@ def check_output(path: str | os.PathLike, flag: str, *, suffix: str | None = Non
         what = "an empty name" if raw.strip() == "" else f"{_text(raw)!r}, a folder"
         raise OutputError(f"{flag} needs a file name, got {what}; give one such as results/out{suffix or ''}")
     p = Path(stripped)
+    try:
+        is_dir = p.is_dir()  # before adding a suffix: `--save results` names the folder, not results.npz
+    except OSError:
+        is_dir = False
+    if is_dir:
+        raise OutputError(f"{flag} {_text(p)} is an existing folder; give a file name inside it")
     if suffix and p.suffix != suffix:
         p = p.with_name(p.name + suffix)
     try:
