@@ -367,7 +367,8 @@ def test_progress_goes_to_stderr_as_lines_when_it_is_not_a_terminal(tiny):
     assert proc.returncode == 0
     lines = proc.stderr.splitlines()
     assert lines and all("\r" not in line and "█" not in line for line in lines)
-    assert any("full-batch" in line and "50/50" in line for line in lines)
+    progress = [line for line in lines if line.startswith("full-batch")]
+    assert len(progress) >= 2 and "0/50" in progress[0] and "/50" in progress[-1]
 
 
 # ----------------------------------------------------------------------------- strict JSON

@@ -296,6 +296,7 @@ class _SafeStream(io.TextIOBase):
         self._lines = lines
         self._interval = interval
         self._last = -float("inf")
+        self._pending = ""
         self.broken = False
 
     def __getattr__(self, name):
@@ -336,15 +337,22 @@ class _SafeStream(io.TextIOBase):
 
     def write(self, text: str) -> int:
         if self._lines and "\r" in text:
-            for part in text.split("\r"):
-                part = _BAR.sub(" ", part).strip()
-                if not part:
+            for raw in text.split("\r"):
+                part = _BAR.sub(" ", raw).strip()
+                if not raw:
+                    continue
+                if not part:  # blanks: the bar is cleared when it closes; show where it ended
+                    if self._pending:
+                        self._raw_write(self._pending + "\n")
+                        self._pending = ""
                     continue
                 now = time.monotonic()
-                done = re.search(r"\b(\d+)/\1\b", part) is not None
-                if now - self._last >= self._interval or done:
+                if now - self._last >= self._interval:
                     self._last = now
+                    self._pending = ""
                     self._raw_write(part + "\n")
+                else:
+                    self._pending = part
             return len(text)
         self._raw_write(text)
         return len(text)
