@@ -62,4 +62,7 @@ def write_mnist(directory: Path, n_train=30, n_test=10, style="gz", seed=0) -> d
 
 def content_sha256(directory: Path) -> dict[str, str]:
     """SHA-256 of the decompressed content of each file written by :func:`write_mnist` (gz style)."""
-    return {stem: hashlib.sha256(gzip.decompress((directory / f"{stem}.gz").read_bytes())).hexdigest() for stem in STEMS}
+    return {
+        stem: hashlib.sha256(gzip.decompress((directory / f"{stem}.gz").read_bytes())).hexdigest()
+        for stem in STEMS
+    }

@@ -200,7 +200,9 @@ def test_a_symlink_to_a_file_is_kept_and_its_target_replaced(tiny, tmp_path):
     real = tmp_path / "real.json"
     real.write_text("old")
     (tmp_path / "link.json").symlink_to(real)
-    assert main(["train", "--iterations", "1", "--data", str(tiny), "--json", str(tmp_path / "link.json")]) == 0
+    assert (
+        main(["train", "--iterations", "1", "--data", str(tiny), "--json", str(tmp_path / "link.json")]) == 0
+    )
     assert (tmp_path / "link.json").is_symlink()
     assert "history" in json.loads(real.read_text())
 
@@ -214,7 +216,9 @@ def test_a_json_that_cannot_be_written_never_costs_the_model(tiny, tmp_path):
     assert params.sizes == (784, 64, 10)
 
 
-def test_a_full_disk_during_the_model_write_names_the_file_and_keeps_the_old_model(tiny, tmp_path, monkeypatch):
+def test_a_full_disk_during_the_model_write_names_the_file_and_keeps_the_old_model(
+    tiny, tmp_path, monkeypatch
+):
     model = tmp_path / "m.npz"
     assert main(["train", "--iterations", "1", "--data", str(tiny), "--save", str(model)]) == 0
     before = model.read_bytes()
@@ -234,7 +238,9 @@ def test_a_full_disk_during_the_model_write_names_the_file_and_keeps_the_old_mod
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_a_new_model_gets_the_permissions_the_umask_allows(tiny, tmp_path, umask, mode):
     model = tmp_path / "m.npz"
-    proc = run("train", "--iterations", "1", "--data", tiny, "--save", model, preexec_fn=lambda: os.umask(umask))
+    proc = run(
+        "train", "--iterations", "1", "--data", tiny, "--save", model, preexec_fn=lambda: os.umask(umask)
+    )
     assert proc.returncode == 0, proc.stderr
     assert stat.S_IMODE(model.stat().st_mode) == mode
 
@@ -243,7 +249,9 @@ def test_overwriting_a_model_keeps_its_permissions(tiny, tmp_path):
     model = tmp_path / "m.npz"
     model.write_bytes(b"old")
     model.chmod(0o644)
-    proc = run("train", "--iterations", "1", "--data", tiny, "--save", model, preexec_fn=lambda: os.umask(0o077))
+    proc = run(
+        "train", "--iterations", "1", "--data", tiny, "--save", model, preexec_fn=lambda: os.umask(0o077)
+    )
     assert proc.returncode == 0, proc.stderr
     assert stat.S_IMODE(model.stat().st_mode) == 0o644
 
@@ -253,8 +261,20 @@ def test_overwriting_a_model_keeps_its_permissions(tiny, tmp_path):
 
 def test_sigterm_during_training_exits_143_with_one_line_and_no_temporary_file(tiny, tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "backproof", "train", "--iterations", "100000", "--data", str(tiny),
-         "--save", str(tmp_path / "m.npz"), "--json", str(tmp_path / "r.json")],
+        [
+            sys.executable,
+            "-m",
+            "backproof",
+            "train",
+            "--iterations",
+            "100000",
+            "--data",
+            str(tiny),
+            "--save",
+            str(tmp_path / "m.npz"),
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -297,8 +317,20 @@ def test_a_reader_that_closes_the_pipe_loses_nothing_and_gets_no_traceback(tiny,
     model = tmp_path / "m.npz"
     env = {**os.environ, "PYTHONUNBUFFERED": unbuffered} if unbuffered else dict(os.environ)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "backproof", "train", "--iterations", "30", "--data", str(tiny),
-         "--save", str(model), "--json", str(tmp_path / "r.json")],
+        [
+            sys.executable,
+            "-m",
+            "backproof",
+            "train",
+            "--iterations",
+            "30",
+            "--data",
+            str(tiny),
+            "--save",
+            str(model),
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
@@ -315,7 +347,10 @@ def test_a_reader_that_closes_the_pipe_loses_nothing_and_gets_no_traceback(tiny,
 def test_a_reader_that_closes_the_pipe_at_once_is_no_error(tiny):
     proc = subprocess.run(
         f"{sys.executable} -m backproof train --iterations 2 --data {tiny} | true",
-        shell=True, capture_output=True, text=True, timeout=60,
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr and "Exception" not in proc.stderr and "error" not in proc.stderr
@@ -326,8 +361,10 @@ def test_a_reader_that_closes_the_pipe_at_once_is_no_error(tiny):
 
 def _fake_reports():
     R = backproof.verify.Report
-    return [R(1, "softmax_derivative", "a title", True, 0.1, 1e-16, 1e-7, 1e-9),
-            R(2, "relu_derivative", "b title", False, 0.1, 1e-16, 1e-7, 1e-9)]
+    return [
+        R(1, "softmax_derivative", "a title", True, 0.1, 1e-16, 1e-7, 1e-9),
+        R(2, "relu_derivative", "b title", False, 0.1, 1e-16, 1e-7, 1e-9),
+    ]
 
 
 @pytest.mark.parametrize("encoding", ["ascii", "cp1252", "latin-1"])
@@ -386,6 +423,9 @@ def test_json_is_strict_and_refuses_nan_after_saving_the_model(tiny, tmp_path, m
 
     monkeypatch.setattr(training.TrainingResult, "to_dict", with_nan)
     model, out = tmp_path / "m.npz", tmp_path / "r.json"
-    assert main(["train", "--iterations", "1", "--data", str(tiny), "--save", str(model), "--json", str(out)]) == 2
+    assert (
+        main(["train", "--iterations", "1", "--data", str(tiny), "--save", str(model), "--json", str(out)])
+        == 2
+    )
     assert "NaN" in capsys.readouterr().err
     assert model.is_file() and not out.exists()

@@ -297,7 +297,9 @@ def _read_only(path, monkeypatch):
 
 
 @pytest.mark.parametrize("case", ["cache is a file", "cache below a file", "read-only cache"])
-def test_an_unusable_cache_falls_back_to_the_sample_naming_the_cache(server, sums, monkeypatch, tmp_path, case):
+def test_an_unusable_cache_falls_back_to_the_sample_naming_the_cache(
+    server, sums, monkeypatch, tmp_path, case
+):
     monkeypatch.delenv("BACKPROOF_MNIST", raising=False)
     monkeypatch.setattr(mn, "_standard_places", lambda: [])
     monkeypatch.setattr(mn, "MIRRORS", (f"{server}/good/",))

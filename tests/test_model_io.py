@@ -111,7 +111,7 @@ def test_save_adds_npz_and_respects_the_umask(tmp_path):
 def test_save_refuses_non_finite_weights_and_writes_nothing(tmp_path, bad):
     p = init_shallow(784, 4, 10)
     p.W2[3, 1] = bad
-    with pytest.raises(ModelFileError, match="NaN or infinite.*W2|W2.*NaN or infinite"):
+    with pytest.raises(ModelFileError, match=r"W2 holds NaN or infinite"):
         save_model(tmp_path / "m.npz", p)
     assert list(tmp_path.iterdir()) == []
 
@@ -125,7 +125,7 @@ def test_save_refuses_meta_that_is_not_strict_json(tmp_path):
 @pytest.mark.parametrize("where", ["missing folder", "a folder", "empty name"])
 def test_save_to_a_bad_path_is_refused_naming_it(tmp_path, where):
     path = {"missing folder": tmp_path / "no" / "m.npz", "a folder": tmp_path, "empty name": ""}[where]
-    with pytest.raises(OutputError, match="does not exist|existing folder|file name"):
+    with pytest.raises(OutputError, match=r"does not exist|existing folder|file name"):
         save_model(path, init_shallow(784, 4, 10))
 
 
@@ -207,8 +207,13 @@ def test_a_model_larger_than_max_bytes_is_refused_and_accepted_when_allowed(tmp_
 
 @pytest.mark.parametrize(
     "header",
-    ['{"format": "something-else"}', "[1, 2]", "not json", '{"format": "backproof-model-v2", "activation": 3}',
-     '{"format": "backproof-model-v2", "activation": "swish"}'],
+    [
+        '{"format": "something-else"}',
+        "[1, 2]",
+        "not json",
+        '{"format": "backproof-model-v2", "activation": 3}',
+        '{"format": "backproof-model-v2", "activation": "swish"}',
+    ],
     ids=["unknown format", "not a dict", "not JSON", "activation not a name", "unknown activation"],
 )
 def test_a_bad_header_is_refused(tmp_path, header):

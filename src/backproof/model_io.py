@@ -28,6 +28,7 @@ import re
 import struct
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +61,7 @@ def save_model(path: str | os.PathLike | Output, params: Parameters, meta: dict 
         The path cannot be written (missing or read-only folder, a folder, ...).
     """
     out = path if isinstance(path, Output) else check_output(path, "model file", suffix=".npz")
-    arrays = {k: np.asarray(v) for k, v in params.arrays().items()}
+    arrays: dict[str, Any] = {k: np.asarray(v) for k, v in params.arrays().items()}
     for k, v in arrays.items():
         if v.dtype.kind != "f" or not np.all(np.isfinite(v)):
             raise ModelFileError(
@@ -79,7 +80,8 @@ def save_model(path: str | os.PathLike | Output, params: Parameters, meta: dict 
         )
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"not saving {_text(out.path)}: meta is not strict JSON ({exc})") from None
-    return write_output(out, lambda fh: np.savez(fh, header=np.array(header), **arrays))
+    arrays["header"] = np.array(header)
+    return write_output(out, lambda fh: np.savez(fh, **arrays))
 
 
 def _header_depth(text: str) -> int:
@@ -119,7 +121,7 @@ def _read_npy_header(fh, where: str) -> tuple[tuple[int, ...], bool, np.dtype, i
     try:
         reader = fmt.read_array_header_1_0 if major == 1 else fmt.read_array_header_2_0
         shape, fortran, dtype = reader(buf)
-    except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError) as exc:
+    except Exception as exc:  # NumPy's parser of a forged header raises many kinds (TokenError, ...)
         raise ModelFileError(f"{where}: unreadable array header ({str(exc)[:80]})") from None
     return shape, fortran, dtype, 6 + 2 + size_bytes + hlen
 
@@ -254,4 +256,3 @@ def load_model(path: str | os.PathLike, *, max_bytes: int = MAX_MODEL_BYTES) -> 
     meta = header.get("meta", {})
     params = _parameters(name, arrays, header.get("activation", "relu"))
     return params, meta if isinstance(meta, dict) else {}
-
