@@ -239,3 +239,21 @@ def test_fuzz_damaged_model_files_only_ever_raise_model_file_error(tmp_path, pos
     except ModelFileError:
         return
     assert isinstance(params, Parameters) and all(np.all(np.isfinite(v)) for v in params.arrays().values())
+
+
+@pytest.mark.parametrize("flag", ["encrypted", "unknown compression"])
+def test_a_member_that_zipfile_cannot_read_is_refused(tmp_path, flag):
+    path = write_zip(tmp_path / "m.npz", good_members())
+    raw = bytearray(path.read_bytes())
+    for marker, name_offset, flags_offset in ((b"PK\x03\x04", 30, 6), (b"PK\x01\x02", 46, 8)):
+        at = 0
+        while (at := raw.find(marker, at)) >= 0:  # b1.npy's entry in the local and central headers
+            if raw[at + name_offset : at + name_offset + 6] == b"b1.npy":
+                if flag == "encrypted":
+                    raw[at + flags_offset] |= 0x1
+                else:
+                    raw[at + flags_offset + 2 : at + flags_offset + 4] = (99).to_bytes(2, "little")
+            at += 4
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ModelFileError, match="not a readable"):
+        load_model(path)

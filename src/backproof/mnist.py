@@ -404,7 +404,7 @@ def locate_mnist(
         return DataSource("sample", sample, "offline sample")
     extra = '; or pip install "backproof[offline]" for 5,000 real digits offline' if fallback else ""
     raise DataNotFoundError(
-        f"MNIST not found (looked in $BACKPROOF_MNIST, {', '.join(tried)}; {failure}).\n"
+        f"MNIST not found (looked in {', '.join(tried)}; {failure}).\n"
         "  To fix: set BACKPROOF_MNIST to a folder holding the four MNIST .gz files, "
         f"or go online so backproof can download them{extra}."
     )

@@ -45,6 +45,16 @@ MAX_MODEL_BYTES = 1 << 30
 _MAX_HEADER = 4096  # an .npy header of a model array is about 128 bytes
 _MAX_META = 1 << 20
 _MAX_RATIO = 1000  # inflation beyond this per member is a zip bomb (deflate's own limit is ~1032)
+#: What zipfile and json raise on damaged files (RuntimeError: an "encrypted" flag; NotImplementedError:
+#: an unknown compression method).
+_UNREADABLE = (
+    zipfile.BadZipFile,
+    json.JSONDecodeError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+)
 _MEMBER = re.compile(r"^(header|[Wb][1-9][0-9]{0,2})\.npy$")
 
 
@@ -244,7 +254,7 @@ def load_model(path: str | os.PathLike, *, max_bytes: int = MAX_MODEL_BYTES) -> 
         header = json.loads(str(arrays.pop("header")))
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, json.JSONDecodeError, EOFError, ValueError, NotImplementedError) as exc:
+    except _UNREADABLE as exc:
         raise ModelFileError(f"{name} is not a readable backproof model ({str(exc)[:120]})") from None
     except OSError as exc:
         raise ModelFileError(f"cannot read model file {name}: {exc.strerror or exc}") from None
