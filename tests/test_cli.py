@@ -192,8 +192,37 @@ def test_json_to_dev_stdout_writes_the_json_there_and_keeps_the_link(tiny):
     before = os.readlink("/dev/stdout")
     proc = run("train", "--iterations", "1", "--data", tiny, "--json", "/dev/stdout")
     assert proc.returncode == 0, proc.stderr
-    assert '"history"' in proc.stdout
+    assert "history" in json.loads(proc.stdout[proc.stdout.index("{") : proc.stdout.rindex("}") + 1])
     assert os.path.islink("/dev/stdout") and os.readlink("/dev/stdout") == before
+
+
+def test_json_to_dev_stdout_redirected_to_a_file_appends_to_that_same_file(tiny, tmp_path):
+    log = tmp_path / "log.txt"
+    with open(log, "w") as fh:
+        inode = os.fstat(fh.fileno()).st_ino
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "backproof",
+                "train",
+                "--iterations",
+                "1",
+                "--data",
+                str(tiny),
+                "--json",
+                "/dev/stdout",
+            ],
+            stdout=fh,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert log.stat().st_ino == inode  # the shell's file, not a new one renamed over it
+    text = log.read_text()  # everything, in order: the summary, the JSON, the last line
+    assert text.index("final") < text.index('"history"') < text.index("results written to /dev/stdout")
+    assert "history" in json.loads(text[text.index("{") : text.rindex("}") + 1])
 
 
 def test_a_symlink_to_a_file_is_kept_and_its_target_replaced(tiny, tmp_path):

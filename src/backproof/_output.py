@@ -11,7 +11,8 @@ pictures, downloaded data) goes through this module:
 * :func:`write_output` writes a regular file atomically: into a temporary file
   beside the target, then renamed over it, so an interrupted write leaves the old
   file intact. It never renames over anything that is not a regular file: a device
-  (``/dev/null``, ``/dev/stdout``), a pipe or a link to one is written directly; a
+  (``/dev/null``, ``/dev/stdout``), a pipe, anything under ``/dev`` or ``/proc`` (where
+  ``/dev/stdout`` may lead to the file a shell redirected to) is written directly; a
   symlink to a regular file is followed and its target replaced, the link kept.
   New files get the permissions the umask allows; an overwritten file keeps its own.
 * Temporary files carry the writer's process id (``.NAME.PID.backproof-tmp``); one
@@ -26,8 +27,10 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import stat
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,7 +163,8 @@ def check_output(path: str | os.PathLike, flag: str, *, suffix: str | None = Non
         raise OutputError(f"{flag} {_text(p)}: cannot be used ({exc.strerror})") from None
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise OutputError(f"{flag} {_text(p)} is an existing folder; give a file name inside it")
-    if st is not None and not stat.S_ISREG(st.st_mode):
+    special = os.path.abspath(p).startswith(("/dev/", "/proc/"))  # /dev/stdout may lead to a shell's file
+    if st is not None and (special or not stat.S_ISREG(st.st_mode)):
         if not os.access(p, os.W_OK):
             raise OutputError(f"{flag} {_text(p)} is not writable; choose another name")
         return Output(flag, p, p, direct=True)
@@ -215,6 +219,21 @@ def check_distinct(*outputs: Output | None) -> None:
         seen[key] = out
 
 
+def _own_stream(target: Path):
+    """sys.stdout or sys.stderr when ``target`` is the very file they write to, else None."""
+    try:
+        st = os.stat(target)
+    except OSError:
+        return None
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if os.path.samestat(os.fstat(stream.fileno()), st) and hasattr(stream, "buffer"):
+                return stream
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            continue
+    return None
+
+
 def _new_mode(target: Path) -> int:
     try:
         st = os.stat(target)
@@ -238,8 +257,16 @@ def write_output(out: Output | str | os.PathLike, write: Callable[[BinaryIO], No
     if not isinstance(out, Output):
         out = check_output(out, "output")
     if out.direct:
+        stream = _own_stream(out.target)
         try:
-            with open(out.target, "wb") as fh:
+            if stream is not None:  # /dev/stdout: through the stream, in order with what it printed
+                buffer = io.BytesIO()
+                write(buffer)
+                stream.flush()
+                stream.buffer.write(buffer.getvalue())
+                stream.buffer.flush()
+                return out.path
+            with open(out.target, "ab") as fh:  # append: a device, a pipe, or a file a shell opened
                 write(fh)
         except OutputError:
             raise

@@ -307,9 +307,25 @@ class _SafeStream(io.TextIOBase):
     def __getattr__(self, name):
         return getattr(self._stream, name)
 
+    # io.TextIOBase defines these (to fail), so __getattr__ would never be asked for them
     @property
     def encoding(self):
         return getattr(self._stream, "encoding", "utf-8")
+
+    @property
+    def errors(self):
+        return getattr(self._stream, "errors", "strict")
+
+    @property
+    def buffer(self):
+        return self._stream.buffer
+
+    @property
+    def closed(self) -> bool:
+        return getattr(self._stream, "closed", False)
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
 
     def isatty(self) -> bool:
         try:
