@@ -458,3 +458,22 @@ def test_json_is_strict_and_refuses_nan_after_saving_the_model(tiny, tmp_path, m
     )
     assert "NaN" in capsys.readouterr().err
     assert model.is_file() and not out.exists()
+
+
+def test_with_no_data_anywhere_the_error_is_short_and_agrees_with_the_readme(tmp_path):
+    script = (
+        "import sys, backproof.mnist as mn\n"
+        "from backproof.cli import main\n"
+        "mn.MIRRORS = ('http://127.0.0.1:9/',)\n"
+        "mn._standard_places = lambda: []\n"
+        "mn._sample_location = lambda: None\n"
+        "sys.exit(main(['train']))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "BACKPROOF_MNIST"}
+    env["BACKPROOF_CACHE"] = str(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) <= 3 and len(proc.stderr) < 600, proc.stderr
+    assert 'pip install "backproof[offline]"' in proc.stderr and "BACKPROOF_MNIST" in proc.stderr
