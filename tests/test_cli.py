@@ -477,3 +477,21 @@ def test_with_no_data_anywhere_the_error_is_short_and_agrees_with_the_readme(tmp
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) <= 3 and len(proc.stderr) < 600, proc.stderr
     assert 'pip install "backproof[offline]"' in proc.stderr and "BACKPROOF_MNIST" in proc.stderr
+
+
+def test_numpy_numbers_in_the_results_are_written_as_plain_json(tiny, tmp_path, monkeypatch):
+    import backproof.training as training
+
+    real = training.TrainingResult.to_dict
+
+    def with_numpy(self):
+        record = real(self)
+        record["config"]["seed"] = np.int64(7)
+        record["extra"] = np.arange(3)
+        return record
+
+    monkeypatch.setattr(training.TrainingResult, "to_dict", with_numpy)
+    out = tmp_path / "r.json"
+    assert main(["train", "--iterations", "1", "--data", str(tiny), "--json", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["config"]["seed"] == 7 and record["extra"] == [0, 1, 2]

@@ -135,17 +135,30 @@ def _write_json(out, record) -> None:
     from ._output import write_output
 
     try:
-        text = json.dumps(record, indent=2, allow_nan=False) + "\n"
+        text = json.dumps(record, indent=2, allow_nan=False, default=_json_default) + "\n"
     except ValueError:
         raise BackproofError(
             f"not writing {out.path}: the results hold NaN or infinite values; try a smaller learning rate"
         ) from None
+    except TypeError as exc:
+        raise BackproofError(f"not writing {out.path}: {exc}") from None
     data = text.encode("utf-8")
 
     def write(fh) -> None:
         fh.write(data)
 
     write_output(out, write)
+
+
+def _json_default(value):
+    """NumPy scalars and arrays as plain JSON numbers and lists (a NumPy integer seed, say)."""
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _versions() -> dict:
