@@ -495,3 +495,13 @@ def test_numpy_numbers_in_the_results_are_written_as_plain_json(tiny, tmp_path, 
     assert main(["train", "--iterations", "1", "--data", str(tiny), "--json", str(out)]) == 0
     record = json.loads(out.read_text())
     assert record["config"]["seed"] == 7 and record["extra"] == [0, 1, 2]
+
+
+def test_a_long_step_prints_a_line_every_interval_so_a_log_never_goes_silent(capsys):
+    from backproof.cli import _heartbeat
+
+    with _heartbeat("verify", every=0.05):
+        time.sleep(0.3)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) >= 3 and all(line.startswith("backproof: verify: ") for line in lines)
+    assert "still working" in lines[0] and lines[-1].startswith("backproof: verify: done in")

@@ -20,12 +20,14 @@ Non-goals: hyper-parameter search, serving predictions.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
 import re
 import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -253,12 +255,33 @@ def _verify(args) -> int:
 
     (json_out,) = _outputs((args.json, "--json", None))
     print("backproof: proving every identity with SymPy and checking it against NumPy", file=sys.stderr)
-    reports = run_all()
+    with _heartbeat("verify"):
+        reports = run_all()
     print(format_table(reports))
     if json_out is not None:
         _write_json(json_out, [r.to_dict() for r in reports])
         print(f"report written to {json_out.path}")
     return 0 if all(r.ok for r in reports) else 1
+
+
+@contextlib.contextmanager
+def _heartbeat(what: str, every: float = 10.0):
+    """A line on stderr every ``every`` seconds while a long step runs, so a log never goes silent."""
+    done = threading.Event()
+    start = time.monotonic()
+
+    def beat() -> None:
+        while not done.wait(every):
+            print(f"backproof: {what}: still working ({time.monotonic() - start:.0f} s)", file=sys.stderr)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        print(f"backproof: {what}: done in {time.monotonic() - start:.0f} s", file=sys.stderr)
 
 
 def _evaluate(args) -> int:
