@@ -268,6 +268,20 @@ def _content_sha256(path: Path, limit: int | None = None) -> str | None:
     return digest.hexdigest()
 
 
+def _file_sha256(path: Path, limit: int | None = None) -> str | None:
+    """:func:`_content_sha256`, remembered per file version (path, size, mtime) within a process."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return _remembered_sha256(str(path), st.st_size, st.st_mtime_ns, limit)
+
+
+@functools.lru_cache(maxsize=64)
+def _remembered_sha256(path: str, size: int, mtime_ns: int, limit: int | None) -> str | None:
+    return _content_sha256(Path(path), limit)
+
+
 def _count(path: Path) -> int | None:
     """The item count in an IDX header (decompressed), or None."""
     try:
@@ -284,9 +298,9 @@ def _examine(directory: Path, splits: Sequence[str], how: str) -> DataSource:
     digests = {}
     for stem in stems:
         found = _candidates(directory, stem)
-        digests[stem] = _content_sha256(found[0], SIZES[stem])
+        digests[stem] = _file_sha256(found[0], SIZES[stem])
         if len(found) > 1:
-            others = [p for p in found[1:] if _content_sha256(p) != digests[stem]]
+            others = [p for p in found[1:] if _file_sha256(p) != digests[stem]]
             if others:
                 warnings.warn(
                     f"{_text(found[0])} and {', '.join(_text(p.name) for p in others)} differ; using "
@@ -418,7 +432,7 @@ def _cached_ok(directory: Path, stem: str) -> bool:
             return False
     except OSError:
         return False
-    return _content_sha256(path, SIZES[stem]) == SHA256[stem]
+    return _file_sha256(path, SIZES[stem]) == SHA256[stem]
 
 
 class _MirrorFailedError(Exception):
