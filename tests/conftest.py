@@ -12,7 +12,7 @@ import hypothesis
 import pytest
 
 import backproof.mnist
-from helpers import full_mnist_dir
+from helpers import full_mnist_dir, idx_bytes, write_mnist  # noqa: F401  (re-exported for older tests)
 
 
 @pytest.fixture(autouse=True)
