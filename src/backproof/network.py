@@ -40,12 +40,11 @@ regularisation, convolutions.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
 from ._checks import as_float_matrix, positive_int
-from .activations import ACTIVATIONS, LEAKY_RELU_ALPHA, activation
+from .activations import LEAKY_RELU_ALPHA, activation
 from .errors import InputError
 from .loss import cross_entropy_from_logits, cross_entropy_grad, misclassification
 from .preprocess import one_hot
@@ -91,10 +90,14 @@ class Parameters:
 
     def __init__(self, *arrays, W=None, b=None, activation: str = "relu", **named) -> None:
         if sum(x is not None and x != [] for x in (arrays or None, W, named or None)) > 1:
-            raise InputError("give the parameters one way: positional W1, b1, W2, b2, ..., or W=, b=, or W1=, ...")
+            raise InputError(
+                "give the parameters one way: positional W1, b1, W2, b2, ..., or W=, b=, or W1=, ..."
+            )
         if arrays:
             if len(arrays) % 2:
-                raise InputError(f"positional parameters come in pairs W1, b1, W2, b2, ...; got {len(arrays)}")
+                raise InputError(
+                    f"positional parameters come in pairs W1, b1, W2, b2, ...; got {len(arrays)}"
+                )
             W, b = list(arrays[0::2]), list(arrays[1::2])
         elif named:
             W, b = _from_names(named)
@@ -187,7 +190,9 @@ def _check_shapes(W: list, b: list) -> None:
             n_prev = W[l - 1].shape[0] if l else W[0].shape[1]
             ok = ok and W[l].shape[1] == n_prev and np.shape(b[l]) == (W[l].shape[0],)
     if not ok:
-        got = ", ".join(f"W{l + 1} {np.shape(w)}, b{l + 1} {np.shape(v)}" for l, (w, v) in enumerate(zip(W, b)))
+        got = ", ".join(
+            f"W{l + 1} {np.shape(w)}, b{l + 1} {np.shape(v)}" for l, (w, v) in enumerate(zip(W, b))
+        )
         raise InputError(
             f"inconsistent parameter shapes: need W_l (n_l, n_(l-1)) and b_l (n_l,) for l = 1..L; got {got}"
         )
@@ -206,7 +211,9 @@ def _sizes(sizes) -> tuple[int, ...]:
     try:
         out = tuple(sizes)
     except TypeError:
-        raise InputError(f"sizes must be a list of layer sizes such as [784, 256, 128, 10], got {sizes!r}") from None
+        raise InputError(
+            f"sizes must be a list of layer sizes such as [784, 256, 128, 10], got {sizes!r}"
+        ) from None
     if len(out) < 3:
         raise InputError(
             f"a network needs at least one hidden layer: sizes like [784, 64, 10], got {list(out)}"
