@@ -34,7 +34,7 @@ from backproof import (
 )
 from backproof.cli import main
 from backproof.model_io import load_model, save_model
-from conftest import idx_bytes, write_mnist
+from helpers import idx_bytes, write_mnist
 
 IMAGES = idx_bytes((np.arange(2 * 28 * 28) % 256).astype(np.uint8).reshape(2, 28, 28))
 LABELS = idx_bytes(np.array([3, 7], dtype=np.uint8))

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from backproof import IDXFormatError, read_idx
-from conftest import idx_bytes
+from helpers import idx_bytes
 
 
 @settings(max_examples=40, deadline=None)

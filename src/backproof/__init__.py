@@ -11,17 +11,20 @@ full-batch and minibatch gradient descent), one module per concept:
 * :mod:`backproof.network` — networks of any depth, forward pass and backprop by the recursion;
   :mod:`backproof.training` — the two loops;
 * :mod:`backproof.symbolic`, :mod:`backproof.verify` — SymPy proofs and their numeric checks;
-* :mod:`backproof.model_io` — saving and loading parameters; :mod:`backproof.cli` — the command line.
+* :mod:`backproof.model_io` — saving and loading parameters (:func:`save_model`, :func:`load_model`);
+  :mod:`backproof.cli` — the command line.
 """
 
 from .display import show, show_grid
 from .errors import (
     BackproofError,
     DataNotFoundError,
+    DataWarning,
     DownloadError,
     IDXFormatError,
     InputError,
     ModelFileError,
+    OutputError,
     SampleDataWarning,
     TrainingDivergedError,
 )
@@ -36,6 +39,7 @@ from .mnist import (
     load_sample,
     locate_mnist,
 )
+from .model_io import load_model, save_model
 from .network import Forward, Parameters, backprop, evaluate, forward, init_network, init_shallow, predict
 from .preprocess import normalize, one_hot, one_hot_to_labels
 from .relu import relu, relu_jvp
@@ -48,6 +52,7 @@ __all__ = [
     "BackproofError",
     "DataNotFoundError",
     "DataSource",
+    "DataWarning",
     "DownloadError",
     "Forward",
     "History",
@@ -55,6 +60,7 @@ __all__ = [
     "InputError",
     "MNISTData",
     "ModelFileError",
+    "OutputError",
     "Parameters",
     "SampleDataWarning",
     "TrainingDivergedError",
@@ -70,6 +76,7 @@ __all__ = [
     "init_shallow",
     "load_dataset",
     "load_mnist",
+    "load_model",
     "load_sample",
     "locate_mnist",
     "misclassification",
@@ -80,6 +87,7 @@ __all__ = [
     "read_idx",
     "relu",
     "relu_jvp",
+    "save_model",
     "show",
     "show_grid",
     "softmax",

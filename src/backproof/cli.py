@@ -2,8 +2,17 @@ r"""The ``backproof`` command: train, show a digit, verify the mathematics.
 
 ``backproof train`` reproduces the course exercise and prints the course-style
 summary; ``backproof show`` draws one digit; ``backproof verify`` runs every
-symbolic proof and its numeric checks. Every error that bad input can cause
-exits with status 2 and one line on stderr (``--debug`` shows the traceback).
+symbolic proof and its numeric checks; ``backproof evaluate`` scores a saved model
+on the test set. Every error that bad input can cause exits with status 2 and one
+line on stderr (``--debug`` shows the traceback).
+
+Nothing is lost, nothing damaged: every output path is checked before any work
+(:mod:`backproof._output`), the model is written before the JSON, SIGTERM is
+handled like Ctrl-C (temporary files removed, exit 143), a reader that closes the
+pipe (``| head -1``) neither loses the saved files nor prints a traceback (the
+Python documentation's SIGPIPE recipe), and output that the terminal cannot encode
+(an ASCII locale, a Windows code page, a folder name that is not UTF-8) degrades
+to plain characters instead of failing.
 
 Non-goals: hyper-parameter search, serving predictions.
 """
@@ -11,13 +20,19 @@ Non-goals: hyper-parameter search, serving predictions.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
+import re
+import signal
 import sys
+import threading
+import time
 import warnings
 from pathlib import Path
 
-from .errors import BackproofError, SampleDataWarning
+from .errors import BackproofError, DataWarning, SampleDataWarning, Terminated
 
 __all__ = ["main"]
 
@@ -78,8 +93,8 @@ def _build_parser() -> argparse.ArgumentParser:
         help="backprop by the chain -d/y through softmax_jvp instead of the fused y - d",
     )
     t.add_argument("--data", type=Path, default=None, help="directory holding the MNIST IDX files")
-    t.add_argument("--json", type=Path, default=None, metavar="OUT", help="write results as JSON")
-    t.add_argument("--save", type=Path, default=None, metavar="MODEL.npz", help="save parameters")
+    t.add_argument("--json", default=None, metavar="OUT", help="write results as JSON")
+    t.add_argument("--save", default=None, metavar="MODEL.npz", help="save parameters")
     t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
     s = sub.add_parser("show", help="draw one MNIST digit")
@@ -88,14 +103,18 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data", type=Path, default=None)
     s.add_argument(
         "--out",
-        type=Path,
         default=None,
         metavar="FILE.png",
-        help="save to a file instead of opening a window",
+        help="save to a file (.png is added to a name without it) instead of opening a window",
     )
 
     v = sub.add_parser("verify", help="prove every identity with SymPy and check it against NumPy")
-    v.add_argument("--json", type=Path, default=None, metavar="OUT")
+    v.add_argument("--json", default=None, metavar="OUT")
+
+    e = sub.add_parser("evaluate", help="loss and misclassification of a saved model on the test set")
+    e.add_argument("model", type=Path, metavar="MODEL.npz", help="a model written by train --save")
+    e.add_argument("--data", type=Path, default=None, help="directory holding the MNIST IDX files")
+    e.add_argument("--json", default=None, metavar="OUT", help="write the scores as JSON")
     return parser
 
 
@@ -156,21 +175,59 @@ def _version() -> str:
     return __version__
 
 
-def _check_output_path(path: Path | None, flag: str) -> None:
-    if path is not None and not path.parent.resolve().is_dir():
-        raise BackproofError(f"{flag} {path}: directory {path.parent} does not exist; create it first")
+def _outputs(*pairs: tuple[str | None, str, str | None]):
+    """Check every output before any work; refuse two that name the same file."""
+    from ._output import check_distinct, check_output
+
+    outs = [None if path is None else check_output(path, flag, suffix=suffix) for path, flag, suffix in pairs]
+    check_distinct(*outs)
+    return outs
+
+
+def _write_json(out, record) -> None:
+    """Strict JSON (no NaN or Infinity, which strict readers reject) through the output helper."""
+    from ._output import write_output
+
+    try:
+        text = json.dumps(record, indent=2, allow_nan=False, default=_json_default) + "\n"
+    except ValueError:
+        raise BackproofError(
+            f"not writing {out.path}: the results hold NaN or infinite values; try a smaller learning rate"
+        ) from None
+    except TypeError as exc:
+        raise BackproofError(f"not writing {out.path}: {exc}") from None
+    data = text.encode("utf-8")
+
+    def write(fh) -> None:
+        fh.write(data)
+
+    write_output(out, write)
+
+
+def _json_default(value):
+    """NumPy scalars and arrays as plain JSON numbers and lists (a NumPy integer seed, say)."""
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _versions() -> dict:
+    import numpy as np
+
+    return {"backproof": _version(), "numpy": np.__version__, "python": sys.version.split()[0]}
 
 
 def _train(args) -> int:
-    import numpy as np
-
     from .mnist import load_dataset
     from .model_io import save_model
     from .preprocess import normalize
     from .training import train_full_batch, train_minibatch
 
-    _check_output_path(args.json, "--json")
-    _check_output_path(args.save, "--save")
+    json_out, model_out = _outputs((args.json, "--json", None), (args.save, "--save", ".npz"))
     data = load_dataset(args.data)
     x, xt = normalize(data.train_images), normalize(data.test_images)
     common = dict(
@@ -179,7 +236,7 @@ def _train(args) -> int:
         seed=args.seed,
         test=(xt, data.test_labels),
         fused=not args.textbook,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        progress=not args.no_progress,
         data=data.describe(),
         **_depth_settings(args),
     )
@@ -199,6 +256,10 @@ def _train(args) -> int:
             **common,
         )
         what = f"minibatch SGD, {args.epochs} epochs, B = {args.batch_size}"
+    # The model first: a JSON that cannot be written must never cost the trained model.
+    if model_out is not None:
+        path = save_model(model_out, result.params, {"config": result.config, "data": result.data})
+        print(f"model saved to {path}")
     print(
         f"{what}, lr = {args.lr:g}, {_architecture(result.config)}, "
         f"seed = {args.seed}: {result.seconds:.2f} s"
@@ -210,38 +271,23 @@ def _train(args) -> int:
             f"{m['test_loss']:12.4f}{m['test_error']:11.2f}%"
         )
     print("loss: mean over samples of -sum(d log y); the course's eval_loss is this / 10")
-    if args.json is not None:
+    if json_out is not None:
         record = result.to_dict()
-        record["versions"] = {
-            "backproof": _version(),
-            "numpy": np.__version__,
-            "python": sys.version.split()[0],
-        }
-        _atomic_write_text(args.json, json.dumps(record, indent=2))
-        print(f"results written to {args.json}")
-    if args.save is not None:
-        path = save_model(args.save, result.params, {"config": result.config, "data": result.data})
-        print(f"model saved to {path}")
+        record["versions"] = _versions()
+        _write_json(json_out, record)
+        print(f"results written to {json_out.path}")
     return 0
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _show(args) -> int:
     import matplotlib
 
-    if args.out is not None:
+    (out,) = _outputs((args.out, "--out", ".png"))
+    if out is not None:
         matplotlib.use("Agg")
-        _check_output_path(args.out, "--out")
     import matplotlib.pyplot as plt
 
+    from ._output import write_output
     from .display import show
     from .mnist import load_mnist
 
@@ -252,9 +298,9 @@ def _show(args) -> int:
         )
     show(images[:, args.index], title=f"{args.split} image {args.index}: label {labels[args.index]}")
     print(f"{args.split} image {args.index}: label {labels[args.index]}")
-    if args.out is not None:
-        plt.savefig(args.out, dpi=100, bbox_inches="tight")
-        print(f"saved to {args.out}")
+    if out is not None:
+        written = write_output(out, lambda fh: plt.savefig(fh, format="png", dpi=100, bbox_inches="tight"))
+        print(f"saved to {written}")
     else:
         plt.show()
     return 0
@@ -263,22 +309,220 @@ def _show(args) -> int:
 def _verify(args) -> int:
     from .verify import format_table, run_all
 
-    _check_output_path(args.json, "--json")
-    reports = run_all()
+    (json_out,) = _outputs((args.json, "--json", None))
+    print("backproof: proving every identity with SymPy and checking it against NumPy", file=sys.stderr)
+    with _heartbeat("verify"):
+        reports = run_all()
     print(format_table(reports))
-    if args.json is not None:
-        _atomic_write_text(args.json, json.dumps([r.to_dict() for r in reports], indent=2))
-        print(f"report written to {args.json}")
+    if json_out is not None:
+        _write_json(json_out, [r.to_dict() for r in reports])
+        print(f"report written to {json_out.path}")
     return 0 if all(r.ok for r in reports) else 1
+
+
+@contextlib.contextmanager
+def _heartbeat(what: str, every: float = 10.0):
+    """A line on stderr every ``every`` seconds while a long step runs, so a log never goes silent."""
+    done = threading.Event()
+    start = time.monotonic()
+
+    def beat() -> None:
+        while not done.wait(every):
+            print(f"backproof: {what}: still working ({time.monotonic() - start:.0f} s)", file=sys.stderr)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        print(f"backproof: {what}: done in {time.monotonic() - start:.0f} s", file=sys.stderr)
+
+
+def _evaluate(args) -> int:
+    from .mnist import load_mnist
+    from .model_io import load_model
+    from .network import evaluate
+    from .preprocess import normalize
+
+    (json_out,) = _outputs((args.json, "--json", None))
+    params, _ = load_model(args.model)
+    images, labels = load_mnist("test", args.data)
+    if params.sizes[0] != images.shape[0]:
+        raise BackproofError(
+            f"{args.model} takes {params.sizes[0]} inputs but the images have {images.shape[0]} pixels"
+        )
+    loss, error = evaluate(params, normalize(images), labels)
+    sizes = " -> ".join(str(n) for n in params.sizes)
+    print(f"model {args.model}: {sizes} ({params.activation}); test set: {labels.shape[0]} images")
+    print(f"test loss {loss:.4f}, test error {error:.2f}%")
+    if json_out is not None:
+        record = {
+            "model": str(args.model),
+            "sizes": list(params.sizes),
+            "activation": params.activation,
+            "n_test": int(labels.shape[0]),
+            "test_loss": float(loss),
+            "test_error": float(error),
+            "versions": _versions(),
+        }
+        _write_json(json_out, record)
+        print(f"scores written to {json_out.path}")
+    return 0
+
+
+#: Stand-ins for the characters an ASCII or code-page terminal cannot show.
+_PLAIN = str.maketrans({"✓": "ok", "✗": "FAIL", "→": "->", "≈": "~", "−": "-", "…": "...", "×": "x"})
+_BAR = re.compile(r"\|[^|]*\|")
+
+
+class _SafeStream(io.TextIOBase):
+    r"""A text stream that never fails the command.
+
+    Characters the stream cannot encode are replaced (``✓`` by ``ok``, the rest by
+    ``?``); a reader that closed the pipe makes the rest of the output go to
+    ``/dev/null`` (the Python documentation's recipe for SIGPIPE), so the command
+    finishes its work and keeps its files. With ``lines=True`` (stderr that is not
+    a terminal) a progress bar's carriage-return refreshes become plain lines, at
+    most one every ``interval`` seconds, plus the last.
+    """
+
+    def __init__(self, stream, *, lines: bool = False, interval: float = 10.0) -> None:
+        self._stream = stream
+        self._lines = lines
+        self._interval = interval
+        self._last = -float("inf")
+        self._pending = ""
+        self.broken = False
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+    # io.TextIOBase defines these (to fail), so __getattr__ would never be asked for them
+    @property
+    def encoding(self):
+        return getattr(self._stream, "encoding", "utf-8")
+
+    @property
+    def errors(self):
+        return getattr(self._stream, "errors", "strict")
+
+    @property
+    def buffer(self):
+        return self._stream.buffer
+
+    @property
+    def closed(self) -> bool:
+        return getattr(self._stream, "closed", False)
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def isatty(self) -> bool:
+        try:
+            return self._stream.isatty()
+        except (ValueError, OSError):
+            return False
+
+    def writable(self) -> bool:
+        return True
+
+    def _to_devnull(self) -> None:
+        self.broken = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+
+    def _raw_write(self, text: str) -> None:
+        if self.broken:
+            return
+        try:
+            self._stream.write(text)
+        except UnicodeEncodeError:
+            enc = self.encoding or "ascii"
+            self._raw_write(text.translate(_PLAIN).encode(enc, "replace").decode(enc))
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def write(self, text: str) -> int:
+        if self._lines and "\r" in text:
+            for raw in text.split("\r"):
+                part = _BAR.sub(" ", raw).strip()
+                if not raw:
+                    continue
+                if not part:  # blanks: the bar is cleared when it closes; show where it ended
+                    if self._pending:
+                        self._raw_write(self._pending + "\n")
+                        self._pending = ""
+                    continue
+                now = time.monotonic()
+                if now - self._last >= self._interval:
+                    self._last = now
+                    self._pending = ""
+                    self._raw_write(part + "\n")
+                else:
+                    self._pending = part
+            return len(text)
+        self._raw_write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.broken:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+        except (ValueError, OSError):
+            pass
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
 
 
 def main(argv: list[str] | None = None) -> int:
     r"""Entry point of the ``backproof`` command; returns the exit status."""
+    out, err = sys.stdout, sys.stderr
+    sys.stdout = _SafeStream(out)
+    sys.stderr = _SafeStream(err, lines=not _isatty(err))
+    installed, previous = False, None
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        installed = True
+    except ValueError:  # not the main thread: leave signals alone
+        pass
+    try:
+        return _run(argv)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = out, err
+        if installed:
+            signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (ValueError, OSError, AttributeError):
+        return False
+
+
+def _run(argv: list[str] | None) -> int:
     parser = _build_parser()
-    args = parser.parse_args(argv)
-    handler = {"train": _train, "show": _show, "verify": _verify}[args.command]
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, usage errors: argparse's own status
+        return exc.code if isinstance(exc.code, int) else 2
+    handler = {"train": _train, "show": _show, "verify": _verify, "evaluate": _evaluate}[args.command]
     with warnings.catch_warnings():
         warnings.simplefilter("always", SampleDataWarning)
+        warnings.simplefilter("always", DataWarning)
         warnings.showwarning = _one_line_warning
         try:
             return handler(args)
@@ -287,8 +531,11 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             print(f"backproof: error: {exc}", file=sys.stderr)
             return 2
+        except Terminated:
+            print("backproof: terminated (SIGTERM); unfinished files removed", file=sys.stderr)
+            return 143
         except KeyboardInterrupt:
-            print("backproof: interrupted", file=sys.stderr)
+            print("backproof: interrupted; unfinished files removed", file=sys.stderr)
             return 130
 
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 __all__ = [
     "BackproofError",
     "DataNotFoundError",
+    "DataWarning",
     "DownloadError",
     "IDXFormatError",
     "InputError",
     "ModelFileError",
+    "OutputError",
     "SampleDataWarning",
+    "Terminated",
     "TrainingDivergedError",
 ]
 
@@ -61,6 +64,19 @@ class TrainingDivergedError(BackproofError, FloatingPointError):
 
 class ModelFileError(BackproofError, ValueError):
     r"""A saved model file cannot be written or is not a valid backproof model."""
+
+
+class OutputError(BackproofError, OSError):
+    r"""An output file (``--json``, ``--save``, ``--out``) cannot be written; names the file and the fix."""
+
+
+class Terminated(KeyboardInterrupt):
+    r"""The process received SIGTERM; raised by the command line's handler so that every
+    ``finally`` block (temporary files) runs, as for Ctrl-C."""
+
+
+class DataWarning(UserWarning):
+    r"""The data found is unusual (train and test swapped, raw and ``.gz`` copies that differ, ...)."""
 
 
 class SampleDataWarning(UserWarning):

@@ -17,6 +17,7 @@ unsigned bytes.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import struct
 import zlib
@@ -88,6 +89,7 @@ def read_idx(path: str | os.PathLike, ndim: int | None = None) -> np.ndarray:
     with open(path, "rb") as raw:
         start = raw.read(2)
         raw.seek(0)
+        stream: gzip.GzipFile | io.BufferedReader
         if start == _GZIP_MAGIC:
             stream = gzip.GzipFile(fileobj=raw, mode="rb")
             size_known = None
