@@ -149,11 +149,13 @@ def train(x, d, net, T, gamma, steps=None, ref=False, **mistake):
     return net
 
 
-def train_minibatch_same_columns(x, d, net, T, B, gamma, divide_by_all=False, steps_per_epoch=None, ref=False):
+def train_minibatch_same_columns(
+    x, d, net, T, B, gamma, divide_by_all=False, steps_per_epoch=None, ref=False, no_1_over_B=False
+):
     r"""Minibatch SGD on data whose columns are all equal, where the shuffle cannot matter."""
     N = x.shape[1]
     per_epoch = N // B if steps_per_epoch is None else steps_per_epoch
-    g = gamma * B / N if divide_by_all else gamma
+    g = gamma * B / N if divide_by_all else gamma * B if no_1_over_B else gamma
     for _ in range(T * per_epoch):
         net = ref_update(x[:, :B], d[:, :B], net, g) if ref else update(x[:, :B], d[:, :B], net, g)
     return net

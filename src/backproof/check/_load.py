@@ -95,7 +95,7 @@ def _is_constant(node: ast.AST, modules: set[str]) -> bool:
     if isinstance(node, ast.Call):
         name = ast.unparse(node.func)
         return (
-            isinstance(node.func, (ast.Attribute, ast.Name))
+            isinstance(node.func, ast.Attribute)  # np.float32(...), np.random.default_rng(0): not own functions
             and _is_constant(node.func, modules)
             and not _NO_CALL.search(name)
             and all(_is_constant(a, modules) for a in node.args)
@@ -108,7 +108,7 @@ def _keep(node: ast.stmt, modules: set[str]) -> bool:
     if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return True
     if isinstance(node, ast.Assign):
-        return all(isinstance(t, ast.Name) for t in node.targets) and _is_constant(node.value, modules)
+        return all(_is_target(t) for t in node.targets) and _is_constant(node.value, modules)
     if isinstance(node, ast.AnnAssign):
         return isinstance(node.target, ast.Name) and node.value is not None and _is_constant(node.value, modules)
     if isinstance(node, ast.Try):  # try: import a / except ImportError: import b
@@ -116,11 +116,18 @@ def _keep(node: ast.stmt, modules: set[str]) -> bool:
     return False
 
 
+def _is_target(t: ast.AST) -> bool:
+    return isinstance(t, ast.Name) or (isinstance(t, ast.Tuple) and all(isinstance(e, ast.Name) for e in t.elts))
+
+
 def _defined(node: ast.stmt) -> list[str]:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return [node.name]
     if isinstance(node, ast.Assign):
-        return [t.id for t in node.targets if isinstance(t, ast.Name)]
+        names = []
+        for t in node.targets:
+            names.extend(n.id for n in ast.walk(t) if isinstance(n, ast.Name))
+        return names
     return []
 
 

@@ -121,7 +121,7 @@ class Report:
                     continue
                 what = f"identity {f.identity}" if f.identity else "property"
                 lines.append(f"    broken:    {what}: {f.claim}")
-                if f.problem:
+                if f.problem and f.problem != "values differ":
                     lines.append(f"    problem:   {f.problem}")
                 if f.counterexample:
                     lines.append("    smallest input found:")
@@ -159,5 +159,9 @@ def show_array(value, limit: int = 60) -> str:
         return f"{arr.item():.6g}" if arr.dtype.kind == "f" else str(arr.item())
     if arr.size > limit:
         return f"array of shape {arr.shape}, dtype {arr.dtype}"
+    if arr.ndim == 2 and arr.shape[0] > 4 and arr.shape[1] < arr.shape[0]:
+        # tall matrices (10, N) print as their transpose, one line per column
+        text = np.array2string(arr.T, precision=4, suppress_small=True, max_line_width=200, separator=", ")
+        return f"{text}ᵀ  (shape {arr.shape}, shown transposed)"
     text = np.array2string(arr, precision=4, suppress_small=True, max_line_width=90, separator=", ")
     return text + (f"  (shape {arr.shape})" if arr.ndim > 1 else "")

@@ -48,6 +48,7 @@ def _tolerance(dtype) -> float:
 
 
 def compare(got: dict, exp: dict, base: dict | None = None, equal_nan: bool = False, limit: int = 3):
+    # the first ``limit`` differing entries of the first array that differs; the others are named
     r"""``(ok, expected lines, got lines, problem)`` comparing normalised outputs entry by entry."""
     if set(got) != set(exp):
         return False, [], [], f"returns {sorted(got)}, expected {sorted(exp)}"
@@ -75,7 +76,9 @@ def compare(got: dict, exp: dict, base: dict | None = None, equal_nan: bool = Fa
             bad = ~(np.abs(gf - ef) <= atol + rtol * np.abs(ef))
         if equal_nan:
             bad &= ~((np.isnan(gf) & np.isnan(ef)) | ((gf == ef) & np.isinf(ef)))
-        if bad.any():
+        if bad.any() and exp_lines:
+            got_lines.append(f"... and {name} differs too")
+        elif bad.any():
             where = np.argwhere(bad)[:limit] if bad.ndim else [()]
             what = "change of " if base is not None else ""
             for idx in where:
@@ -247,7 +250,10 @@ def _lines(values: dict) -> list[str]:
 
 def _show_inputs(inputs: dict) -> dict[str, str]:
     out = {}
+    sizes = inputs.get("sizes", {})
     for k, v in inputs.items():
+        if k in sizes and k != "sizes":
+            continue
         if k == "net" and isinstance(v, tuple):
             for name, arr in zip(S.NET, v):
                 out[name] = show_array(arr)

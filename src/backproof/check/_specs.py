@@ -757,7 +757,7 @@ def _update_mistakes(kind="update"):
                 f(divide="Ni"), identity=mean_id),
         Mistake("ascent", "climbs the gradient: updates with + (W + γ/N ∇), or, equivalently, uses δ2 = d − y",
                 f(sign=1), identity="fused_softmax_cross_entropy_gradient_is_y_minus_d"),
-        Mistake("softmaxp_on_y", "passes the probabilities y instead of the logits a2 to softmaxp: δ2 = softmaxp(a2, −d/y)",
+        Mistake("softmaxp_on_y", "passes the probabilities y instead of the logits a2 to softmaxp: δ2 = softmaxp(y, −d/y) where softmaxp(a2, −d/y) is meant",
                 f(delta2="jvp_on_y"), identity="softmax_jvp_is_g_times_e_minus_inner_product"),
         Mistake("no_relup", "leaves out relup: δ1 = relup(a1, W2ᵀ δ2), not W2ᵀ δ2", f(relup_on=False)),
         Mistake("relup_swapped", "swaps relup's arguments: δ1 = relup(a1, W2ᵀ δ2), not relup(W2ᵀ δ2, a1)",
@@ -898,6 +898,8 @@ def _minibatch_spec():
                 normalise=net_out,
                 base=lambda i: net_out(i["net"]),
                 mistakes=[
+                    Mistake("missing_1_over_N", "steps by γ ∇ instead of (γ/B) ∇: the 1/B is missing, so the step "
+                            "is B times too large", mb(no_1_over_B=True)),
                     Mistake("divides_by_all", "divides by N, the number of all samples, instead of B, the batch size",
                             mb(divide_by_all=True)),
                     Mistake("T_steps", "does T minibatch steps in all instead of T epochs of N/B steps each",
