@@ -124,3 +124,128 @@ def test_mistake_fails_on_its_function_with_identity_and_diagnosis(variant, tmp_
 
 def test_at_least_fifteen_distinct_mistakes_are_covered():
     assert len({v.mistake for v in VARIANTS}) >= 15
+
+
+def test_notebook_solution_passes_with_training_cells_skipped():
+    report = check_file(CASES / "course_solution.ipynb")
+    assert [f.status for f in report.functions] == ["pass"] * len(COURSE_FUNCTIONS), report.format()
+    # its update_shallow uses relup(h, ...) with h = relu(a1): equal to relup(a1, ...), so not a mistake
+    assert any("MNISTtools" in n for n in report.notes)
+
+
+@pytest.fixture(scope="module")
+def hazards_report():
+    return check_file(CASES / "hazards.py", time_limit=1.0)
+
+
+@pytest.mark.parametrize(
+    ("function", "status", "words"),
+    [
+        ("relu", "timed out", "did not return within 1 s"),
+        ("relup", "crashed", "sys.exit('stop here')"),
+        ("eval_loss", "crashed", "NameError: name 'Ntrain' is not defined (line 28, in eval_loss)"),
+        ("init_shallow", "crashed", "MemoryError"),
+        ("onehot2label", "crashed", "exited (status 3)"),
+    ],
+)
+def test_misbehaving_function_is_reported_for_itself(hazards_report, function, status, words):
+    result = hazards_report[function]
+    assert result.status == status
+    assert words in result.findings[0].problem
+
+
+def test_functions_after_a_misbehaving_one_are_still_checked(hazards_report):
+    assert hazards_report["normalize_MNIST_images"].status == "pass"
+    assert hazards_report.exit_code == 1
+
+
+def test_checker_never_writes_into_the_learners_folder(tmp_path):
+    (tmp_path / "mytools.py").write_text("def helper(a):\n    return a\n")
+    text = SOLUTION.read_text().replace("import numpy as np", "import numpy as np\nfrom mytools import helper")
+    (tmp_path / "mine.py").write_text(text)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    report = check_file(tmp_path / "mine.py", only=["relu"])
+    assert report["relu"].status == "pass"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+@pytest.fixture(scope="module")
+def slip_report():
+    return check_file(CASES / "naming_slip.py")
+
+
+def test_two_parameter_softmax_is_reported_as_a_softmaxp_naming_slip(slip_report):
+    assert slip_report["softmaxp"].status == "not found"
+    note = slip_report["softmaxp"].notes[0]
+    assert "softmax(a, e)" in note and "naming slip" in note and "passes the softmaxp checks" in note
+    assert slip_report["softmax"].status == "crashed"
+    assert any("defined 2 times" in n for n in slip_report["softmax"].notes)
+
+
+def test_close_name_is_suggested_with_map_and_map_checks_it(slip_report):
+    assert "--map relup=relu_prime" in slip_report["relup"].notes[0]
+    assert "relu" not in " ".join(slip_report["relu"].notes)
+    mapped = check_file(CASES / "naming_slip.py", mapping={"relup": "relu_prime"}, only=["relup"])
+    assert mapped["relup"].status == "pass" and mapped["relup"].defined_as == "relu_prime"
+
+
+def test_report_is_reproducible(tmp_path):
+    path = VARIANTS[3].write(tmp_path)  # softmaxp without the <g, e> g term
+    first, second = (check_file(path, only=["softmaxp"]).to_dict() for _ in range(2))
+    for r in (first, second):
+        r.pop("seconds")
+        for f in r["functions"]:
+            f.pop("seconds")
+    assert first == second
+
+
+def test_cli_check_writes_json_for_graders_and_exits_1(tmp_path, capsys):
+    from backproof.cli import main
+
+    out = tmp_path / "report.json"
+    status = main(["check", str(VARIANTS[7].write(tmp_path)), "--only", "update_shallow,relu", "--json", str(out)])
+    assert status == 1
+    text = capsys.readouterr().out
+    assert "diagnosis: steps by γ ∇ instead of (γ/N) ∇" in text
+    data = json.loads(out.read_text())
+    update = {f["name"]: f for f in data["functions"]}["update_shallow"]
+    assert update["status"] == "fail" and update["score"] == 0.0
+    assert update["identity"] == MEAN and update["mistake"] == "missing_1_over_N"
+    assert update["counterexample"]["x"]
+    assert {f["name"]: f for f in data["functions"]}["relu"]["score"] == 1.0
+
+
+def test_cli_check_exits_0_when_all_pass(capsys):
+    from backproof.cli import main
+
+    assert main(["check", str(SOLUTION), "--only", "softmax,softmaxp"]) == 0
+    assert "2 pass" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content", ["{not json", None])
+def test_cli_check_exits_2_on_an_unreadable_file(tmp_path, capsys, content):
+    from backproof.cli import main
+
+    path = tmp_path / "broken.ipynb"
+    if content is not None:
+        path.write_text(content)
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("backproof: error:") and "broken.ipynb" in err and "Traceback" not in err
+
+
+def test_cli_check_rejects_a_map_to_an_unknown_course_function(capsys):
+    from backproof.cli import main
+
+    assert main(["check", str(SOLUTION), "--map", "sofmax=my_softmax"]) == 2
+    assert "not a course function: sofmax" in capsys.readouterr().err
+
+
+def test_run_all_executes_every_cell_in_order(tmp_path):
+    path = tmp_path / "nb.py"
+    path.write_text(
+        SOLUTION.read_text().split('if __name__ == "__main__":')[0]
+        + "\nsoftmax = lambda a: a  # a top-level rebinding only --run-all executes\n"
+    )
+    assert check_file(path, only=["softmax"])["softmax"].status == "pass"
+    assert check_file(path, only=["softmax"], run_all=True)["softmax"].status == "fail"

@@ -24,7 +24,8 @@ class Finding:
     identity: str | None
     passed: bool
     link: str
-    counterexample: dict[str, str] = field(default_factory=dict)
+    counterexample: dict[str, str] = field(default_factory=dict)  # as shown
+    counterexample_values: dict = field(default_factory=dict)  # as JSON numbers, for graders
     expected: list[str] = field(default_factory=list)
     got: list[str] = field(default_factory=list)
     diagnosis: str | None = None

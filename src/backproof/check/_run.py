@@ -13,6 +13,7 @@ Non-goals: partial credit beyond the share of properties that hold.
 from __future__ import annotations
 
 import difflib
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,14 +223,14 @@ class _Checker:
             inputs, exc = self.fatal
             f.passed = False
             f.problem = exc.message
-            f.counterexample = _show_inputs(inputs)
+            f.counterexample, f.counterexample_values = _show_inputs(inputs), _values(inputs)
             return f, "timed out" if exc.kind == "timeout" else "crashed"
         if not self.failures:
             return f, "pass"
         inputs, out, (problem, e_lines, g_lines) = self.failures[-1]
         f.passed = False
         f.problem, f.expected, f.got = problem, e_lines, g_lines
-        f.counterexample = _show_inputs(inputs)
+        f.counterexample, f.counterexample_values = _show_inputs(inputs), _values(inputs)
         m = self.diagnose(inputs, out)
         if m is not None:
             f.diagnosis, f.mistake = m.says, m.key
@@ -246,6 +247,17 @@ def _lines(values: dict) -> list[str]:
         f"{k}: shape {tuple(int(n) for n in v)}" if v.dtype.kind in "iu" else f"{k} = {float(v):.4g}"
         for k, v in values.items()
     ]
+
+
+def _values(inputs: dict) -> dict:
+    def plain(v):
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, (tuple, list)):
+            return [plain(x) for x in v]
+        return np.asarray(v).tolist()
+
+    return {k: plain(v) for k, v in inputs.items()}
 
 
 def _show_inputs(inputs: dict) -> dict[str, str]:
@@ -309,27 +321,60 @@ def _seed_note(learner: Learner, fname: str, spec: S.Spec) -> str | None:
 # ---------------------------------------------------------------- not found
 
 
-def _slip_hint(spec: S.Spec, functions: dict, definitions: dict, mapping: dict) -> str | None:
-    specs_by_name = {s.name: s for s in S.specs_cache()}
-    for other, info in functions.items():
-        params, required, _ = info
-        if other in specs_by_name and other != spec.name:
-            theirs = specs_by_name[other]
-            if required == len(spec.params) - spec.uses_defaults and required != len(theirs.params) - theirs.uses_defaults:
-                where = definitions.get(other, [])
-                again = f", defined {len(where)} times ({'; '.join(where)}): the last one" if len(where) > 1 else ""
-                return (
-                    f"{other}({', '.join(params)}) takes {required} parameters like {spec.name}, not like "
-                    f"{other}{again} overwrites {other}: a naming slip? rename it {spec.name}"
-                )
-    norm = lambda s: s.lower().replace("_", "")  # noqa: E731 - local helper
-    candidates = [f for f in functions if f not in specs_by_name]
-    close = [f for f in candidates if norm(f) == norm(spec.name)] or difflib.get_close_matches(
-        spec.name, candidates, n=1, cutoff=0.75
-    )
-    if close:
-        return f"you define {close[0]}: a naming slip? rename it, or check it with --map {spec.name}={close[0]}"
+_SYNONYMS = re.compile(r"_?(prime|derivative|deriv|grad|gradient|jvp|der)$")
+
+
+def _canon(name: str) -> str:
+    return _SYNONYMS.sub("p", name.lower()).replace("_", "")
+
+
+def _similar(a: str, b: str) -> bool:
+    a, b = _canon(a), _canon(b)
+    return a == b or a.startswith(b) or b.startswith(a) or difflib.SequenceMatcher(None, a, b).ratio() >= 0.8
+
+
+def _slip_candidate(spec: S.Spec, functions: dict, found: set[str]) -> tuple[str, str] | None:
+    r"""A learner's function that looks like ``spec`` under another name: ``(name, why)``."""
+    want = len(spec.params)
+    for other, (params, required, _) in functions.items():
+        if other == spec.name or not _similar(other, spec.name):
+            continue
+        if not required <= want <= len(params):
+            continue
+        if other in S.COURSE_FUNCTIONS:
+            theirs = next(s for s in S.specs_cache() if s.name == other)
+            if required <= len(theirs.params) <= len(params):
+                continue  # it fits its own course name: not a slip
+            return other, f"{other}({', '.join(params)}) takes the parameters of {spec.name}, not of {other}"
+        if other not in found:
+            return other, f"you define {other}({', '.join(params)})"
     return None
+
+
+def _not_found(learner: Learner, spec: S.Spec, fname: str, src, found: set[str]) -> FunctionResult:
+    fr = FunctionResult(spec.name, "not found", defined_as=fname)
+    slip = _slip_candidate(spec, learner.functions, found) if fname == spec.name else None
+    if slip is None:
+        if fname in src.definitions:
+            fr.notes.append(f"{fname} is assigned ({'; '.join(src.definitions[fname])}) but is not a function")
+        else:
+            fr.notes.append(f"no function {fname} in the file")
+        return fr
+    other, why = slip
+    where = src.definitions.get(other, [])
+    if other in S.COURSE_FUNCTIONS and len(where) > 1:
+        why += f"; {other} is defined {len(where)} times ({'; '.join(where)}) and the last overwrites the first"
+    trial = _check_function(learner, spec, other)
+    verdict = (
+        f"it passes the {spec.name} checks"
+        if trial.status == "pass"
+        else f"checked as {spec.name} it would {trial.status.replace('timed out', 'time out').replace('crashed', 'crash')}"
+    )
+    fr.notes.append(
+        f"{why}: a naming slip? {verdict}. Rename it {spec.name}"
+        + ("" if other in S.COURSE_FUNCTIONS else f", or check it with --map {spec.name}={other}")
+    )
+    return fr
 
 
 # ---------------------------------------------------------------- the file
@@ -372,12 +417,8 @@ def check_file(
             fname = mapping.get(spec.name, spec.name)
             t0 = time.perf_counter()
             if fname not in learner.functions:
-                fr = FunctionResult(spec.name, "not found", defined_as=fname)
-                hint = _slip_hint(spec, learner.functions, src.definitions, mapping)
-                if fname in src.definitions and hint is None:
-                    hint = f"{fname} is assigned ({'; '.join(src.definitions[fname])}) but is not a function"
-                fr.notes.append(hint or f"no function {fname} in the file")
-                results.append(fr)
+                found = {mapping.get(s.name, s.name) for s in S.specs_cache()} & set(learner.functions)
+                results.append(_not_found(learner, spec, fname, src, found))
                 continue
             fr = _check_function(learner, spec, fname)
             where = src.definitions.get(fname, [])
