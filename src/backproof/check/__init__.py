@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["COURSE_FUNCTIONS", "Report", "UnreadableFileError", "check_file", "example_notebook"]
+__all__ = ["COURSE_FUNCTIONS", "Report", "UnreadableFileError", "check_file", "example_notebook", "mistake_catalogue"]
 
 
 def __getattr__(name):  # lazy: importing backproof.check costs nothing until it is used
@@ -45,3 +45,17 @@ def __getattr__(name):  # lazy: importing backproof.check costs nothing until it
 def example_notebook() -> Path:
     r"""A learner's notebook shipped with backproof, with one mistake in it (used by the site)."""
     return Path(__file__).parent / "examples" / "my_assignment.ipynb"
+
+
+def mistake_catalogue() -> list[tuple[str, str, str]]:
+    r"""``(function, key, what it means)`` for every mistake the checker can diagnose (no duplicates)."""
+    from ._specs import specs_cache
+
+    seen, out = set(), []
+    for spec in specs_cache():
+        for prop in spec.props:
+            for m in prop.mistakes:
+                if (spec.name, m.key) not in seen:
+                    seen.add((spec.name, m.key))
+                    out.append((spec.name, m.key, m.says))
+    return out
