@@ -29,7 +29,9 @@ def cells(text: str) -> list[str]:
 def notebook(code: list[str], title: str) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    nb.cells.append(nbformat.v4.new_markdown_cell(f"# {title}\n\nColumns are samples; `net = (W1, b1, W2, b2)`."))
+    nb.cells.append(
+        nbformat.v4.new_markdown_cell(f"# {title}\n\nColumns are samples; `net = (W1, b1, W2, b2)`.")
+    )
     nb.cells.append(nbformat.v4.new_code_cell("%matplotlib inline\n" + code[0].split("\n", 2)[2]))
     nb.cells.extend(nbformat.v4.new_code_cell(c) for c in code[1:])
     nb.cells.append(
@@ -42,7 +44,9 @@ def notebook(code: list[str], title: str) -> nbformat.NotebookNode:
         )
     )
     nb.cells.append(
-        nbformat.v4.new_code_cell("netinit = init_shallow(Ni, Nh, No)\nnettrain = backprop_shallow(xtrain, dtrain, netinit, 20)")
+        nbformat.v4.new_code_cell(
+            "netinit = init_shallow(Ni, Nh, No)\nnettrain = backprop_shallow(xtrain, dtrain, netinit, 20)"
+        )
     )
     return nb
 
@@ -51,9 +55,17 @@ def main() -> None:
     text = (HERE / "course_solution.py").read_text()
     correct = text.replace("delta1 = relup(a1, W2.T.dot(delta2))", "delta1 = relup(h, W2.T.dot(delta2))")
     assert correct != text
-    nbformat.write(notebook(cells(correct), "Backprop exercise: a correct solution"), HERE / "course_solution.ipynb")
-    wrong = correct.replace("np.exp(a - M)", "np.exp(a)").replace("gamma / N", "gamma")
-    assert "gamma / N" not in wrong and "np.exp(a)" in wrong
+    nbformat.write(
+        notebook(cells(correct), "Backprop exercise: a correct solution"), HERE / "course_solution.ipynb"
+    )
+    wrong = correct
+    for old, new in (
+        ("M = np.max(a, axis=0, keepdims=True)\n    e = np.exp(a - M)", "e = np.exp(a)"),
+        ("N = x.shape[1]\n    a1", "a1"),
+        ("gamma / N", "gamma"),
+    ):
+        assert old in wrong, old
+        wrong = wrong.replace(old, new)
     out = ROOT / "src" / "backproof" / "check" / "examples"
     out.mkdir(exist_ok=True)
     nbformat.write(notebook(cells(wrong), "Backprop exercise"), out / "my_assignment.ipynb")

@@ -95,7 +95,9 @@ def _is_constant(node: ast.AST, modules: set[str]) -> bool:
     if isinstance(node, ast.Call):
         name = ast.unparse(node.func)
         return (
-            isinstance(node.func, ast.Attribute)  # np.float32(...), np.random.default_rng(0): not own functions
+            isinstance(
+                node.func, ast.Attribute
+            )  # np.float32(...), np.random.default_rng(0): not own functions
             and _is_constant(node.func, modules)
             and not _NO_CALL.search(name)
             and all(_is_constant(a, modules) for a in node.args)
@@ -110,14 +112,18 @@ def _keep(node: ast.stmt, modules: set[str]) -> bool:
     if isinstance(node, ast.Assign):
         return all(_is_target(t) for t in node.targets) and _is_constant(node.value, modules)
     if isinstance(node, ast.AnnAssign):
-        return isinstance(node.target, ast.Name) and node.value is not None and _is_constant(node.value, modules)
+        return (
+            isinstance(node.target, ast.Name) and node.value is not None and _is_constant(node.value, modules)
+        )
     if isinstance(node, ast.Try):  # try: import a / except ImportError: import b
         return all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in node.body)
     return False
 
 
 def _is_target(t: ast.AST) -> bool:
-    return isinstance(t, ast.Name) or (isinstance(t, ast.Tuple) and all(isinstance(e, ast.Name) for e in t.elts))
+    return isinstance(t, ast.Name) or (
+        isinstance(t, ast.Tuple) and all(isinstance(e, ast.Name) for e in t.elts)
+    )
 
 
 def _defined(node: ast.stmt) -> list[str]:

@@ -108,7 +108,9 @@ class Report:
         }
 
     def write_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        Path(path).write_text(
+            json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
 
     def format(self, site: str = "") -> str:
         r"""The report for a terminal; ``site`` is prefixed to the relative links of proofs."""
@@ -140,8 +142,10 @@ class Report:
         for n in self.notes:
             lines.append(f"note: {n}")
         lines.append("")
-        lines.append(f"score {self.score:.2f} ({sum(f.status == 'pass' for f in self.functions)} of "
-                     f"{len(self.functions)} functions pass)")
+        lines.append(
+            f"score {self.score:.2f} ({sum(f.status == 'pass' for f in self.functions)} of "
+            f"{len(self.functions)} functions pass)"
+        )
         return "\n".join(lines)
 
 

@@ -26,7 +26,7 @@ from ._report import Finding, FunctionResult, Report, show_array
 from ._sandbox import Learner, LearnerError
 
 
-class _Abort(BaseException):  # noqa: N818 - not an error: stops Hypothesis after a timeout or a death
+class _Abort(BaseException):
     pass
 
 
@@ -58,8 +58,11 @@ def compare(got: dict, exp: dict, base: dict | None = None, equal_nan: bool = Fa
         g, e = got[key], np.asarray(exp[key])
         name = key or "result"
         if g.shape != e.shape:
-            return False, [f"{name}: shape {e.shape}"], [f"{name}: shape {g.shape}"], (
-                f"{name} has shape {g.shape}, expected {e.shape}"
+            return (
+                False,
+                [f"{name}: shape {e.shape}"],
+                [f"{name}: shape {g.shape}"],
+                (f"{name} has shape {g.shape}, expected {e.shape}"),
             )
         if g.dtype.kind not in "biuf":
             return False, [], [f"{name}: dtype {g.dtype}"], f"{name} has dtype {g.dtype}, expected numbers"
@@ -70,7 +73,11 @@ def compare(got: dict, exp: dict, base: dict | None = None, equal_nan: bool = Fa
             b = np.asarray(base[key], dtype=np.float64)
             if b.shape == gf.shape:
                 gf, ef = gf - b, ef - b
-                atol += 8 * np.finfo(g.dtype if g.dtype.kind == "f" else np.float64).eps * np.abs(b).max(initial=0)
+                atol += (
+                    8
+                    * np.finfo(g.dtype if g.dtype.kind == "f" else np.float64).eps
+                    * np.abs(b).max(initial=0)
+                )
         finite = np.abs(ef[np.isfinite(ef)])
         atol += rtol * (finite.max() if finite.size else 0.0)
         with np.errstate(invalid="ignore"):
@@ -351,24 +358,31 @@ def _slip_candidate(spec: S.Spec, functions: dict, found: set[str]) -> tuple[str
     return None
 
 
+_VERB = {"fail": "fail", "crashed": "crash", "timed out": "time out"}
+
+
 def _not_found(learner: Learner, spec: S.Spec, fname: str, src, found: set[str]) -> FunctionResult:
     fr = FunctionResult(spec.name, "not found", defined_as=fname)
     slip = _slip_candidate(spec, learner.functions, found) if fname == spec.name else None
     if slip is None:
         if fname in src.definitions:
-            fr.notes.append(f"{fname} is assigned ({'; '.join(src.definitions[fname])}) but is not a function")
+            fr.notes.append(
+                f"{fname} is assigned ({'; '.join(src.definitions[fname])}) but is not a function"
+            )
         else:
             fr.notes.append(f"no function {fname} in the file")
         return fr
     other, why = slip
     where = src.definitions.get(other, [])
     if other in S.COURSE_FUNCTIONS and len(where) > 1:
-        why += f"; {other} is defined {len(where)} times ({'; '.join(where)}) and the last overwrites the first"
+        why += (
+            f"; {other} is defined {len(where)} times ({'; '.join(where)}) and the last overwrites the first"
+        )
     trial = _check_function(learner, spec, other)
     verdict = (
         f"it passes the {spec.name} checks"
         if trial.status == "pass"
-        else f"checked as {spec.name} it would {trial.status.replace('timed out', 'time out').replace('crashed', 'crash')}"
+        else f"checked as {spec.name} it would {_VERB[trial.status]}"
     )
     fr.notes.append(
         f"{why}: a naming slip? {verdict}. Rename it {spec.name}"
@@ -397,7 +411,9 @@ def check_file(
     if only:
         unknown = sorted(set(only) - {s.name for s in specs})
         if unknown:
-            raise ValueError(f"not a course function: {', '.join(unknown)}; choose from {', '.join(S.COURSE_FUNCTIONS)}")
+            raise ValueError(
+                f"not a course function: {', '.join(unknown)}; choose from {', '.join(S.COURSE_FUNCTIONS)}"
+            )
         specs = [s for s in specs if s.name in only]
     unknown = sorted(set(mapping) - set(S.COURSE_FUNCTIONS))
     if unknown:
@@ -406,11 +422,17 @@ def check_file(
     notes = list(src.notes)
     folder = str(Path(path).resolve().parent)
     try:
-        learner = Learner(src.statements, folder, time_limit, memory_mb, load_limit if not run_all else 10 * load_limit)
+        learner = Learner(
+            src.statements, folder, time_limit, memory_mb, load_limit if not run_all else 10 * load_limit
+        )
     except LearnerError as exc:
         why = f"loading the file {'timed out' if exc.kind == 'timeout' else 'failed: ' + exc.message}"
-        return Report(str(path), [FunctionResult(s.name, "crashed", notes=[why]) for s in specs], notes,
-                      time.perf_counter() - start)
+        return Report(
+            str(path),
+            [FunctionResult(s.name, "crashed", notes=[why]) for s in specs],
+            notes,
+            time.perf_counter() - start,
+        )
     with learner:
         notes.extend(learner.load_notes)
         for spec in specs:
@@ -423,7 +445,9 @@ def check_file(
             fr = _check_function(learner, spec, fname)
             where = src.definitions.get(fname, [])
             if len(where) > 1:
-                fr.notes.append(f"defined {len(where)} times ({'; '.join(where)}): the last definition is checked")
+                fr.notes.append(
+                    f"defined {len(where)} times ({'; '.join(where)}): the last definition is checked"
+                )
             fr.seconds = time.perf_counter() - t0
             results.append(fr)
         _dependency_notes(results, learner.functions, mapping)
@@ -466,6 +490,14 @@ def _dependency_notes(results: list[FunctionResult], functions: dict, mapping: d
         if r.status in ("pass", "not found"):
             continue
         used = functions.get(r.defined_as or r.name, ((), 0, []))[2]
-        bad = [by_learner_name[u].name for u in used if u in by_learner_name and by_learner_name[u].status not in ("pass", "not found") and by_learner_name[u] is not r]
+        bad = [
+            by_learner_name[u].name
+            for u in used
+            if u in by_learner_name
+            and by_learner_name[u].status not in ("pass", "not found")
+            and by_learner_name[u] is not r
+        ]
         if bad:
-            r.notes.append(f"calls {', '.join(bad)}, which {'does' if len(bad) == 1 else 'do'} not pass: fix that first")
+            r.notes.append(
+                f"calls {', '.join(bad)}, which {'does' if len(bad) == 1 else 'do'} not pass: fix that first"
+            )
