@@ -259,6 +259,14 @@ def test_correct_solution_passes_every_function(solution_report):
     assert solution_report.exit_code == 0
 
 
+def test_correct_solution_written_differently_passes_with_notes_only():
+    report = check_file(CASES / "other_correct_solution.py")
+    assert [f.status for f in report.functions] == ["pass"] * len(COURSE_FUNCTIONS), report.format()
+    assert "10 times the course's" in report["eval_loss"].notes[0]
+    assert "np.random.seed" in report["init_shallow"].notes[0]
+    assert not report["update_shallow"].notes  # the fused y - d: no note about -d/y
+
+
 def test_textbook_chain_passes_with_a_note_about_minus_d_over_y(solution_report):
     notes = " ".join(solution_report["update_shallow"].notes)
     assert "−d/y" in notes and "y − d" in notes

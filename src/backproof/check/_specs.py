@@ -64,6 +64,7 @@ class Prop:
     accept: Callable[[dict, dict], str | None] | None = None  # a correct variant: returns a note
     close: Callable[[dict, dict], bool] | None = None  # a comparison other than entry by entry
     close_says: str = "the statistics differ"  # what a failure of ``close`` means
+    scale: Callable[[dict], float] | None = None  # size of the terms that cancel, for the tolerance
 
     def __post_init__(self):
         if self.normalise is None:
@@ -84,8 +85,10 @@ class Spec:
 
 
 def single(got) -> dict:
-    if isinstance(got, (tuple, list)) and not isinstance(got, np.ndarray):
-        raise Malformed(f"returns a {type(got).__name__} of {len(got)} items, expected one array")
+    if got is None:
+        raise Malformed("returns None: is the return statement missing?")
+    if isinstance(got, (tuple, list)) and any(np.ndim(v) > 0 for v in got):
+        raise Malformed(f"returns a {type(got).__name__} of {len(got)} arrays, expected one array")
     try:
         return {"": np.asarray(got)}
     except Exception as exc:  # ragged lists and the like
@@ -111,6 +114,8 @@ NET = ("W1", "b1", "W2", "b2")
 def net_out(got) -> dict:
     if isinstance(got, (tuple, list)) and len(got) == 2 and isinstance(got[0], (tuple, list)):
         got = got[0]  # (net, history)
+    if got is None:
+        raise Malformed("returns None: is the return statement missing?")
     if not isinstance(got, (tuple, list)) or len(got) != 4:
         what = f"{len(got)} items" if isinstance(got, (tuple, list)) else type(got).__name__
         raise Malformed(f"returns {what}, expected the tuple (W1, b1, W2, b2)")
@@ -469,6 +474,7 @@ def _softmaxp_spec():
                 identity="softmax_jvp_is_g_times_e_minus_inner_product",
                 mistakes=mistakes,
                 probes=probes,
+                scale=lambda i: float(np.abs(i["e"]).max(initial=0)),
             )
         ],
     )
