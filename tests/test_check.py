@@ -417,3 +417,76 @@ def test_run_all_executes_every_cell_in_order(tmp_path):
     )
     assert check_file(path, only=["softmax"])["softmax"].status == "pass"
     assert check_file(path, only=["softmax"], run_all=True)["softmax"].status == "fail"
+
+
+def _all_identities_named():
+    from backproof.check._specs import IDENTITY_PAGES, specs_cache
+
+    names = set(IDENTITY_PAGES)
+    for spec in specs_cache():
+        for prop in spec.props:
+            names.update(n for n in [prop.identity, *(m.identity for m in prop.mistakes)] if n)
+    return names
+
+
+def test_every_identity_the_checker_names_exists_in_backproof_symbolic():
+    from backproof.symbolic import identity
+
+    for name in _all_identities_named():
+        assert identity(name).name == name
+
+
+def test_every_link_points_at_a_page_and_heading_of_the_site():
+    slugify = pytest.importorskip("myst_parser.mdit_to_docutils.base").default_slugify
+    from backproof.check._specs import IDENTITY_PAGES, TEXTBOOK_PAGE, specs_cache
+
+    docs = Path(__file__).parent.parent / "docs"
+    links = {TEXTBOOK_PAGE, *IDENTITY_PAGES.values()} | {p.link for s in specs_cache() for p in s.props}
+    for link in links:
+        page, _, anchor = link.partition("#")
+        source = docs / page.replace(".html", ".md")
+        assert source.is_file(), link
+        if anchor:
+            headings = [
+                line.lstrip("#").strip() for line in source.read_text().splitlines() if line.startswith("#")
+            ]
+            assert anchor in {slugify(h) for h in headings}, link
+
+
+def test_no_mistake_in_the_catalogue_is_secretly_correct():
+    from backproof.check._run import _run_mistake, compare
+    from backproof.check._specs import specs_cache
+
+    for spec in specs_cache():
+        for prop in spec.props:
+            inputs = prop.probes
+            assert inputs, f"{spec.name}.{prop.key} has no probe inputs"
+            for m in prop.mistakes:
+                outs = [(i, _run_mistake(m, i)) for i in inputs]
+                differs = [
+                    isinstance(o, Exception)
+                    or (
+                        not prop.close(o, prop.expected(i))
+                        if prop.close
+                        else not compare(o, prop.expected(i), prop.base(i) if prop.base else None)[0]
+                        or (prop.extra is not None and prop.extra(o, i) is not None)
+                    )
+                    for i, o in outs
+                ]
+                assert any(differs), f"{spec.name}: {m.key} equals the correct result on every probe"
+
+
+def test_shipped_example_notebook_shows_the_two_mistakes_the_site_describes():
+    from backproof.check import example_notebook
+
+    report = check_file(example_notebook())
+    assert report.exit_code == 1
+    stable = [f for f in report["softmax"].findings if not f.passed]
+    assert [f.mistake for f in stable] == ["no_max_subtraction"]
+    assert report["update_shallow"].findings[0].mistake == "missing_1_over_N"
+    assert {f.name for f in report.functions if f.status != "pass"} == {
+        "softmax",
+        "update_shallow",
+        "backprop_shallow",
+        "backprop_minibatch_shallow",
+    }

@@ -49,7 +49,12 @@ def _tolerance(dtype) -> float:
 
 
 def compare(
-    got: dict, exp: dict, base: dict | None = None, equal_nan: bool = False, limit: int = 3, scale: float = 0.0
+    got: dict,
+    exp: dict,
+    base: dict | None = None,
+    equal_nan: bool = False,
+    limit: int = 3,
+    scale: float = 0.0,
 ):
     # the first ``limit`` differing entries of the first array that differs; the others are named
     r"""``(ok, expected lines, got lines, problem)`` comparing normalised outputs entry by entry."""

@@ -682,6 +682,7 @@ def _init_spec():
                 reference,
                 normalise=lambda got: stats(net_out(got)),
                 close=close_stats,
+                probes=[{"sizes": (784, 64, 10)}],
                 mistakes=scale_mistakes,
                 max_examples=1,
                 seeded=True,
