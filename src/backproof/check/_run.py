@@ -12,6 +12,7 @@ Non-goals: partial credit beyond the share of properties that hold.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 import time
@@ -441,7 +442,7 @@ def check_file(
             notes,
             time.perf_counter() - start,
         )
-    with learner:
+    with learner, _hypothesis_home(learner.scratch):
         notes.extend(learner.load_notes)
         for spec in specs:
             fname = mapping.get(spec.name, spec.name)
@@ -460,6 +461,19 @@ def check_file(
             results.append(fr)
         _dependency_notes(results, learner.functions, mapping)
     return Report(str(path), results, notes, time.perf_counter() - start)
+
+
+@contextlib.contextmanager
+def _hypothesis_home(folder: str):
+    r"""Hypothesis caches constants in ./.hypothesis: keep that out of the learner's folder."""
+    from hypothesis import configuration
+
+    before = getattr(configuration, "__hypothesis_home_directory", None)
+    configuration.set_hypothesis_home_dir(folder)
+    try:
+        yield
+    finally:
+        configuration.set_hypothesis_home_dir(before)
 
 
 def _check_function(learner: Learner, spec: S.Spec, fname: str) -> FunctionResult:

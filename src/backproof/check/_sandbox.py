@@ -93,6 +93,11 @@ class Learner:
         self.restarts += 1
         self._start()
 
+    @property
+    def scratch(self) -> str:
+        r"""A temporary folder that lives as long as this object (the child's working directory)."""
+        return self._tmp.name
+
     def close(self) -> None:
         self._kill()
         self._tmp.cleanup()
