@@ -252,7 +252,7 @@ class _Checker:
             f.diagnosis, f.mistake = m.says, m.key
             if m.identity:
                 f.identity = m.identity
-                f.link = S.IDENTITY_PAGES[m.identity]
+                f.link = S.identity_link(m.identity)
         if out.error is not None:
             return f, "crashed"
         return f, "fail"

@@ -19,16 +19,24 @@ import numpy as np
 
 from . import _course as C
 
-# Where each identity is proved on the site (relative URLs of the built site).
+# The page of the site that proves each identity; each proof carries a MyST label named after
+# its identity, which Sphinx turns into the HTML id with "-" for "_" (see :func:`identity_link`).
 IDENTITY_PAGES = {
-    "softmax_jvp_is_g_times_e_minus_inner_product": "softmax.html#the-backward-step-without-the-jacobian",
+    "softmax_jvp_is_g_times_e_minus_inner_product": "softmax.html",
+    "cross_entropy_gradient_is_minus_d_over_y": "softmax.html",
+    "fused_softmax_cross_entropy_gradient_is_y_minus_d": "softmax.html",
     "relu_derivative_is_heaviside_zero_at_kink": "relu.html",
-    "network_backprop_equals_sympy_gradient": "backprop.html#the-recursion",
-    "mean_loss_gradient_is_summed_gradient_over_n": "backprop.html#why-the-update-divides-by-n",
-    "fused_softmax_cross_entropy_gradient_is_y_minus_d": "backprop.html#through-the-softmax-the-fused-y---d",
-    "cross_entropy_gradient_is_minus_d_over_y": "backprop.html#the-gradient-of-the-loss",
+    "network_backprop_equals_sympy_gradient": "backprop.html",
+    "mean_loss_gradient_is_summed_gradient_over_n": "backprop.html",
 }
-TEXTBOOK_PAGE = "backprop.html#where--dy-breaks"
+TEXTBOOK_PAGE = "softmax.html#where--dy-breaks"
+
+
+def identity_link(name: str) -> str:
+    r"""The relative URL of the proof of identity ``name`` on the site."""
+    return f"{IDENTITY_PAGES[name]}#{name.replace('_', '-')}"
+
+
 GAMMA = 0.1  # not the course's default 0.05, so a learner's hard-coded 0.05 shows
 
 
@@ -70,7 +78,7 @@ class Prop:
         if self.normalise is None:
             self.normalise = single
         if self.identity:
-            self.link = IDENTITY_PAGES[self.identity]
+            self.link = identity_link(self.identity)
 
 
 @dataclass
@@ -763,7 +771,7 @@ def _loss_specs():
             Prop(
                 "loss",
                 "the course's loss: the mean of −d log y over all 10·N entries",
-                "backprop.html#the-gradient-of-the-loss",
+                identity_link("cross_entropy_gradient_is_minus_d_over_y"),
                 lambda: draw,
                 lambda i: (i["y"], i["d"]),
                 lambda i: {"": np.array(C.ref_loss(i["y"], i["d"]))},
