@@ -62,7 +62,7 @@ def _strip_magics(code: str) -> str:
 
 
 def _module_roots(tree: ast.Module) -> set[str]:
-    roots = set()
+    roots: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             roots.update((a.asname or a.name).split(".")[0] for a in node.names)
@@ -88,7 +88,7 @@ def _is_constant(node: ast.AST, modules: set[str]) -> bool:
     if isinstance(node, ast.UnaryOp):
         return _is_constant(node.operand, modules)
     if isinstance(node, ast.Attribute):
-        root = node
+        root: ast.expr = node
         while isinstance(root, ast.Attribute):
             root = root.value
         return isinstance(root, ast.Name) and root.id in modules
@@ -130,7 +130,7 @@ def _defined(node: ast.stmt) -> list[str]:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return [node.name]
     if isinstance(node, ast.Assign):
-        names = []
+        names: list[str] = []
         for t in node.targets:
             names.extend(n.id for n in ast.walk(t) if isinstance(n, ast.Name))
         return names
@@ -168,10 +168,13 @@ def load_source(path: str | Path, run_all: bool = False) -> Source:
         for node in tree.body:
             if _keep(node, modules):
                 # keep line numbers: pad with blank lines so tracebacks point into the learner's file
-                text = "\n" * (node.lineno - 1) + ast.get_source_segment(code, node, padded=True)
-                if node.decorator_list if hasattr(node, "decorator_list") else False:
-                    first = node.decorator_list[0].lineno
+                decorators = getattr(node, "decorator_list", None)
+                if decorators:  # whole lines from the first decorator to the end of the definition
+                    first = decorators[0].lineno
                     text = "\n" * (first - 1) + "\n".join(code.splitlines()[first - 1 : node.end_lineno])
+                else:  # exactly the statement, even on a line shared with others by ";"
+                    segment = ast.get_source_segment(code, node, padded=True) or ""
+                    text = "\n" * (node.lineno - 1) + segment
                 label = _defined(node) or [ast.unparse(node).splitlines()[0][:60]]
                 src.statements.append((filename, text, f"{where}, line {node.lineno} ({label[0]})"))
     return src

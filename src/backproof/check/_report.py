@@ -114,7 +114,7 @@ class Report:
 
     def format(self, site: str = "") -> str:
         r"""The report for a terminal; ``site`` is prefixed to the relative links of proofs."""
-        counts = ", ".join(f"{n} {s}" for s in STATUSES if (n := sum(f.status == s for f in self.functions)))
+        counts = ", ".join(f"{k} {s}" for s in STATUSES if (k := sum(f.status == s for f in self.functions)))
         lines = [f"backproof check {self.path}: {counts} ({self.seconds:.1f} s)", ""]
         for fr in self.functions:
             alias = f" (your {fr.defined_as})" if fr.defined_as and fr.defined_as != fr.name else ""
@@ -128,8 +128,8 @@ class Report:
                     lines.append(f"    problem:   {f.problem}")
                 if f.counterexample:
                     lines.append("    smallest input found:")
-                    for k, v in f.counterexample.items():
-                        lines.extend(_indent(f"{k} = {v}", 8))
+                    for name, shown in f.counterexample.items():
+                        lines.extend(_indent(f"{name} = {shown}", 8))
                 for label, values in (("expected", f.expected), ("got", f.got)):
                     if values:
                         lines.append(f"    {label + ':':<10} " + values[0])

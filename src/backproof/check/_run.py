@@ -61,7 +61,8 @@ def compare(
     r"""``(ok, expected lines, got lines, problem)`` comparing normalised outputs entry by entry."""
     if set(got) != set(exp):
         return False, [], [], f"returns {sorted(got)}, expected {sorted(exp)}"
-    exp_lines, got_lines = [], []
+    exp_lines: list[str] = []
+    got_lines: list[str] = []
     for key in exp:
         g, e = got[key], np.asarray(exp[key])
         name = key or "result"
@@ -163,8 +164,8 @@ class _Checker:
         r"""None when the property holds, else ``(problem, expected lines, got lines)``."""
         if out.error is not None:
             return (out.error.message, [], [])
-        if out.malformed is not None:
-            return (out.malformed, [], [])
+        if out.malformed is not None or out.value is None:
+            return (out.malformed or "returned nothing", [], [])
         exp = self.prop.expected(inputs)
         if self.prop.close is not None:
             if self.prop.close(out.value, exp):
@@ -316,6 +317,7 @@ def _textbook_note(learner: Learner, fname: str, spec: S.Spec) -> str | None:
 
 def _seed_note(learner: Learner, fname: str, spec: S.Spec) -> str | None:
     r"""The same global seed should give the same result; a note, since the course fixes no seeding."""
+    args: tuple
     if spec.name == "init_shallow":
         args = (5, 3, 10)
     else:

@@ -109,9 +109,14 @@ class Learner:
         self.close()
 
     # ------------------------------------------------------------------ protocol
+    def _pipes(self):
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.stdout is None:
+            raise LearnerError("died", "")
+        return proc.stdin, proc.stdout
+
     def _read_exact(self, n: int, deadline: float) -> bytes:
-        out = self._proc.stdout
-        fd = out.fileno()
+        fd = self._pipes()[1].fileno()
         chunks = []
         while n:
             left = deadline - time.monotonic()
@@ -127,8 +132,9 @@ class Learner:
     def _request(self, msg, limit: float):
         data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            self._proc.stdin.write(struct.pack("<Q", len(data)) + data)
-            self._proc.stdin.flush()
+            stdin = self._pipes()[0]
+            stdin.write(struct.pack("<Q", len(data)) + data)
+            stdin.flush()
         except (BrokenPipeError, OSError):
             raise LearnerError("died", "") from None
         deadline = time.monotonic() + limit
@@ -152,10 +158,11 @@ class Learner:
                 exc.message = f"did not return within {limit:g} s (an infinite loop?)"
                 self.restart()
             elif exc.kind == "died":
+                code = None
                 try:
-                    code = self._proc.wait(timeout=2)
+                    code = self._proc.wait(timeout=2) if self._proc is not None else None
                 except subprocess.TimeoutExpired:
-                    code = None
+                    pass
                 exc.message = _death(code)
                 self.restart()
             raise
