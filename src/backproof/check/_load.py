@@ -73,7 +73,7 @@ def _module_roots(tree: ast.Module) -> set[str]:
 
 def _is_constant(node: ast.AST, modules: set[str]) -> bool:
     r"""Literals, arithmetic, names, module attributes and cheap calls on module functions."""
-    if isinstance(node, ast.Constant):
+    if isinstance(node, (ast.Constant, ast.Lambda)):  # a lambda's body runs only when called
         return True
     if isinstance(node, ast.Name):
         return True

@@ -454,6 +454,7 @@ def check_file(
                 results.append(_not_found(learner, spec, fname, src, found))
                 continue
             fr = _check_function(learner, spec, fname)
+            _skipped_global_note(fr, src, run_all)
             where = src.definitions.get(fname, [])
             if len(where) > 1:
                 fr.notes.append(
@@ -506,6 +507,24 @@ def _check_function(learner: Learner, spec: S.Spec, fname: str) -> FunctionResul
         if note:
             fr.notes.append(note)
     return fr
+
+
+_NAME_ERROR = re.compile(r"NameError: name '(\w+)' is not defined")
+
+
+def _skipped_global_note(fr: FunctionResult, src, run_all: bool) -> None:
+    r"""A NameError on a name the file assigns in a statement that was not run: say so."""
+    if run_all:
+        return
+    for f in fr.findings:
+        m = _NAME_ERROR.search(f.problem or "")
+        if m and m.group(1) in src.definitions:
+            name = m.group(1)
+            fr.notes.append(
+                f"{name} is assigned at {'; '.join(src.definitions[name])}, a statement the checker does not "
+                f"run (only definitions and constants run): pass {name} as an argument, or use --run-all"
+            )
+            return
 
 
 def _dependency_notes(results: list[FunctionResult], functions: dict, mapping: dict) -> None:

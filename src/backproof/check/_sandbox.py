@@ -7,7 +7,8 @@ exceeded, or the child dies (a crash in C code, ``os._exit``, the memory limit),
 killed and a fresh one is started with the same definitions, so the other functions are
 still checked.
 
-Non-goals: a security sandbox (see :mod:`backproof.check._worker`).
+Non-goals: a security sandbox (see :mod:`backproof.check._worker`); Windows (the time limit
+waits on the child's pipe with ``select``, which Windows offers for sockets only).
 """
 
 from __future__ import annotations

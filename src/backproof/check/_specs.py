@@ -67,7 +67,6 @@ class Prop:
     probes: list[dict] = field(default_factory=list)
     examples: list[dict] = field(default_factory=list)
     max_examples: int = 30
-    seeded: bool = False  # call with NumPy's global seed reset before each call
     extra: Callable[[dict, dict], str | None] | None = None  # further check on the normalised output
     accept: Callable[[dict, dict], str | None] | None = None  # a correct variant: returns a note
     close: Callable[[dict, dict], bool] | None = None  # a comparison other than entry by entry
@@ -86,7 +85,6 @@ class Spec:
     name: str
     params: tuple[str, ...]
     props: list[Prop]
-    uses_defaults: int = 0  # trailing parameters with a course default (gamma, B)
 
 
 # ---------------------------------------------------------------- output normalisation
@@ -678,7 +676,6 @@ def _init_spec():
                 mistakes=shape_mistakes,
                 probes=probes,
                 max_examples=10,
-                seeded=True,
             ),
             Prop(
                 "scale",
@@ -693,7 +690,6 @@ def _init_spec():
                 probes=[{"sizes": (784, 64, 10)}],
                 mistakes=scale_mistakes,
                 max_examples=1,
-                seeded=True,
                 extra=None,
             ),
         ],
@@ -912,7 +908,6 @@ def _update_spec():
                 max_examples=20,
             )
         ],
-        uses_defaults=1,
     )
 
 
@@ -962,7 +957,6 @@ def _backprop_spec():
                 max_examples=12,
             )
         ],
-        uses_defaults=1,
     )
 
 
@@ -1027,7 +1021,6 @@ def _minibatch_spec():
                 mistakes=_update_mistakes("train"),
                 probes=[full_batch(2, 3, 3, 3, 311), full_batch(1, 2, 4, 3, 312)],
                 max_examples=10,
-                seeded=True,
             ),
             Prop(
                 "epochs",
@@ -1065,10 +1058,8 @@ def _minibatch_spec():
                 ],
                 probes=probes,
                 max_examples=10,
-                seeded=True,
             ),
         ],
-        uses_defaults=2,
     )
 
 
