@@ -414,7 +414,7 @@ def test_run_all_executes_every_cell_in_order(tmp_path):
     path = tmp_path / "nb.py"
     path.write_text(
         SOLUTION.read_text().split('if __name__ == "__main__":')[0]
-        + "\nsoftmax = lambda a: a  # a top-level rebinding only --run-all executes\n"
+        + "\nfor _ in range(1):  # a loop: only --run-all executes it\n    softmax = relu\n"
     )
     assert check_file(path, only=["softmax"])["softmax"].status == "pass"
     assert check_file(path, only=["softmax"], run_all=True)["softmax"].status == "fail"
