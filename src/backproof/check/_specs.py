@@ -933,6 +933,12 @@ def _backprop_spec():
             lambda i: net_out(C.train(i["x"], i["d"], i["net"], i["T"], GAMMA, steps=i["T"] - 1)),
         ),
         Mistake(
+            "returns_input",
+            "returns the net it was given: the result of update_shallow is not assigned back "
+            "(net = update_shallow(x, d, net, gamma))",
+            lambda i: net_out(i["net"]),
+        ),
+        Mistake(
             "one_step",
             "does a single update whatever T is (the new net is not fed to the next step)",
             lambda i: net_out(C.train(i["x"], i["d"], i["net"], i["T"], GAMMA, steps=1)),
