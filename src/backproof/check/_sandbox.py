@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import pickle
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -75,13 +76,17 @@ class Learner:
             stderr=subprocess.DEVNULL,
             cwd=self._tmp.name,
             env=env,
+            start_new_session=True,  # its own process group: what the learner's code starts dies with it
         )
         reply = self._request(("load", self.statements, self.folder), self.load_limit)
         self.functions, self.load_notes = reply
 
     def _kill(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
+        if self._proc is not None:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)  # the group this object started, by its id
+            except (ProcessLookupError, PermissionError):
+                pass
         if self._proc is not None:
             self._proc.wait()
             for f in (self._proc.stdin, self._proc.stdout):
@@ -171,8 +176,6 @@ class Learner:
 
 def _death(code) -> str:
     if code is not None and code < 0:
-        import signal
-
         try:
             name = signal.Signals(-code).name
         except ValueError:
