@@ -564,3 +564,27 @@ def test_shipped_example_notebook_shows_the_two_mistakes_the_site_describes():
         "backprop_shallow",
         "backprop_minibatch_shallow",
     }
+
+
+def test_cli_check_exits_2_on_a_py_file_with_a_syntax_error(tmp_path, capsys):
+    from backproof.cli import main
+
+    path = tmp_path / "mine.py"
+    path.write_text("import numpy as np\n\ndef softmax(a)\n    return a\n")
+    assert main(["check", str(path)]) == 2
+    assert "syntax error at line 3" in capsys.readouterr().err
+
+
+def test_notebook_cell_with_a_syntax_error_is_skipped_and_the_others_checked(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import numpy as np\ndef relu(a):\n    return np.maximum(a, 0)"),
+        nbformat.v4.new_code_cell("def softmax(a)\n    return a"),
+    ]
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nb, path)
+    report = check_file(path, only=["relu", "softmax"])
+    assert report["relu"].status == "pass" and report["softmax"].status == "not found"
+    assert any("cell 2 has a syntax error at line 1" in n for n in report.notes)

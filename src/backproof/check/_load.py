@@ -140,6 +140,8 @@ def _defined(node: ast.stmt) -> list[str]:
 def load_source(path: str | Path, run_all: bool = False) -> Source:
     r"""Read ``path`` and return the statements to run (see the module docstring)."""
     path = Path(path)
+    if path.is_dir():
+        raise UnreadableFileError(f"{path} is a folder: give the notebook or .py file inside it")
     if not path.is_file():
         raise UnreadableFileError(f"{path}: no such file")
     cells = cells_of(path)
