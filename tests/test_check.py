@@ -588,3 +588,25 @@ def test_notebook_cell_with_a_syntax_error_is_skipped_and_the_others_checked(tmp
     report = check_file(path, only=["relu", "softmax"])
     assert report["relu"].status == "pass" and report["softmax"].status == "not found"
     assert any("cell 2 has a syntax error at line 1" in n for n in report.notes)
+
+
+def test_committed_notebooks_are_what_make_notebooks_writes_from_the_py_solution(tmp_path):
+    import importlib.util
+
+    import nbformat
+
+    from backproof.check import example_notebook
+
+    spec = importlib.util.spec_from_file_location("make_notebooks", CASES / "make_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(tmp_path, tmp_path)
+    for committed, fresh in (
+        (CASES / "course_solution.ipynb", tmp_path / "course_solution.ipynb"),
+        (example_notebook(), tmp_path / "my_assignment.ipynb"),
+    ):
+        # stripped: ruff format (the lint step) drops the last newline of each cell
+        sources = [
+            [c.source.strip() for c in nbformat.read(str(p), as_version=4).cells] for p in (committed, fresh)
+        ]
+        assert sources[0] == sources[1], committed

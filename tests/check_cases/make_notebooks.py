@@ -36,7 +36,7 @@ def notebook(code: list[str], title: str) -> nbformat.NotebookNode:
     nb.cells.extend(nbformat.v4.new_code_cell(c) for c in code[1:])
     nb.cells.append(
         nbformat.v4.new_code_cell(
-            "import MNISTtools\n"
+            "import MNISTtools\n\n"
             'xtrain, ltrain = MNISTtools.load(dataset="training", path="/srv/datasets/mnist")\n'
             "xtrain = normalize_MNIST_images(xtrain)\n"
             "dtrain = label2onehot(ltrain)\n"
@@ -51,12 +51,15 @@ def notebook(code: list[str], title: str) -> nbformat.NotebookNode:
     return nb
 
 
-def main() -> None:
+EXAMPLES = ROOT / "src" / "backproof" / "check" / "examples"
+
+
+def main(tests_dir: Path = HERE, examples_dir: Path = EXAMPLES) -> None:
     text = (HERE / "course_solution.py").read_text()
     correct = text.replace("delta1 = relup(a1, W2.T.dot(delta2))", "delta1 = relup(h, W2.T.dot(delta2))")
     assert correct != text
     nbformat.write(
-        notebook(cells(correct), "Backprop exercise: a correct solution"), HERE / "course_solution.ipynb"
+        notebook(cells(correct), "Backprop exercise: a correct solution"), tests_dir / "course_solution.ipynb"
     )
     wrong = correct
     for old, new in (
@@ -66,9 +69,8 @@ def main() -> None:
     ):
         assert old in wrong, old
         wrong = wrong.replace(old, new)
-    out = ROOT / "src" / "backproof" / "check" / "examples"
-    out.mkdir(exist_ok=True)
-    nbformat.write(notebook(cells(wrong), "Backprop exercise"), out / "my_assignment.ipynb")
+    examples_dir.mkdir(exist_ok=True)
+    nbformat.write(notebook(cells(wrong), "Backprop exercise"), examples_dir / "my_assignment.ipynb")
 
 
 if __name__ == "__main__":
