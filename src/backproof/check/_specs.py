@@ -906,9 +906,40 @@ def _update_spec():
                 mistakes=_update_mistakes(),
                 probes=_probe_nets(),
                 max_examples=20,
-            )
+            ),
+            Prop(
+                "duplicated",
+                "a batch of k copies of one sample gives the step of that sample alone: the mean "
+                f"gradient (1/N) Σ ∇E_n does not change when every sample is repeated (γ = {GAMMA})",
+                "",
+                lambda: _duplicated(),
+                lambda i: (i["x"], i["d"], i["net"], GAMMA),
+                lambda i: net_out(C.ref_update(i["x"][:, :1], i["d"][:, :1], i["net"], GAMMA)),
+                identity="mean_loss_gradient_is_summed_gradient_over_n",
+                normalise=net_out,
+                base=lambda i: net_out(i["net"]),
+                mistakes=[
+                    m
+                    for m in _update_mistakes()
+                    if m.identity == "mean_loss_gradient_is_summed_gradient_over_n"
+                ],
+                probes=[_repeat(net_inputs(1, 3, 3, 121), 3), _repeat(net_inputs(1, 4, 2, 122), 2)],
+                max_examples=10,
+            ),
         ],
     )
+
+
+def _repeat(i: dict, k: int) -> dict:
+    i = dict(i)
+    i["x"], i["d"] = np.repeat(i["x"], k, axis=1), np.repeat(i["d"], k, axis=1)
+    i["sizes"] = {**i["sizes"], "N": k, "copies of one sample": k}
+    return i
+
+
+def _duplicated():
+    st, _ = _st()
+    return st.tuples(_nets(N=1), st.integers(2, 4)).map(lambda t: _repeat(*t))
 
 
 def _train_inputs(T, **kw):
