@@ -27,8 +27,8 @@ from ._report import Finding, FunctionResult, Report, show_array
 from ._sandbox import Learner, LearnerError
 
 
-class _Abort(BaseException):
-    pass
+class _Abort(BaseException):  # not an Exception, so Hypothesis lets it through
+    r"""Stops Hypothesis at once after a timeout or a dead child (shrinking would wait again)."""
 
 
 class _Failed(Exception):  # noqa: N818 - signals a counterexample to Hypothesis

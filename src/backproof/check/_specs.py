@@ -709,8 +709,6 @@ def _forward_spec():
             lambda i: C.forward(i["x"], i["net"], output="a2"),
         ),
     ]
-    from . import _course
-
     return Spec(
         "forwardprop_shallow",
         ("x", "net"),
@@ -721,7 +719,7 @@ def _forward_spec():
                 "backprop.html",
                 lambda: _nets(),
                 lambda i: (i["x"], i["net"]),
-                lambda i: {"": _course.ref_forward(i["x"], i["net"])},
+                lambda i: {"": C.ref_forward(i["x"], i["net"])},
                 normalise=last_of_tuple,
                 mistakes=mistakes,
                 probes=_probe_nets(),
