@@ -73,16 +73,24 @@ def _limit_memory(megabytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def _callables(ns: dict) -> dict:
-    """Name -> (parameter names, number required, global names used) of every top-level function."""
+def _callables(ns: dict, folder: str | None) -> dict:
+    """Name -> (parameter names, number required, global names used) of every top-level function.
+
+    The learner's functions: those of the file itself, and those imported from modules in its folder.
+    """
     import inspect
+
+    def own(filename: str) -> bool:
+        if filename.startswith(LEARNER_FILE):
+            return True
+        return bool(folder) and os.path.dirname(os.path.abspath(filename)) == folder
 
     info = {}
     for name, obj in ns.items():
         if name.startswith("__") or not callable(obj) or isinstance(obj, type):
             continue
         code = getattr(obj, "__code__", None)
-        if code is None or not code.co_filename.startswith(LEARNER_FILE):
+        if code is None or not own(code.co_filename):
             continue
         try:
             params = inspect.signature(obj).parameters.values()
@@ -121,7 +129,7 @@ def serve(inp, out) -> None:
                     exec(compile(source, filename, "exec"), ns)
                 except BaseException as exc:
                     notes.append(f"{what} failed: {_error(exc)[2]}")
-            _send(out, ("ok", (_callables(ns), notes)))
+            _send(out, ("ok", (_callables(ns, folder), notes)))
         elif kind == "call":
             _, name, args, kwargs, seed = msg
             try:
