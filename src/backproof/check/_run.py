@@ -532,6 +532,8 @@ def _dependency_notes(results: list[FunctionResult], functions: dict, mapping: d
     for r in results:
         if r.status in ("pass", "not found"):
             continue
+        if all(f.diagnosis for f in r.findings if not f.passed):
+            continue  # its own mistake explains it
         used = functions.get(r.defined_as or r.name, ((), 0, []))[2]
         bad = [
             by_learner_name[u].name
@@ -542,5 +544,6 @@ def _dependency_notes(results: list[FunctionResult], functions: dict, mapping: d
         ]
         if bad:
             r.notes.append(
-                f"calls {', '.join(bad)}, which {'does' if len(bad) == 1 else 'do'} not pass: fix that first"
+                f"calls {', '.join(bad)}, which {'does' if len(bad) == 1 else 'do'} not pass either: "
+                "that may be the cause, check it first"
             )
