@@ -610,3 +610,11 @@ def test_committed_notebooks_are_what_make_notebooks_writes_from_the_py_solution
             [c.source.strip() for c in nbformat.read(str(p), as_version=4).cells] for p in (committed, fresh)
         ]
         assert sources[0] == sources[1], committed
+
+
+def test_a_caller_failing_through_a_broken_callee_points_at_the_callee(tmp_path):
+    path = VARIANTS[3].write(tmp_path)  # softmaxp without the <g, e> g term, used by update_shallow
+    report = check_file(path, only=["softmaxp", "update_shallow"])
+    assert report["update_shallow"].status == "fail"
+    assert report["update_shallow"].findings[0].diagnosis is None
+    assert "calls softmaxp, which does not pass either" in report["update_shallow"].notes[0]
