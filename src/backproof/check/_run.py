@@ -414,7 +414,40 @@ def check_file(
     memory_mb: int = 2048,
     load_limit: float = 30.0,
 ) -> Report:
-    r"""Check a learner's ``.py`` or ``.ipynb`` function by function; see :mod:`backproof.check`."""
+    r"""Check a learner's ``.py`` or ``.ipynb``, function by function (see :mod:`backproof.check`).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The learner's notebook or module. It is read, never written; its code runs in a child
+        process whose working directory is a temporary folder.
+    mapping : dict, optional
+        Course name -> the learner's name, e.g. ``{"softmaxp": "my_softmax_grad"}``.
+    only : list of str, optional
+        Check only these course functions (others are left out of the report).
+    run_all : bool
+        Run every cell (statement) in order instead of only imports, definitions and constants.
+    time_limit : float
+        Seconds allowed to each call of a learner's function.
+    memory_mb : int
+        Address-space limit of the child process, in MiB.
+    load_limit : float
+        Seconds allowed to run the definitions (ten times this with ``run_all``).
+
+    Returns
+    -------
+    Report
+        Per course function: ``pass``, ``fail``, ``crashed``, ``timed out`` or ``not found``, with
+        the broken identity or property, the smallest counterexample, expected and got, and a
+        diagnosis where a known mistake reproduces the learner's output.
+
+    Raises
+    ------
+    UnreadableFileError
+        The file is missing, not a notebook, or a ``.py`` file with a syntax error.
+    ValueError
+        ``mapping`` or ``only`` names a function that is not one of the course's.
+    """
     start = time.perf_counter()
     mapping = dict(mapping or {})
     src = load_source(path, run_all=run_all)
