@@ -35,6 +35,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _megabytes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MB") from None
+    if value < 256:
+        raise argparse.ArgumentTypeError(f"must be at least 256 (MB), got {value}")
+    return value
+
+
 def add_parser(sub) -> argparse.ArgumentParser:
     r"""Add ``check`` to the subcommands ``sub`` of the ``backproof`` parser."""
     c = sub.add_parser(
@@ -59,10 +69,14 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "--json", type=Path, default=None, metavar="OUT", help="write the report as JSON for grading"
     )
     c.add_argument(
-        "--time-limit", type=_positive, default=3.0, metavar="SECONDS", help="per call (default 3)"
+        "--time-limit", type=_positive, default=3.0, metavar="SECONDS", help="per call (default %(default)g)"
     )
     c.add_argument(
-        "--memory", type=int, default=2048, metavar="MB", help="memory limit of your code (default 2048)"
+        "--memory",
+        type=_megabytes,
+        default=2048,
+        metavar="MB",
+        help="memory limit of your code (default %(default)s)",
     )
     c.add_argument(
         "--site",
