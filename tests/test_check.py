@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from backproof.check import check_file
@@ -550,10 +551,15 @@ def test_no_mistake_in_the_catalogue_is_secretly_correct():
                 assert any(differs), f"{spec.name}: {m.key} equals the correct result on every probe"
 
 
-def test_shipped_example_notebook_shows_the_two_mistakes_the_site_describes():
+@pytest.fixture(scope="module")
+def example_report():
     from backproof.check import example_notebook
 
-    report = check_file(example_notebook())
+    return check_file(example_notebook())
+
+
+def test_shipped_example_notebook_shows_the_two_mistakes_the_site_describes(example_report):
+    report = example_report
     assert report.exit_code == 1
     stable = [f for f in report["softmax"].findings if not f.passed]
     assert [f.mistake for f in stable] == ["no_max_subtraction"]
@@ -618,3 +624,127 @@ def test_a_caller_failing_through_a_broken_callee_points_at_the_callee(tmp_path)
     assert report["update_shallow"].status == "fail"
     assert report["update_shallow"].findings[0].diagnosis is None
     assert "calls softmaxp, which does not pass either" in report["update_shallow"].notes[0]
+
+
+def test_a_failure_its_own_mistake_explains_does_not_point_at_a_failing_callee(example_report):
+    # the example's update_shallow misses the 1/N and calls its softmax, which overflows at ±1000
+    assert example_report["update_shallow"].findings[0].mistake == "missing_1_over_N"
+    assert not any("calls" in n for n in example_report["update_shallow"].notes)
+
+
+def test_stability_counterexample_has_logits_of_plus_or_minus_1000(example_report):
+    (finding,) = [f for f in example_report["softmax"].findings if not f.passed]
+    assert finding.check == "softmax.stable"
+    assert abs(np.asarray(finding.counterexample_values["a"])).max() >= 999
+
+
+def test_a_property_broken_by_the_same_mistake_again_is_one_line_not_a_second_report(example_report):
+    text = example_report.format()
+    section = text.split("update_shallow")[1].split("backprop_shallow")[0]
+    assert section.count("diagnosis: steps by") == 1
+    assert section.count("smallest input found") == 1
+    assert "copies of one sample" in section and "by the same mistake as above" in section
+
+
+def test_proof_links_say_they_are_site_pages_and_where_the_site_is(example_report):
+    text = example_report.format()
+    assert "proof:     site page backprop.html#mean-loss-gradient-is-summed-gradient-over-n" in text
+    assert "docs/_build/html" in text and "--site URL" in text
+    with_site = example_report.format(site="https://example.org/backproof/")
+    assert "proof:     https://example.org/backproof/softmax.html" in with_site
+    assert "site page" not in with_site and "docs/_build/html" not in with_site
+
+
+def test_wrong_axis_softmax_is_reported_once_under_its_definition(tmp_path):
+    variant = Variant(
+        "softmax_max_and_sum_along_axis_1",
+        "softmax",
+        "np.sum(e, axis=0, keepdims=True)",
+        "np.sum(e, axis=1, keepdims=True)",
+        "softmax.definition",
+        None,
+        "wrong_axis",
+        also=(("np.max(a, axis=0, keepdims=True)", "np.max(a, axis=1, keepdims=True)"),),
+    )
+    report = check_file(variant.write(tmp_path), only=["softmax"])
+    failed = [f for f in report["softmax"].findings if not f.passed]
+    assert [(f.check, f.mistake) for f in failed] == [("softmax.definition", "wrong_axis")], report.format()
+    assert "stable for logits" not in report.format().split("note:")[0]
+    assert any("not checked yet: stable for logits of ±1000" in n for n in report["softmax"].notes)
+
+
+def _report_with_every_symbol():
+    from backproof.check._report import Finding, FunctionResult, Report
+
+    finding = Finding(
+        "softmaxp.jvp",
+        "softmaxp(a, e) = g ⊙ e − ⟨g, e⟩ g, net − (γ/N) ∇E, (1/N) Σ ∇E_n, logits of ±1000",
+        None,
+        False,
+        "softmax.html",
+        counterexample={"a": "[[1., 2.]]ᵀ  (shape (2, 1), shown transposed)"},
+        diagnosis="δ2 = y − d",
+    )
+    return Report(
+        "mine.py",
+        [
+            FunctionResult("softmaxp", "fail", findings=[finding]),
+            FunctionResult("relu", "pass"),
+            FunctionResult("relup", "not found"),
+        ],
+    )
+
+
+def test_ascii_report_spells_symbols_out_with_one_aligned_status_word():
+    text = _report_with_every_symbol().format(ascii=True)
+    text.encode("ascii")  # raises if any character is not ASCII
+    assert "?" not in text
+    assert "g * e - <g, e> g, net - (gamma/N) grad E, (1/N) sum grad E_n, logits of +/-1000" in text
+    assert "[[1., 2.]].T  (shape (2, 1)" in text and "delta2 = y - d" in text
+    status = [line for line in text.splitlines() if line and not line.startswith((" ", "backproof", "note"))]
+    assert status[:3] == ["FAIL       softmaxp", "ok         relu", "NOT FOUND  relup"]
+    unicode = _report_with_every_symbol().format()
+    assert "✗ fail       softmaxp" in unicode and "⟨g, e⟩" in unicode
+
+
+def test_every_non_ascii_character_the_checker_writes_has_an_ascii_spelling():
+    from backproof.check import _report
+
+    package = Path(_report.__file__).parent
+    chars = {c for p in package.glob("*.py") for c in p.read_text(encoding="utf-8") if ord(c) > 127}
+    assert chars  # the check package does write symbols
+    for c in chars:
+        spelled = _report.to_ascii(c)
+        assert spelled.isascii() and "?" not in spelled, c
+
+
+def test_cli_check_on_an_ascii_terminal_prints_readable_ascii():
+    import os
+    import subprocess
+    import sys
+
+    from backproof.check import example_notebook
+
+    env = {**os.environ, "LC_ALL": "C", "PYTHONIOENCODING": "ascii"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(Path(__file__).parent.parent / "src"), env.get("PYTHONPATH", "")]
+    )
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "backproof",
+            "check",
+            str(example_notebook()),
+            "--only",
+            "softmax,update_shallow",
+        ],
+        capture_output=True,
+        env=env,
+        timeout=300,
+    )
+    assert run.returncode == 1, run.stderr.decode(errors="replace")
+    text = run.stdout.decode("ascii")  # raises if any byte is not ASCII
+    assert "?" not in text
+    assert "FAIL       softmax\n" in text and "FAIL       update_shallow\n" in text
+    assert "logits of +/-1000" in text and "(gamma/N) grad" in text and "].T  (shape" in text

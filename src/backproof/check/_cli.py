@@ -45,6 +45,15 @@ def _megabytes(text: str) -> int:
     return value
 
 
+def _can_show(text: str, stream) -> bool:
+    r"""Whether ``stream`` can encode ``text`` (False on an ASCII terminal, LC_ALL=C, ...)."""
+    try:
+        text.encode(getattr(stream, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
 def add_parser(sub) -> argparse.ArgumentParser:
     r"""Add ``check`` to the subcommands ``sub`` of the ``backproof`` parser."""
     c = sub.add_parser(
@@ -105,7 +114,10 @@ def run(args) -> int:
         time_limit=args.time_limit,
         memory_mb=args.memory,
     )
-    print(report.format(site=args.site))
+    text = report.format(site=args.site)
+    if not _can_show(text, sys.stdout):
+        text = report.format(site=args.site, ascii=True)  # γ -> gamma etc., not "?"
+    print(text)
     if args.json is not None:
         report.write_json(args.json)
         print(f"report written to {args.json}")

@@ -6,6 +6,8 @@ Non-goals: HTML reports, grading policies beyond a per-function score in [0, 1].
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -13,6 +15,44 @@ import numpy as np
 
 STATUSES = ("pass", "fail", "crashed", "timed out", "not found")
 _MARK = {"pass": "✓", "fail": "✗", "crashed": "✗", "timed out": "✗", "not found": "?"}
+# an ASCII terminal gets the status as one word in one column, not a mark and the word
+_ASCII_STATUS = {
+    "pass": "ok",
+    "fail": "FAIL",
+    "crashed": "CRASHED",
+    "timed out": "TIMED OUT",
+    "not found": "NOT FOUND",
+}
+# ASCII for every non-ASCII character the checker writes (tests/test_check.py checks the list is whole);
+# names become words, separated from a following letter by a space (∇E -> grad E)
+_ASCII_WORDS = {"γ": "gamma", "δ": "delta", "∇": "grad", "Σ": "sum", "√": "sqrt"}
+_ASCII_SIGNS = {
+    "±": "+/-",
+    "ᵀ": ".T",
+    "⟨": "<",
+    "⟩": ">",
+    "⊙": "*",
+    "·": "*",
+    "−": "-",
+    "→": "->",
+    "←": "<-",
+    "✓": "ok",
+    "✗": "x",
+    "…": "...",
+}
+_ASCII_WORD_BEFORE_LETTER = re.compile(f"([{''.join(_ASCII_WORDS)}])(?=[A-Za-z_])")
+
+
+def to_ascii(text: str) -> str:
+    r"""``text`` for a terminal that shows only ASCII: γ -> gamma, ∇E -> grad E, ± -> +/-, ᵀ -> .T, ...
+
+    Characters the checker never writes itself (from a learner's names or messages) lose their
+    accents (é -> e); what remains non-ASCII becomes ``?``.
+    """
+    text = _ASCII_WORD_BEFORE_LETTER.sub(lambda m: _ASCII_WORDS[m.group(1)] + " ", text)
+    text = text.translate(str.maketrans({**_ASCII_WORDS, **_ASCII_SIGNS}))
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return text.encode("ascii", "replace").decode()
 
 
 @dataclass
@@ -112,17 +152,31 @@ class Report:
             json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
 
-    def format(self, site: str = "") -> str:
-        r"""The report for a terminal; ``site`` is prefixed to the relative links of proofs."""
+    def format(self, site: str = "", ascii: bool = False) -> str:
+        r"""The report for a terminal.
+
+        ``site`` is prefixed to the relative links of proofs (without it they are named as pages of
+        the site, with where to find them); ``ascii`` writes only ASCII characters (γ -> gamma,
+        ± -> +/-, ...) for a terminal that cannot show the others. A property broken for the same
+        diagnosed mistake as one above it is listed in one line, not shown again in full.
+        """
         counts = ", ".join(f"{k} {s}" for s in STATUSES if (k := sum(f.status == s for f in self.functions)))
         lines = [f"backproof check {self.path}: {counts} ({self.seconds:.1f} s)", ""]
         for fr in self.functions:
             alias = f" (your {fr.defined_as})" if fr.defined_as and fr.defined_as != fr.name else ""
-            lines.append(f"{_MARK[fr.status]} {fr.status:<10} {fr.name}{alias}")
+            status = f"{_ASCII_STATUS[fr.status]:<10}" if ascii else f"{_MARK[fr.status]} {fr.status:<10}"
+            lines.append(f"{status} {fr.name}{alias}")
+            diagnosed: set[str] = set()  # mistakes already diagnosed above, in this function
             for f in fr.findings:
                 if f.passed:
                     continue
                 what = f"identity {f.identity}" if f.identity else "property"
+                if f.mistake is not None and f.mistake in diagnosed:
+                    lines.append(f"    broken:    {what}: {f.claim}")
+                    lines.append("               by the same mistake as above")
+                    continue
+                if f.mistake is not None:
+                    diagnosed.add(f.mistake)
                 lines.append(f"    broken:    {what}: {f.claim}")
                 if f.problem and f.problem != "values differ":
                     lines.append(f"    problem:   {f.problem}")
@@ -136,17 +190,25 @@ class Report:
                         lines.extend(f"               {v}" for v in values[1:])
                 if f.diagnosis:
                     lines.append(f"    diagnosis: {f.diagnosis}")
-                lines.append(f"    proof:     {site}{f.link}")
+                lines.append(
+                    f"    proof:     {site}{f.link}" if site else f"    proof:     site page {f.link}"
+                )
             for n in fr.notes:
                 lines.extend(_indent(f"note: {n}", 4))
         for n in self.notes:
             lines.append(f"note: {n}")
+        if not site and any(not f.passed for fr in self.functions for f in fr.findings):
+            lines.append(
+                "note: the site pages are in docs/_build/html of a backproof checkout (tox -e docs builds "
+                "them); --site URL makes the proofs full links"
+            )
         lines.append("")
         lines.append(
             f"score {self.score:.2f} ({sum(f.status == 'pass' for f in self.functions)} of "
             f"{len(self.functions)} functions pass)"
         )
-        return "\n".join(lines)
+        text = "\n".join(lines)
+        return to_ascii(text) if ascii else text
 
 
 def _indent(text: str, n: int) -> list[str]:
