@@ -40,6 +40,8 @@ _ASCII_SIGNS = {
     "✗": "x",
     "…": "...",
 }
+_ASCII_CHARS: dict[str, str | int | None] = {**_ASCII_WORDS, **_ASCII_SIGNS}
+_ASCII_TABLE = str.maketrans(_ASCII_CHARS)
 _ASCII_WORD_BEFORE_LETTER = re.compile(f"([{''.join(_ASCII_WORDS)}])(?=[A-Za-z_])")
 
 
@@ -50,7 +52,7 @@ def to_ascii(text: str) -> str:
     accents (é -> e); what remains non-ASCII becomes ``?``.
     """
     text = _ASCII_WORD_BEFORE_LETTER.sub(lambda m: _ASCII_WORDS[m.group(1)] + " ", text)
-    text = text.translate(str.maketrans({**_ASCII_WORDS, **_ASCII_SIGNS}))
+    text = text.translate(_ASCII_TABLE)
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return text.encode("ascii", "replace").decode()
 
