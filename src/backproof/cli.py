@@ -115,6 +115,10 @@ def _build_parser() -> argparse.ArgumentParser:
     e.add_argument("model", type=Path, metavar="MODEL.npz", help="a model written by train --save")
     e.add_argument("--data", type=Path, default=None, help="directory holding the MNIST IDX files")
     e.add_argument("--json", default=None, metavar="OUT", help="write the scores as JSON")
+
+    from .check._cli import add_parser as add_check_parser  # `backproof check` (issue 11), lives in check/
+
+    add_check_parser(sub)
     return parser
 
 
@@ -519,7 +523,8 @@ def _run(argv: list[str] | None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, usage errors: argparse's own status
         return exc.code if isinstance(exc.code, int) else 2
-    handler = {"train": _train, "show": _show, "verify": _verify, "evaluate": _evaluate}[args.command]
+    handlers = {"train": _train, "show": _show, "verify": _verify, "evaluate": _evaluate}
+    handler = getattr(args, "run", None) or handlers[args.command]
     with warnings.catch_warnings():
         warnings.simplefilter("always", SampleDataWarning)
         warnings.simplefilter("always", DataWarning)
