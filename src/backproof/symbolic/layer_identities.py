@@ -310,7 +310,7 @@ class IndexedChain(Chain):
             ok = True
             for case in self.cases or [{}]:
                 defs = {k.xreplace(case): v.xreplace(case) for k, v in self.definitions.items()}
-                ok = ok and equal_general(before.expr.xreplace(case), after.expr.xreplace(case), defs, uses)
+                ok = ok and equal_general(before.expr.xreplace(case), after.expr.xreplace(case), defs, uses)  # type: ignore[attr-defined]  # Chain.definitions is an untyped dict; its keys are SymPy expressions
             results.append(ok)
         return results
 
@@ -447,7 +447,7 @@ class LayerIdentity(Identity):
         return [c.latex() for c in self.claims]
 
     def _refute_uncached(self, seed: int) -> list[Verdict]:
-        return [v.refute(seed) for v in self.variants]
+        return [v.refute(seed) for v in self.variants]  # type: ignore[attr-defined]  # a LayerIdentity holds PointVariants, which refute themselves
 
 
 # --------------------------------------------------------------------------- concrete instances
@@ -1508,7 +1508,7 @@ def recursion_theorem() -> Induction:
             "$E = -\\sum_{p,q} d_{p,q} \\log y_{p,q}$ summed over the batch; each column of $d$ sums to 1",
             "$\\sigma$ differentiable (ReLU, leaky ReLU: on each linear region; the kink by convention)",
         ],
-        variants=_recursion_variants(),
+        variants=_recursion_variants(),  # type: ignore[arg-type]  # PointVariant plays the role of Variant for layer identities (same refute protocol)
         checks=[*_checks(name), *_kernel_checks(name)],
         implements="backprop",
         necessity=_base_case_needs_the_assumption,
@@ -1695,7 +1695,8 @@ def _three_layer_identity() -> Identity:
         )
         for k in (3, 2, 1)
     }
-    eqs, links = [], []
+    eqs: list = []
+    links: list = []
 
     def add(eq, chain):
         links.append(Link(chain.title, meaning, len(eqs)))
@@ -1760,6 +1761,6 @@ def layer_identity(name: str):
 register(linear_layer_lemma, order=20)
 register(activation_lemma, order=21)
 for _order, _q in ((22, 0), (23, 1), (24, 2)):
-    register(lambda q=_q: activation_derivatives()[q], order=_order)
+    register(lambda q=_q: activation_derivatives()[q], order=_order)  # type: ignore[misc]  # the default argument binds q; mypy cannot infer a lambda in a loop
 register(recursion_theorem, order=25)
 register(_three_layer_identity, order=26)
