@@ -14,30 +14,27 @@ probability of :math:`e^{-20}`, say) carries the rounding of the whole column. F
 softmax JVP and the Jacobian built from it, the scale is that of the terms the formula
 subtracts (:func:`jvp_error_matrix`). Against finite
 differences it is elementwise, as in CS231n: :math:`\max |a - n| / \max(|a| + |n|, 10^{-8})`.
-:func:`run_all` gathers proofs and checks into one :class:`Report` per identity,
-which ``backproof verify`` prints and the site shows.
+The checks themselves belong to the identities (:attr:`backproof.symbolic.Identity.checks`);
+:func:`run_all` runs, for every identity, its proof, its wrong variants and its checks, into
+one :class:`Report`, which ``backproof verify`` prints and the site shows. A NaN or an
+infinity in any comparison is a failure with its own message, never a pass.
 
 Non-goals: statistical testing; the property-based tests live in ``tests/``.
 """
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
+import math
+import time
+from dataclasses import dataclass, field
 
-import mpmath
 import numpy as np
-import sympy as sp
 
 from . import symbolic as S
-from .loss import cross_entropy, cross_entropy_grad
-from .network import Parameters, backprop, forward
-from .preprocess import one_hot
-from .relu import relu, relu_jvp
-from .softmax import softmax, softmax_jvp
 
 __all__ = [
     "TOLERANCE",
+    "CheckResult",
     "Report",
     "col_rel_error",
     "difference_rel_error",
@@ -50,21 +47,31 @@ __all__ = [
     "run_all",
 ]
 
-#: Largest relative error accepted against the SymPy reference, by dtype, and for finite differences.
+#: Largest relative error accepted, by the ``kind`` of a :class:`backproof.symbolic.Check`:
+#: against the 50-digit SymPy reference in float64 and float32, and against finite differences.
 TOLERANCE = {"float64": 1e-9, "float32": 1e-4, "fd": 1e-7}
-SCALES = (1.0, 10.0, 1000.0)  # logit scales tried for the softmax identities
-_DPS = 50
+
+
+def _finite(*arrays) -> bool:
+    return all(bool(np.all(np.isfinite(np.asarray(x, dtype=np.float64)))) for x in arrays)
 
 
 def rel_error(a, n) -> float:
-    r"""CS231n's relative error, the largest over entries: :math:`|a - n| / \max(|a| + |n|, 10^{-8})`."""
+    r"""CS231n's relative error, the largest over entries: :math:`|a - n| / \max(|a| + |n|, 10^{-8})`.
+
+    NaN if either side holds a NaN or an infinity: a comparison never hides one.
+    """
     a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    if not _finite(a, n):
+        return float("nan")
     return float(np.max(np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-8)))
 
 
 def col_rel_error(a, n) -> float:
-    r"""Normwise relative error of each column (a vector: one column), the largest over columns."""
+    r"""Normwise relative error of each column (a vector: one column), the largest over columns; NaN if not finite."""
     a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
+    if not _finite(a, n):
+        return float("nan")
     if a.ndim < 2:
         a, n = a.reshape(-1, 1), n.reshape(-1, 1)
     num = np.max(np.abs(a - n), axis=0)
@@ -86,6 +93,8 @@ def jvp_error_matrix(a, e, got, ref) -> np.ndarray:
     g /= g.sum(axis=0)
     terms = np.abs(g * e) + np.abs((g * e).sum(axis=0)) * g
     diff = np.abs(np.asarray(got, np.float64) - np.asarray(ref, np.float64))
+    if not _finite(got, ref):
+        return np.full(diff.shape, np.nan)
     return diff / np.maximum(terms.max(axis=0), 1e-8)  # the same floor as everywhere else
 
 
@@ -97,6 +106,8 @@ def difference_rel_error(got, ref, u, v) -> float:
     """
     u, v = np.abs(np.asarray(u, np.float64)), np.abs(np.asarray(v, np.float64))
     diff = np.abs(np.asarray(got, np.float64) - np.asarray(ref, np.float64))
+    if not _finite(got, ref):
+        return float("nan")
     return float(np.max(diff.max(axis=0) / np.maximum((u + v).max(axis=0), 1e-8)))
 
 
@@ -105,288 +116,155 @@ def jvp_rel_error(a, e, got, ref) -> float:
     return float(np.max(jvp_error_matrix(a, e, got, ref)))
 
 
-# --------------------------------------------------------------------------- references
 
-
-@functools.lru_cache(maxsize=1)
-def _softmax_refs():
-    a, e, d, g = S._explicit()
-    J = g.jacobian(a)
-    fused = J.T * (-d).multiply_elementwise(g.applyfunc(lambda v: 1 / v))
-    ys = sp.Matrix(sp.symbols(f"y_1:{S.N_EXPLICIT + 1}", positive=True))
-    E = -sum(d[r] * sp.log(ys[r]) for r in range(S.N_EXPLICIT))
-    grad_y = sp.Matrix([E]).jacobian(ys).T
-    mp = ["mpmath"]
-    return {
-        "J": sp.lambdify([list(a)], J, mp),
-        "jvp": sp.lambdify([list(a), list(e)], J.T * e, mp),
-        "fused": sp.lambdify([list(a), list(d)], fused, mp),
-        "grad_y": sp.lambdify([list(ys), list(d)], grad_y, mp),
-    }
-
-
-@functools.lru_cache(maxsize=1)
-def _network_refs():
-    net = S.tiny_network()
-    P = net["params"]
-    symbols = [*P["W1"], *P["b1"], *P["W2"], *P["b2"], *net["x"]]
-    grads = {k: sp.lambdify([symbols], v, "numpy") for k, v in net["sympy_relu"].items()}
-    return grads, net
+# --------------------------------------------------------------------------- checks of one identity
 
 
 def _mp(fn, *cols):
     """Evaluate an mpmath-lambdified reference at 50 digits, column by column."""
-    with mpmath.workdps(_DPS):
-        outs = []
-        for args in zip(*(c.T for c in cols)):
-            value = fn(*[[mpmath.mpf(float(v)) for v in col] for col in args])
-            outs.append(np.array(value.tolist(), dtype=object).astype(float).reshape(-1))
-    return np.array(outs).T
+    from .symbolic import _numeric
+
+    return _numeric.mp(fn, *cols)
+
+
+def _softmax_refs():
+    from .symbolic import _numeric
+
+    return _numeric.softmax_refs()
 
 
 def _jacobian_by_jvp(a: np.ndarray) -> np.ndarray:
-    """The Jacobian at one column ``a``, built only from softmax_jvp (as backproof never does)."""
-    n = a.shape[0]
-    return softmax_jvp(np.repeat(a[:, None], n, axis=1), np.eye(n, dtype=a.dtype))
+    from .symbolic import _numeric
+
+    return _numeric.jacobian_by_jvp(a)
 
 
-# --------------------------------------------------------------------------- numeric checks
-
-
-def _logits(rng, dtype, scale, cols=4):
-    return (rng.standard_normal((S.N_EXPLICIT, cols)) * scale).astype(dtype)
-
-
-def _softmax_entries(kind):
-    def check(rng, dtype):
-        errs = []
-        n = S.N_EXPLICIT
-        for scale in SCALES:
-            a = _logits(rng, dtype, scale, cols=2)
-            for c in range(a.shape[1]):
-                J_np = _jacobian_by_jvp(a[:, c])  # column k is J e_k
-                J_ref = _mp(_softmax_refs()["J"], a[:, c : c + 1]).reshape(n, n)
-                err = jvp_error_matrix(np.repeat(a[:, c : c + 1], n, axis=1), np.eye(n), J_np, J_ref)
-                off = ~np.eye(n, dtype=bool)
-                if kind == "diag":
-                    errs.append(float(np.max(np.diag(err))))
-                elif kind == "off":
-                    errs.append(float(np.max(err[off])))
-                else:
-                    errs.append(max(float(np.max(err)), float(np.max(np.abs(J_np - J_np.T)))))
-        return max(errs)
-
-    return check
-
-
-def _check_jvp(rng, dtype):
+def _run_checks(ident, kind: str | None = None, seed: int = 0) -> list[float]:
     errs = []
-    for scale in SCALES:
-        a = _logits(rng, dtype, scale)
-        e = rng.standard_normal(a.shape).astype(dtype)
-        errs.append(jvp_rel_error(a, e, softmax_jvp(a, e), _mp(_softmax_refs()["jvp"], a, e)))
+    for q, check in enumerate(ident.checks):
+        if kind is None or check.kind == kind:
+            errs.append(float(check.run(np.random.default_rng([seed, q]))))
+    return errs
+
+
+def _worst(errs) -> float:
+    if not errs:
+        return 0.0
+    if any(math.isnan(e) for e in errs):
+        return math.nan
     return max(errs)
-
-
-def _check_grad_y(rng, dtype):
-    y = rng.uniform(1e-3, 1, (S.N_EXPLICIT, 4)).astype(dtype)
-    d = one_hot(rng.integers(0, S.N_EXPLICIT, 4), dtype=dtype)
-    return col_rel_error(cross_entropy_grad(y, d), _mp(_softmax_refs()["grad_y"], y, d))
-
-
-def _check_fused(rng, dtype):
-    errs = []
-    for scale in SCALES:
-        a = _logits(rng, dtype, scale)
-        d = one_hot(rng.integers(0, S.N_EXPLICIT, a.shape[1]), dtype=dtype)
-        y = softmax(a)
-        errs.append(difference_rel_error(y - d, _mp(_softmax_refs()["fused"], a, d), y, d))
-    return max(errs)
-
-
-def _check_relu(rng, dtype):
-    a = rng.standard_normal((20, 5)).astype(dtype)
-    a[::4] = 0  # the kink itself, where the convention H(0) = 0 applies
-    e = rng.standard_normal(a.shape).astype(dtype)
-    H = sp.lambdify(sp.Symbol("t"), sp.Heaviside(sp.Symbol("t"), 0), "mpmath")
-    ref = np.vectorize(lambda t, v: float(H(float(t))) * float(v))(a, e)
-    return col_rel_error(relu_jvp(a, e), ref)
-
-
-def _tiny_point(rng, dtype):
-    Ni, Nh, No, N = (S.TINY[k] for k in ("Ni", "Nh", "No", "N"))
-    p = Parameters(
-        rng.standard_normal((Nh, Ni)),
-        rng.standard_normal(Nh),
-        rng.standard_normal((No, Nh)),
-        rng.standard_normal(No),
-    ).astype(dtype)
-    x = rng.standard_normal((Ni, N)).astype(dtype)
-    while np.min(np.abs(p.W1 @ x + p.b1[:, None])) < 1e-2:  # stay away from the kink
-        x = rng.standard_normal((Ni, N)).astype(dtype)
-    d = one_hot(np.array(S.TINY_LABELS), No, dtype=dtype)
-    return p, x, d
-
-
-def _sympy_network_grads(p, x):
-    grads, _ = _network_refs()
-    point = [
-        *p.W1.ravel().astype(float),
-        *p.b1.astype(float),
-        *p.W2.ravel().astype(float),
-        *p.b2.astype(float),
-        *x.ravel().astype(float),
-    ]
-    return {k: np.array(f(point), dtype=float).reshape(getattr(p, k).shape) for k, f in grads.items()}
-
-
-def _check_network(rng, dtype, mean=False):
-    errs = []
-    for _ in range(3):
-        p, x, d = _tiny_point(rng, dtype)
-        ref = _sympy_network_grads(p, x)
-        N = x.shape[1]
-        if mean:  # per-sample gradients summed then divided by N, against SymPy's gradient of E / N
-            per = [backprop(p, x[:, [c]], d[:, [c]]) for c in range(N)]
-            got = {k: sum(getattr(q, k) for q in per) / N for k in ref}
-            ref = {k: v / N for k, v in ref.items()}
-        else:
-            got = backprop(p, x, d).arrays()
-        errs.append(max(col_rel_error(got[k], ref[k]) for k in ref))
-    return max(errs)
-
-
-_NUMERIC = {
-    "softmax_derivative_diagonal": _softmax_entries("diag"),
-    "softmax_derivative_off_diagonal": _softmax_entries("off"),
-    "softmax_jacobian_is_symmetric": _softmax_entries("all"),
-    "softmax_jvp_is_g_times_e_minus_inner_product": _check_jvp,
-    "cross_entropy_gradient_is_minus_d_over_y": _check_grad_y,
-    "fused_softmax_cross_entropy_gradient_is_y_minus_d": _check_fused,
-    "relu_derivative_is_heaviside_zero_at_kink": _check_relu,
-    "network_backprop_equals_sympy_gradient": _check_network,
-    "mean_loss_gradient_is_summed_gradient_over_n": functools.partial(_check_network, mean=True),
-}
 
 
 def numeric_check(name: str, dtype=np.float64, seed: int = 0) -> float:
-    r"""Largest relative error of the NumPy code against the SymPy identity ``name``."""
-    return _NUMERIC[name](np.random.default_rng(seed), np.dtype(dtype).type)
-
-
-# --------------------------------------------------------------------------- finite differences
-
-
-def _centred(f, x, direction, eps=1e-6):
-    return (f(x + eps * direction) - f(x - eps * direction)) / (2 * eps)
-
-
-def _fd_softmax_columns(rng):
-    a = rng.standard_normal(S.N_EXPLICIT)
-    J_fd = np.column_stack([_centred(softmax, a, v) for v in np.eye(S.N_EXPLICIT)])
-    return J_fd, _jacobian_by_jvp(a)
-
-
-def _fd_jvp(rng):
-    a, e = rng.standard_normal((S.N_EXPLICIT, 5)), rng.standard_normal((S.N_EXPLICIT, 5))
-    return rel_error(softmax_jvp(a, e), _centred(softmax, a, e))
-
-
-def _fd_grad_y(rng):
-    y = rng.uniform(0.1, 1, S.N_EXPLICIT)
-    d = one_hot(np.array([3]), dtype=np.float64)[:, 0]
-
-    def E(v):
-        return -np.sum(d * np.log(v))
-
-    numeric = np.array([_centred(E, y, v) for v in np.eye(S.N_EXPLICIT)])
-    return rel_error(cross_entropy_grad(y, d)[:, 0], numeric)
-
-
-def _fd_fused(rng):
-    a = rng.standard_normal(S.N_EXPLICIT)
-    d = one_hot(np.array([7]), dtype=np.float64)[:, 0]
-
-    def E(v):
-        return cross_entropy(softmax(v)[:, None], d[:, None])
-
-    numeric = np.array([_centred(E, a, v) for v in np.eye(S.N_EXPLICIT)])
-    return rel_error(softmax(a) - d, numeric)
-
-
-def _fd_relu(rng):
-    a = rng.standard_normal((20, 5))
-    a[np.abs(a) < 1e-3] = 0.5  # finite differences need a neighbourhood without the kink
-    e = rng.standard_normal(a.shape)
-    return rel_error(relu_jvp(a, e), _centred(relu, a, e))
-
-
-def _fd_network(rng, mean=False):
-    p, x, d = _tiny_point(rng, np.float64)
-    N = x.shape[1]
-    scale = 1.0 if mean else N  # cross_entropy is the mean; the summed loss is N times it
-    grads = backprop(p, x, d)
-    errs = []
-    for name, value in p.arrays().items():
-        numeric = np.zeros_like(value)
-        for idx in np.ndindex(value.shape):
-            old = value[idx]
-            value[idx] = old + 1e-6
-            up = cross_entropy(forward(p, x).y, d)
-            value[idx] = old - 1e-6
-            down = cross_entropy(forward(p, x).y, d)
-            value[idx] = old
-            numeric[idx] = (up - down) / 2e-6 * scale
-        got = getattr(grads, name) / (N if mean else 1)
-        errs.append(rel_error(got, numeric))
-    return max(errs)
-
-
-_FD = {
-    "softmax_derivative_diagonal": lambda r: rel_error(*(np.diag(m) for m in _fd_softmax_columns(r))),
-    "softmax_derivative_off_diagonal": lambda r: rel_error(
-        *(m[~np.eye(S.N_EXPLICIT, dtype=bool)] for m in _fd_softmax_columns(r))
-    ),
-    "softmax_jacobian_is_symmetric": lambda r: rel_error(*_fd_softmax_columns(r)),
-    "softmax_jvp_is_g_times_e_minus_inner_product": _fd_jvp,
-    "cross_entropy_gradient_is_minus_d_over_y": _fd_grad_y,
-    "fused_softmax_cross_entropy_gradient_is_y_minus_d": _fd_fused,
-    "relu_derivative_is_heaviside_zero_at_kink": _fd_relu,
-    "network_backprop_equals_sympy_gradient": _fd_network,
-    "mean_loss_gradient_is_summed_gradient_over_n": functools.partial(_fd_network, mean=True),
-}
+    r"""Largest relative error of the code against the identity ``name``, over its checks of ``dtype``."""
+    return _worst(_run_checks(S.identity(name), np.dtype(dtype).name, seed))
 
 
 def fd_check(name: str, seed: int = 0) -> float:
-    r"""Relative error of the NumPy derivative against centred finite differences (float64)."""
-    return _FD[name](np.random.default_rng(seed))
+    r"""Relative error of the NumPy derivative against centred finite differences (float64); 0 if none."""
+    return _worst(_run_checks(S.identity(name), "fd", seed))
 
 
 # --------------------------------------------------------------------------- reports
 
 
+def _json_number(x):
+    """A float for JSON; NaN and infinities as strings ("nan", "inf"), ``None`` stays ``None``."""
+    if x is None or math.isfinite(x):
+        return x
+    return str(x)
+
+
+@dataclass
+class CheckResult:
+    r"""One numeric check's outcome."""
+
+    label: str
+    kind: str
+    error: float
+    tolerance: float
+
+    @property
+    def ok(self) -> bool:
+        return math.isfinite(self.error) and self.error <= self.tolerance
+
+    @property
+    def message(self) -> str:
+        if math.isnan(self.error) or math.isinf(self.error):
+            return f"{self.label}: the comparison produced {self.error} (a NaN or an infinity is a failure)"
+        if self.error > self.tolerance:
+            return f"{self.label}: error {self.error:.1e} above the tolerance {self.tolerance:.0e}"
+        return ""
+
+    def to_dict(self) -> dict:
+        return {
+            "label": self.label,
+            "kind": self.kind,
+            "error": _json_number(self.error),
+            "tolerance": self.tolerance,
+            "ok": self.ok,
+        }
+
+
 @dataclass
 class Report:
-    r"""Everything checked about one identity."""
+    r"""Everything checked about one identity: proof, statement, wrong variants, numeric checks."""
 
     number: int
     name: str
     title: str
     proved: bool
     proof_seconds: float
-    numeric_max_rel_error: float
-    numeric_max_rel_error_float32: float
-    fd_rel_error: float
+    sizes: list[str]
+    substantive_steps: int
+    total_steps: int
+    statement_matches: bool
+    chains: list[dict]
+    variants: list = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
     necessity: bool | None = None
+
+    def _of_kind(self, kind: str) -> float | None:
+        errs = [c.error for c in self.checks if c.kind == kind]
+        return _worst(errs) if errs else None
+
+    @property
+    def numeric_max_rel_error(self) -> float | None:
+        """The largest error over the float64 checks (``None`` if the identity has none)."""
+        return self._of_kind("float64")
+
+    @property
+    def numeric_max_rel_error_float32(self) -> float | None:
+        """The largest error over the float32 checks (``None`` if none)."""
+        return self._of_kind("float32")
+
+    @property
+    def fd_rel_error(self) -> float | None:
+        """The largest error against finite differences (``None`` if none)."""
+        return self._of_kind("fd")
+
+    @property
+    def variants_refuted(self) -> int:
+        return sum(v.refuted for v in self.variants)
+
+    @property
+    def failures(self) -> list[str]:
+        """Why this identity is not verified, one message per problem (empty when it is)."""
+        out = []
+        if not self.proved:
+            bad = [c["title"] for c in self.chains if not all(c["steps"])]
+            out.append("not proved" + (f": chain(s) {', '.join(bad)}" if bad else ""))
+        if not self.statement_matches:
+            out.append("the displayed statement differs from what its chain proves")
+        if self.substantive_steps < 1:
+            out.append("no substantive step")
+        out += [f"wrong variant {v.name!r} not refuted" for v in self.variants if not v.refuted]
+        out += [c.message for c in self.checks if not c.ok]
+        return out
 
     @property
     def ok(self) -> bool:
-        return (
-            self.proved
-            and self.numeric_max_rel_error <= TOLERANCE["float64"]
-            and self.numeric_max_rel_error_float32 <= TOLERANCE["float32"]
-            and self.fd_rel_error <= TOLERANCE["fd"]
-        )
+        return not self.failures
 
     def to_dict(self) -> dict:
         return {
@@ -394,55 +272,105 @@ class Report:
             "name": self.name,
             "title": self.title,
             "proved": self.proved,
+            "proof_method": S.PROOF,
             "proof_seconds": self.proof_seconds,
-            "numeric_max_rel_error": self.numeric_max_rel_error,
-            "numeric_max_rel_error_float32": self.numeric_max_rel_error_float32,
-            "fd_rel_error": self.fd_rel_error,
+            "sizes": list(self.sizes),
+            "substantive_steps": self.substantive_steps,
+            "total_steps": self.total_steps,
+            "statement_matches": self.statement_matches,
+            "chains": self.chains,
+            "variants": [v.to_dict() for v in self.variants],
+            "variants_refuted": self.variants_refuted,
+            "checks": [c.to_dict() for c in self.checks],
+            "numeric_max_rel_error": _json_number(self.numeric_max_rel_error),
+            "numeric_max_rel_error_float32": _json_number(self.numeric_max_rel_error_float32),
+            "fd_rel_error": _json_number(self.fd_rel_error),
             "assumption_needed": self.necessity,
             "tolerances": dict(TOLERANCE),
+            "failures": self.failures,
             "ok": self.ok,
         }
 
 
+def report(ident, seed: int = 0) -> Report:
+    r"""Prove ``ident``, refute its wrong variants and run its numeric checks."""
+    result = ident.prove()
+    chains = [
+        {
+            "title": c.title,
+            "size": c.size or "symbolic",
+            "steps": result.chains[c.title],
+            "substantive": c.substantive,
+            "definitional": len(c.steps) - 1 - c.substantive,
+        }
+        for c in ident.chains
+    ]
+    checks = []
+    for q, check in enumerate(ident.checks):
+        with np.errstate(all="ignore"):
+            try:
+                err = float(check.run(np.random.default_rng([seed, q])))
+            except FloatingPointError:
+                err = math.nan
+        checks.append(CheckResult(check.label, check.kind, err, TOLERANCE[check.kind]))
+    return Report(
+        ident.number,
+        ident.name,
+        ident.title,
+        result.proved,
+        result.seconds,
+        ident.sizes,
+        ident.substantive_steps,
+        ident.total_steps,
+        all(result.statement),
+        chains,
+        ident.refute_variants(seed),
+        checks,
+        result.necessity,
+    )
+
+
 def run_all(seed: int = 0) -> list[Report]:
-    r"""Prove every identity and run its numeric and finite-difference checks."""
-    reports = []
-    for ident in S.identities():
-        result = ident.prove()
-        reports.append(
-            Report(
-                ident.number,
-                ident.name,
-                ident.title,
-                result.proved,
-                result.seconds,
-                numeric_check(ident.name, np.float64, seed),
-                numeric_check(ident.name, np.float32, seed),
-                fd_check(ident.name, seed),
-                result.necessity,
-            )
-        )
-    return reports
+    r"""Prove every identity, refute its wrong variants and run its numeric checks."""
+    return [report(ident, seed) for ident in S.identities()]
+
+
+def _sizes(r: Report) -> str:
+    return ", ".join(s.replace(" ", "") for s in r.sizes)
+
+
+def _e(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1e}"
 
 
 def format_table(reports: list[Report]) -> str:
-    r"""The table that ``backproof verify`` prints."""
+    r"""The table that ``backproof verify`` prints, with one line per failure below it."""
     head = (
-        f"{'#':>2}  {'identity':52} {'proof':>10} {'NumPy vs SymPy f64':>19} {'f32':>9} {'finite diff.':>13}"
+        f"{'#':>2}  {'identity':50} {'proof':>9} {'steps':>6} {'variants':>9} "
+        f"{'f64':>8} {'f32':>8} {'fin.diff':>8}  sizes proved"
     )
     lines = [head, "-" * len(head)]
     for r in reports:
-        mark = "✓" if r.proved else "✗"
+        mark = "✓" if r.proved and r.statement_matches else "✗"
+        refuted = f"{r.variants_refuted}/{len(r.variants)}"
         lines.append(
-            f"{r.number:>2}  {r.name:52} {mark} {r.proof_seconds:6.2f} s {r.numeric_max_rel_error:19.1e} "
-            f"{r.numeric_max_rel_error_float32:9.1e} {r.fd_rel_error:13.1e}{'' if r.ok else '  FAILED'}"
+            f"{r.number:>2}  {r.name[:50]:50} {mark} {r.proof_seconds:5.1f}s {r.substantive_steps:>3}/{r.total_steps:<2} "
+            f"{refuted:>9} {_e(r.numeric_max_rel_error):>8} {_e(r.numeric_max_rel_error_float32):>8} "
+            f"{_e(r.fd_rel_error):>8}  {_sizes(r)}{'' if r.ok else '  FAILED'}"
         )
     tol = TOLERANCE
     lines.append(
+        "steps: substantive rewrites / all steps (the rest only unfold definitions); variants: wrong "
+        f"versions refuted, each by {S.REFUTATION} (or {S.SHAPES}); proofs: {S.PROOF}."
+    )
+    lines.append(
         f"tolerances: float64 {tol['float64']:.0e}, float32 {tol['float32']:.0e}, "
         f"finite differences {tol['fd']:.0e} (relative errors: normwise per column against SymPy, "
-        "elementwise |a-n|/max(|a|+|n|, 1e-8) against finite differences)"
+        "elementwise |a-n|/max(|a|+|n|, 1e-8) against finite differences; NaN or inf fails)"
     )
+    for r in reports:
+        for msg in r.failures:
+            lines.append(f"FAILED {r.name}: {msg}")
     passed = sum(r.ok for r in reports)
     lines.append(f"{passed} of {len(reports)} identities verified")
     return "\n".join(lines)

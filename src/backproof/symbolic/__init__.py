@@ -1,0 +1,117 @@
+r"""SymPy proofs of every identity backprop through the network rests on, with their wrong versions.
+
+The package holds three kinds of thing:
+
+* the proof engine, :mod:`backproof.symbolic.engine`: :class:`Step` (a definitional
+  unfolding or a substantive rewrite), :class:`Chain`, :func:`equal` (the symbolic
+  proof), :func:`refute` (exact evaluation at a random rational point, which settles a
+  wrong claim in seconds), :class:`Identity` with its :class:`Variant`\ s, :class:`Check`\ s
+  and :class:`Link`\ s, and the registry :func:`register` / :func:`identities`;
+* the notation, :mod:`backproof.symbolic.notation`: the LaTeX printer and the display
+  heads (:math:`\operatorname{diag}`, :math:`\odot`, :math:`\langle\cdot,\cdot\rangle`)
+  that :func:`~backproof.symbolic.notation.interpret` evaluates, so that a shown
+  statement is checked against the chain it summarises;
+* the catalogue: :mod:`~backproof.symbolic.softmax_identities` (softmax and
+  cross-entropy, symbolic :math:`n`), :mod:`~backproof.symbolic.relu_identities`,
+  :mod:`~backproof.symbolic.network_identities` (the whole network, one training step).
+
+The identities, in catalogue order (``backproof verify`` prints the same list):
+
+1. :math:`\partial g_i/\partial a_i = g_i(1-g_i)`;
+2. :math:`\partial g_i/\partial a_j = -g_i g_j` for :math:`i \ne j`;
+3. :math:`J = \operatorname{diag}(g) - g g^\top`, and :math:`J = J^\top`;
+4. :math:`J^\top e = g \odot e - \langle g, e\rangle g`;
+5. :math:`\nabla_y E = -d / y`;
+6. :math:`J^\top(-d/y) = y - d` when :math:`\sum_i d_i = 1` (and not otherwise);
+7. :math:`\operatorname{relu}'(a) = H(a)` with :math:`H(0) = 0`;
+8. backprop's gradients equal SymPy's derivatives of the summed loss of a network with
+   4 inputs, 3 hidden units, 3 classes and a batch of 2, on every linear region;
+9. one training step is :math:`\theta - (\gamma/B)\nabla_\theta\sum_s E_s`;
+10. :math:`J^\top(-d/y) = y \sum_j d_j - d` for any targets;
+11. label smoothing keeps :math:`y - d`;
+12. :math:`g(a + c\mathbf{1}) = g(a)`;
+13. :math:`\max_j a_j \le \log\sum_j e^{a_j} \le \max_j a_j + \log n`;
+14. every :math:`s \in [0, 1]` is a subgradient of ReLU at 0.
+
+1-6 and 10-13 are proved for symbolic :math:`n` (indexed symbols, sums over all
+:math:`n` classes); 1-6 also explicitly at :math:`n = 10`. 8 is proved at one size only,
+and says so (:attr:`Identity.sizes`).
+
+Non-goals: a general theorem prover; identities the course does not use.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from . import network_identities, relu_identities, softmax_identities
+from .engine import (
+    CATALOGUE,
+    DEFINITION,
+    NOT_REFUTED,
+    PROOF,
+    REFUTATION,
+    REWRITE,
+    SHAPES,
+    VARIANT_SECONDS,
+    Chain,
+    Check,
+    Identity,
+    Link,
+    ProofResult,
+    Step,
+    Variant,
+    Verdict,
+    equal,
+    expand,
+    identities,
+    identity,
+    nonnegative,
+    refute,
+    register,
+)
+from .network_identities import TINY, TINY_LABELS, tiny_network
+from .notation import Diag, EDiv, Had, Inner, Relu, Step0, interpret, nc, to_latex
+from .softmax_identities import N_EXPLICIT, _explicit, softmax_vector
+
+__all__ = [
+    "CATALOGUE",
+    "DEFINITION",
+    "N_EXPLICIT",
+    "NOT_REFUTED",
+    "PROOF",
+    "REFUTATION",
+    "REWRITE",
+    "SHAPES",
+    "TINY",
+    "TINY_LABELS",
+    "VARIANT_SECONDS",
+    "Chain",
+    "Check",
+    "Diag",
+    "EDiv",
+    "Had",
+    "Identity",
+    "Inner",
+    "Link",
+    "ProofResult",
+    "Relu",
+    "Step",
+    "Step0",
+    "Variant",
+    "Verdict",
+    "equal",
+    "expand",
+    "identities",
+    "identity",
+    "interpret",
+    "nc",
+    "nonnegative",
+    "refute",
+    "register",
+    "softmax_vector",
+    "tiny_network",
+    "to_latex",
+]
+
+_ = (sp, network_identities, relu_identities, softmax_identities, _explicit)  # re-exported for callers
