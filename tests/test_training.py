@@ -105,3 +105,181 @@ def test_raw_uint8_or_transposed_images_are_refused_with_the_fix(sample):
         train_full_batch(x, lbl, iterations=1)
     with pytest.raises(InputError, match="transposed"):
         train_full_batch(normalize(x).T, lbl, iterations=1, test=(normalize(x).T, lbl))
+
+
+# ---------------------------------------------------------------------------------------- any depth
+
+import json  # noqa: E402
+
+from backproof.activations import ACTIVATIONS  # noqa: E402
+from backproof.network import init_network  # noqa: E402
+
+
+def _main_kernel_step(P, x, labels, scale):
+    """main's shallow Kernel.step, written out with fresh arrays (the formulas, not the buffers)."""
+    cols = np.arange(x.shape[1])
+    a1 = P.W1 @ x
+    a1 += P.b1[:, None]
+    h = np.maximum(a1, 0)
+    a2 = P.W2 @ h
+    a2 += P.b2[:, None]
+    m = np.max(a2, axis=0)
+    y = np.exp(a2 - m)
+    s = np.sum(y, axis=0)
+    y /= s
+    y[labels, cols] -= 1
+    y *= y.dtype.type(scale)
+    nW2, nb2 = y @ h.T, y.sum(axis=1)
+    delta1 = (P.W2.T @ y) * (a1 > 0)
+    nW1, nb1 = delta1 @ x.T, delta1.sum(axis=1)
+    P.W1 -= nW1
+    P.b1 -= nb1
+    P.W2 -= nW2
+    P.b2 -= nb2
+
+
+def test_the_shallow_minibatch_trajectory_is_mains_for_the_same_seed(small):
+    x, lbl, *_ = small
+    r = train_minibatch(x, lbl, epochs=2, batch_size=64, lr=0.1, seed=5)
+    # main's loop: one generator draws the course's parameters, then one permutation per epoch
+    rng = np.random.default_rng(5)
+    P = init_shallow(784, 64, 10, rng)
+    rows = np.ascontiguousarray(x.T)
+    for _ in range(2):
+        perm = rng.permutation(rows.shape[0])
+        for k in range(0, rows.shape[0], 64):
+            idx = perm[k : k + 64]
+            _main_kernel_step(P, rows[idx].T, lbl[idx].astype(np.intp), 0.1 / idx.shape[0])
+    for name, value in P.arrays().items():
+        np.testing.assert_allclose(getattr(r.params, name), value, rtol=1e-5, atol=1e-6)
+    assert r.config["sizes"] == [784, 64, 10] and r.config["activation"] == "relu"
+    assert r.config["init"] == "course" and r.config["hidden"] == 64
+
+
+def test_the_shallow_full_batch_trajectory_is_mains_for_the_same_seed(small):
+    x, lbl, *_ = small
+    r = train_full_batch(x, lbl, iterations=5, lr=0.05, seed=2)
+    P = init_shallow(784, 64, 10, np.random.default_rng(2))
+    for _ in range(5):
+        _main_kernel_step(P, x, lbl.astype(np.intp), 0.05 / x.shape[1])
+    for name, value in P.arrays().items():
+        np.testing.assert_allclose(getattr(r.params, name), value, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+@pytest.mark.parametrize("sizes", [[784, 16, 10], [784, 32, 16, 10], [784, 20, 16, 12, 10]])
+def test_kernel_step_equals_the_reference_recursion_at_any_depth(activation, sizes):
+    rng = np.random.default_rng(len(sizes))
+    x = rng.uniform(-1, 1, (784, 30))
+    lbl = rng.integers(0, 10, 30)
+    p = init_network(sizes, activation, seed=0, dtype=np.float64)
+    for b in p.b:
+        b += rng.normal(scale=0.1, size=b.shape)
+    q = p.copy()
+    kernel = Kernel(p, 30)
+    for _ in range(3):
+        la, wa = kernel.step(x, lbl, 0.1)
+        lb, wb = _textbook_step(q, x, lbl, 0.1, fused=False)
+        assert np.isclose(la, lb, rtol=1e-12) and wa == wb
+    assert kernel.update(x, lbl, 0.1)
+    _textbook_step(q, x, lbl, 0.1, fused=True)
+    for name, value in q.arrays().items():
+        np.testing.assert_allclose(getattr(p, name), value, rtol=1e-9, atol=1e-12)
+
+
+def test_a_deeper_network_learns_the_sample_digits(small):
+    x, lbl, xt, lblt = small
+    r = train_minibatch(
+        x,
+        lbl,
+        layers=[784, 64, 32, 10],
+        activation="tanh",
+        epochs=5,
+        batch_size=32,
+        lr=0.05,
+        seed=0,
+        test=(xt, lblt),
+    )
+    assert r.initial["train_error"] > 80 and r.final["train_error"] < 25 and r.final["test_error"] < 30
+    assert r.config["sizes"] == [784, 64, 32, 10] and r.config["activation"] == "tanh"
+    assert r.config["init"] == "glorot" and "hidden" not in r.config
+    assert r.params.sizes == (784, 64, 32, 10)
+
+
+def test_the_linear_schedule_decays_the_rate_by_one_minus_t_over_T(small):
+    x, lbl, *_ = small
+    r = train_full_batch(x, lbl, iterations=4, lr=0.2, lr_schedule="linear", seed=1)
+    P = init_shallow(784, 64, 10, np.random.default_rng(1))
+    for t in range(4):
+        _main_kernel_step(P, x, lbl.astype(np.intp), 0.2 * (1 - t / 4) / x.shape[1])
+    for name, value in P.arrays().items():
+        np.testing.assert_allclose(getattr(r.params, name), value, rtol=1e-5, atol=1e-6)
+    assert r.config["lr_schedule"] == "linear"
+    with pytest.raises(InputError, match="constant, linear"):
+        train_minibatch(x, lbl, lr_schedule="cosine")
+
+
+def test_a_non_finite_test_loss_stops_the_run_even_when_training_looks_finite(small, monkeypatch):
+    import backproof.training as training
+
+    x, lbl, xt, lblt = small
+    xt, lblt = xt[:, :500], lblt[:500]  # a test set told apart from the training set by its size
+    real = training._metrics
+    calls = []
+
+    def metrics(params, rows, labels):  # the test set's loss becomes infinite after the first record
+        calls.append(rows.shape[0])
+        out = real(params, rows, labels)
+        return (np.inf, out[1]) if rows.shape[0] == xt.shape[1] and len(calls) > 2 else out
+
+    monkeypatch.setattr(training, "_metrics", metrics)
+    with pytest.raises(TrainingDivergedError, match="test-set loss became inf"):
+        train_minibatch(x, lbl, epochs=2, batch_size=100, test=(xt, lblt))
+
+
+def test_huge_learning_rates_never_end_with_a_non_finite_record(small):
+    x, lbl, xt, lblt = small
+    for lr in (1e5, 1e6):
+        try:
+            r = train_minibatch(x, lbl, epochs=1, batch_size=100, lr=lr, test=(xt, lblt))
+        except TrainingDivergedError:
+            continue
+        json.dumps(r.to_dict(), allow_nan=False)
+
+
+def test_to_dict_is_strict_json_with_numpy_numbers_in_the_settings(small):
+    x, lbl, *_ = small
+    r = train_minibatch(x, lbl, epochs=1, batch_size=np.int64(500), lr=np.float32(0.1), seed=np.int64(3))
+    text = json.dumps(r.to_dict(), allow_nan=False)
+    assert json.loads(text)["config"]["seed"] == 3
+
+
+def test_a_network_too_large_for_memory_is_refused_before_any_allocation(small):
+    x, lbl, *_ = small
+    with pytest.raises(InputError, match=r"GiB of memory .*fewer hidden units"):
+        train_minibatch(x, lbl, hidden=100_000_000)
+    with pytest.raises(InputError, match="GiB"):
+        train_full_batch(x, lbl, layers=[784, 200_000, 200_000, 10])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"layers": [784, 10]}, "at least one hidden layer"),
+        ({"layers": [100, 64, 10]}, "784"),
+        ({"layers": [784, 64, 5]}, "10 outputs"),
+        ({"layers": [784, 0, 10]}, "layers"),
+        ({"activation": "softplus"}, "unknown activation"),
+        ({"init": "zeros"}, "unknown init"),
+    ],
+)
+def test_bad_architectures_are_refused_before_any_work(small, kwargs, match):
+    x, lbl, *_ = small
+    with pytest.raises(InputError, match=match):
+        train_minibatch(x, lbl, **kwargs)
+
+
+def test_an_empty_test_set_is_refused_not_reported_as_nan(small):
+    x, lbl, xt, _ = small
+    with pytest.raises(InputError, match="test set is empty"):
+        train_full_batch(x, lbl, iterations=1, test=(xt[:, :0], np.zeros(0, np.uint8)))

@@ -63,6 +63,7 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=_int_at_least(1), default=100, help="minibatch size B")
     t.add_argument("--lr", type=_positive_float, default=0.05, help="learning rate gamma")
     t.add_argument("--hidden", type=_int_at_least(1), default=64, help="hidden units Nh")
+    _add_depth_arguments(t)
     t.add_argument("--seed", type=_int_at_least(0), default=0)
     t.add_argument(
         "--eval-every",
@@ -98,6 +99,57 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# --- networks of any depth (issue 10): --layers, --activation, --lr-schedule --------------------
+
+
+def _layer_sizes(text):
+    try:
+        sizes = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of sizes like 784,256,128,10"
+        ) from None
+    if len(sizes) < 3 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(
+            f"need inputs, at least one hidden layer and outputs, like 784,64,10; got {text}"
+        )
+    return sizes
+
+
+def _add_depth_arguments(t) -> None:
+    t.add_argument(
+        "--layers",
+        type=_layer_sizes,
+        default=None,
+        metavar="784,H1,...,10",
+        help="layer sizes, inputs to outputs (default: 784,HIDDEN,10)",
+    )
+    t.add_argument(
+        "--activation",
+        choices=("relu", "leaky_relu", "sigmoid", "tanh"),
+        default="relu",
+        help="hidden activation (default relu)",
+    )
+    t.add_argument(
+        "--lr-schedule",
+        choices=("constant", "linear"),
+        default="constant",
+        help="constant gamma, or linear decay gamma_t = gamma (1 - t/T) over the T updates",
+    )
+
+
+def _depth_settings(args) -> dict:
+    return {"layers": args.layers, "activation": args.activation, "lr_schedule": args.lr_schedule}
+
+
+def _architecture(config) -> str:
+    sizes = "-".join(map(str, config["sizes"]))
+    return f"layers {sizes} {config['activation']}, lr schedule {config['lr_schedule']}"
+
+
+# ------------------------------------------------------------------------------------------------------
+
+
 def _version() -> str:
     from . import __version__
 
@@ -129,6 +181,7 @@ def _train(args) -> int:
         fused=not args.textbook,
         progress=not args.no_progress and sys.stderr.isatty(),
         data=data.describe(),
+        **_depth_settings(args),
     )
     print(f"data: {data.source.description}: {data.n_train} training, {data.n_test} test images")
     if args.mode == "full":
@@ -146,7 +199,10 @@ def _train(args) -> int:
             **common,
         )
         what = f"minibatch SGD, {args.epochs} epochs, B = {args.batch_size}"
-    print(f"{what}, lr = {args.lr:g}, Nh = {args.hidden}, seed = {args.seed}: {result.seconds:.2f} s")
+    print(
+        f"{what}, lr = {args.lr:g}, {_architecture(result.config)}, "
+        f"seed = {args.seed}: {result.seconds:.2f} s"
+    )
     print(f"{'':8}{'train loss':>12}{'train error':>13}{'test loss':>12}{'test error':>12}")
     for name, m in (("initial", result.initial), ("final", result.final)):
         print(

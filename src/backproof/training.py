@@ -1,27 +1,38 @@
-r"""The two training loops of the course: full-batch gradient descent and minibatch SGD.
+r"""The two training loops of the course, for networks of any depth: full-batch and minibatch.
 
 Both minimise the mean cross-entropy with the update
 
-.. math:: W \leftarrow W - \frac{\gamma}{B} \nabla_W, \qquad
-          \nabla_W = \sum_{n \in \text{batch}} \nabla_W E_n,
+.. math:: W_l \leftarrow W_l - \frac{\gamma_t}{B} \nabla_{W_l}, \qquad
+          \nabla_{W_l} = \sum_{n \in \text{batch}} \nabla_{W_l} E_n,
 
-where :math:`B` is the batch size (all :math:`N` samples for full-batch). The
-arithmetic is that of :func:`backproof.network.backprop`, run by :class:`Kernel`
-with preallocated buffers, ``out=`` arguments and :math:`\gamma/B` folded into
-:math:`\delta_2`, so that a step allocates almost nothing. Samples are kept
-row-contiguous (``x`` is the transposed view of an ``(N, Ni)`` block), so a
+where :math:`B` is the batch size (all :math:`N` samples for full-batch) and
+:math:`\gamma_t` the learning rate of update :math:`t = 0, \dots, T - 1` out of
+:math:`T`. Two schedules (``lr_schedule``):
+
+* ``"constant"``: :math:`\gamma_t = \gamma`;
+* ``"linear"``: :math:`\gamma_t = \gamma\,(1 - t/T)`, a linear decay from :math:`\gamma`
+  towards 0 (the last update uses :math:`\gamma/T`).
+
+The arithmetic is that of :func:`backproof.network.backprop`, run by :class:`Kernel`
+with preallocated buffers, ``out=`` arguments and :math:`\gamma_t/B` folded into
+:math:`\delta_L`, so that a step allocates almost nothing. Samples are kept
+row-contiguous (``x`` is the transposed view of an ``(N, n_0)`` block), so a
 minibatch gather is a contiguous copy and ``x`` goes straight into sgemm.
 
-Each loop records the loss and the misclassification on the training set (and
-on the test set when given) at a chosen interval, stops with
-:class:`~backproof.errors.TrainingDivergedError` when the loss stops being
-finite, and returns a :class:`TrainingResult` that names its data and settings.
+Both loops share one set-up (checks, memory estimate, initialisation), one kernel
+per batch size, one recorder and one result; they differ only in what a batch is.
+Every recorded metric is checked: a NaN or infinite loss, on the training or the
+test set, stops the run with :class:`~backproof.errors.TrainingDivergedError`.
 
-Non-goals: momentum, other optimisers, learning-rate schedules, early stopping.
+Non-goals: momentum, other optimisers, schedules beyond constant and linear,
+early stopping.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
+import os
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -29,10 +40,15 @@ import numpy as np
 
 from ._checks import labels_array, positive_float, positive_int
 from .errors import InputError, TrainingDivergedError
-from .network import Parameters, backprop, init_shallow
+from .network import Parameters, backprop, default_init, forward, init_network
 from .preprocess import one_hot
 
-__all__ = ["History", "Kernel", "TrainingResult", "train_full_batch", "train_minibatch"]
+__all__ = ["LR_SCHEDULES", "History", "Kernel", "TrainingResult", "train_full_batch", "train_minibatch"]
+
+LR_SCHEDULES = ("constant", "linear")
+r"""The learning-rate schedules: :math:`\gamma_t = \gamma` or :math:`\gamma (1 - t/T)`."""
+
+_EVAL_CHUNK = 10_000  # samples per forward pass when recording metrics: bounds the memory
 
 
 @dataclass
@@ -56,6 +72,19 @@ class History:
             self.test_error.append(float(test[1]))
 
 
+def _jsonable(value):
+    """``value`` with NumPy scalars and arrays turned into Python ones, tuples into lists."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
 @dataclass
 class TrainingResult:
     r"""What a training run produced.
@@ -66,7 +95,8 @@ class TrainingResult:
         The trained parameters.
     history : History
     config : dict
-        Mode, learning rate, sizes, seed, ...
+        Mode, learning rate and schedule, ``sizes`` (the architecture), ``activation``,
+        ``init``, seed, ...
     initial, final : dict
         ``train_loss``, ``train_error`` and, with a test set, ``test_loss``, ``test_error``.
     seconds : float
@@ -84,100 +114,216 @@ class TrainingResult:
     data: dict | None = None
 
     def to_dict(self) -> dict:
-        """JSON-ready: everything but the parameters."""
-        return {
-            "config": self.config,
-            "data": self.data,
-            "initial": self.initial,
-            "final": self.final,
-            "history": asdict(self.history),
-            "seconds": self.seconds,
-        }
+        """JSON-ready (plain Python numbers, every one finite): everything but the parameters."""
+        return _jsonable(
+            {
+                "config": self.config,
+                "data": self.data,
+                "initial": self.initial,
+                "final": self.final,
+                "history": asdict(self.history),
+                "seconds": self.seconds,
+            }
+        )
+
+
+# ------------------------------------------------------------------------------------------- the kernel
+# In-place versions of the activations of backproof.activations, for the kernel's buffers.
+# forward(h): h holds a_l and becomes sigma(a_l). backward(delta, h, tmp): delta *= sigma'(a_l),
+# written with h = sigma(a_l) only (each sigma' is a function of sigma), so a_l need not be kept.
+
+
+def _relu_forward(h, tmp):
+    np.maximum(h, 0, out=h)
+
+
+def _relu_backward(delta, h, tmp):  # [a > 0] == [h > 0]; 0 at the kink
+    np.greater(h, 0, out=tmp)
+    np.multiply(delta, tmp, out=delta)
+
+
+def _leaky_forward(h, tmp, alpha=None):
+    from .activations import LEAKY_RELU_ALPHA
+
+    np.multiply(h, h.dtype.type(LEAKY_RELU_ALPHA), out=tmp)
+    np.maximum(h, tmp, out=h)  # max(a, alpha a): a for a > 0, alpha a otherwise (0 <= alpha < 1)
+
+
+def _leaky_backward(delta, h, tmp):  # 1 for a > 0, alpha otherwise (alpha at the kink)
+    from .activations import LEAKY_RELU_ALPHA
+
+    alpha = h.dtype.type(LEAKY_RELU_ALPHA)
+    np.greater(h, 0, out=tmp)
+    tmp *= 1 - alpha
+    tmp += alpha
+    np.multiply(delta, tmp, out=delta)
+
+
+def _sigmoid_forward(h, tmp):  # sigma(a) = (1 + tanh(a/2)) / 2: no exponential, no overflow
+    h *= 0.5
+    np.tanh(h, out=h)
+    h += 1
+    h *= 0.5
+
+
+def _sigmoid_backward(delta, h, tmp):  # sigma (1 - sigma)
+    np.subtract(1, h, out=tmp)
+    tmp *= h
+    np.multiply(delta, tmp, out=delta)
+
+
+def _tanh_forward(h, tmp):
+    np.tanh(h, out=h)
+
+
+def _tanh_backward(delta, h, tmp):  # 1 - tanh^2
+    np.multiply(h, h, out=tmp)
+    np.subtract(1, tmp, out=tmp)
+    np.multiply(delta, tmp, out=delta)
+
+
+_INPLACE = {
+    "relu": (_relu_forward, _relu_backward, bool),
+    "leaky_relu": (_leaky_forward, _leaky_backward, None),
+    "sigmoid": (_sigmoid_forward, _sigmoid_backward, None),
+    "tanh": (_tanh_forward, _tanh_backward, None),
+}
 
 
 class Kernel:
-    r"""One gradient step of the shallow network for batches of a fixed size, with no allocation.
+    r"""One gradient step of a network of any depth for batches of a fixed size, with no allocation.
 
-    ``step(x, labels, scale)`` runs the forward pass, returns the batch's summed
-    loss and number of errors *before* the update, and applies
-    :math:`W \leftarrow W - \text{scale}\cdot\nabla_W` in place, with the fused
-    :math:`\delta_2 = y - d` (:math:`d` given as labels).
+    :meth:`update` runs the forward pass and applies
+    :math:`W_l \leftarrow W_l - \text{scale}\cdot\nabla_{W_l}` in place, with the fused
+    :math:`\delta_L = y - d` (:math:`d` given as labels) and the recursion
+    :math:`\delta_{l-1} = \sigma'(a_{l-1}) \odot W_l^\top \delta_l`, the arithmetic of
+    :func:`backproof.network.backprop`; :meth:`step` does the same and also returns the batch's
+    summed loss and number of errors *before* the update.
 
     Parameters
     ----------
     params : Parameters
         Updated in place.
     batch : int
-        The number of columns of every ``x`` given to :meth:`step`.
+        The number of columns of every ``x`` given to :meth:`step` or :meth:`update`.
     """
 
     def __init__(self, params: Parameters, batch: int) -> None:
         self.params = params
-        Ni, Nh, No = params.shape
-        dt = params.W1.dtype
-        self.a1 = np.empty((Nh, batch), dt)
-        self.mask = np.empty((Nh, batch), bool)
-        self.h = np.empty((Nh, batch), dt)
-        self.a2 = np.empty((No, batch), dt)
-        self.y = np.empty((No, batch), dt)
+        dt = params.dtype
+        n = params.sizes
+        L = params.L
+        self.forward_act, self.backward_act, mask_dtype = _INPLACE[params.activation]
+        # h[l] holds a_l, then h_l = sigma(a_l), l = 1..L-1 (h[0] is x, given to step);
+        # the last one holds a_L
+        self.h = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
+        self.delta = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
+        self.tmp = [None] + [np.empty((n[l], batch), mask_dtype or dt) for l in range(1, L)]
+        self.nabla_W = [np.empty_like(w) for w in params.W]
+        self.nabla_b = [np.empty_like(v) for v in params.b]
         self.m = np.empty(batch, dt)
         self.s = np.empty(batch, dt)
-        self.delta1 = np.empty((Nh, batch), dt)
-        self.nabla = Parameters(
-            np.empty((Nh, Ni), dt), np.empty(Nh, dt), np.empty((No, Nh), dt), np.empty(No, dt)
-        )
         self.cols = np.arange(batch)
 
-    def step(self, x: np.ndarray, labels: np.ndarray, scale: float) -> tuple[float, int]:
-        P, g = self.params, self.nabla
-        a1, h, a2, y, m, s = self.a1, self.h, self.a2, self.y, self.m, self.s
-        # forward: a1 = W1 x + b1, h = relu(a1), a2 = W2 h + b2
-        np.matmul(P.W1, x, out=a1)
-        a1 += P.b1[:, None]
-        np.maximum(a1, 0, out=h)
-        np.matmul(P.W2, h, out=a2)
-        a2 += P.b2[:, None]
-        # metrics from the logits: E_n = m + log(sum exp(a2 - m)) - a2[label]
-        wrong = int(np.count_nonzero(np.argmax(a2, axis=0) != labels))
-        np.max(a2, axis=0, out=m)
-        np.subtract(a2, m, out=y)
+    def _forward(self, x) -> np.ndarray:
+        P, h = self.params, self.h
+        L = P.L
+        h[0] = x
+        for l in range(1, L + 1):  # a_l = W_l h_(l-1) + b_l, h_l = sigma(a_l)
+            np.matmul(P.W[l - 1], h[l - 1], out=h[l])
+            h[l] += P.b[l - 1][:, None]
+            if l < L:
+                self.forward_act(h[l], self.tmp[l])
+        return h[L]
+
+    def _softmax_into_delta(self, aL) -> np.ndarray:
+        y, m, s = self.delta[-1], self.m, self.s
+        np.max(aL, axis=0, out=m)
+        np.subtract(aL, m, out=y)
         np.exp(y, out=y)
         np.sum(y, axis=0, out=s)
-        picked = a2[labels, self.cols]
-        loss = float(np.sum(np.log(s) + m - picked, dtype=np.float64))
-        # y = softmax(a2); delta2 = (y - d) * scale, in the buffer y
-        y /= s
+        return y
+
+    def _backward_update(self, labels, scale: float) -> None:
+        P, h, delta = self.params, self.h, self.delta
+        L = P.L
+        # y = softmax(a_L) is in delta[L]; delta_L = (y - d) * scale, in place
+        y = delta[L]
+        y /= self.s
         y[labels, self.cols] -= 1
         y *= y.dtype.type(scale)
-        delta2 = y
-        np.matmul(delta2, h.T, out=g.W2)
-        np.sum(delta2, axis=1, out=g.b2)
-        np.matmul(P.W2.T, delta2, out=self.delta1)
-        np.greater(a1, 0, out=self.mask)
-        np.multiply(self.delta1, self.mask, out=self.delta1)
-        np.matmul(self.delta1, x.T, out=g.W1)
-        np.sum(self.delta1, axis=1, out=g.b1)
-        P.W1 -= g.W1
-        P.b1 -= g.b1
-        P.W2 -= g.W2
-        P.b2 -= g.b2
+        for l in range(L, 0, -1):
+            np.matmul(delta[l], h[l - 1].T, out=self.nabla_W[l - 1])  # delta_l h_(l-1)^T
+            np.sum(delta[l], axis=1, out=self.nabla_b[l - 1])  # delta_l 1
+            if l > 1:  # delta_(l-1) = sigma'(a_(l-1)) * W_l^T delta_l, before W_l changes
+                np.matmul(P.W[l - 1].T, delta[l], out=delta[l - 1])
+                self.backward_act(delta[l - 1], h[l - 1], self.tmp[l - 1])
+            P.W[l - 1] -= self.nabla_W[l - 1]
+            P.b[l - 1] -= self.nabla_b[l - 1]
+
+    def update(self, x: np.ndarray, labels: np.ndarray, scale: float) -> bool:
+        """One update; returns whether the batch's logits and softmax sums were finite."""
+        self._softmax_into_delta(self._forward(x))
+        finite = bool(np.isfinite(np.dot(self.m, self.s)))
+        self._backward_update(labels, scale)
+        return finite
+
+    def step(self, x: np.ndarray, labels: np.ndarray, scale: float) -> tuple[float, int]:
+        """One update; returns the batch's summed loss and number of errors before it."""
+        aL = self._forward(x)
+        wrong = int(np.count_nonzero(np.argmax(aL, axis=0) != labels))
+        self._softmax_into_delta(aL)
+        # E_n = m + log(sum exp(a_L - m)) - a_L[label]
+        picked = aL[labels, self.cols]
+        loss = float(np.sum(np.log(self.s) + self.m - picked, dtype=np.float64))
+        self._backward_update(labels, scale)
         return loss, wrong
 
 
 def _textbook_step(params: Parameters, x, labels, scale: float, fused: bool) -> tuple[float, int]:
     """The same step through the reference functions of :mod:`backproof.network`."""
-    from .network import forward
-
     fw = forward(params, x)
-    d = one_hot(labels, params.shape[2], dtype=params.W1.dtype)
-    a2 = fw.a2.astype(np.float64)
-    m = a2.max(axis=0)
-    loss = float(np.sum(m + np.log(np.exp(a2 - m).sum(axis=0)) - a2[labels, np.arange(len(labels))]))
-    wrong = int(np.count_nonzero(np.argmax(fw.a2, axis=0) != labels))
+    d = one_hot(labels, params.sizes[-1], dtype=params.dtype)
+    aL = fw.a[-1].astype(np.float64)
+    m = aL.max(axis=0)
+    loss = float(np.sum(m + np.log(np.exp(aL - m).sum(axis=0)) - aL[labels, np.arange(len(labels))]))
+    wrong = int(np.count_nonzero(np.argmax(fw.a[-1], axis=0) != labels))
     nabla = backprop(params, x, d, fused=fused)
     for name, value in params.arrays().items():
         value -= value.dtype.type(scale) * getattr(nabla, name)
     return loss, wrong
+
+
+# ------------------------------------------------------------------------------------------- metrics
+
+
+def _metrics(params: Parameters, rows: np.ndarray, lbl: np.ndarray) -> tuple[float, float]:
+    """Mean loss and error (%) of ``params`` on samples ``rows`` (N, n_0); NaN once training diverged.
+
+    The arithmetic of :func:`backproof.network.evaluate`, in chunks of samples (bounded
+    memory) and without its input checks, which ``_prepare`` has already made and which
+    would reject diverged parameters.
+    """
+    forward_act = _INPLACE[params.activation][0]
+    L = params.L
+    loss_sum, wrong = 0.0, 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(0, rows.shape[0], _EVAL_CHUNK):
+            h = rows[k : k + _EVAL_CHUNK].T
+            labels = lbl[k : k + _EVAL_CHUNK]
+            for l in range(1, L + 1):
+                h = params.W[l - 1] @ h
+                h += params.b[l - 1][:, None]
+                if l < L:
+                    forward_act(h, np.empty(h.shape, _INPLACE[params.activation][2] or h.dtype))
+            m = h.max(axis=0)
+            lse = m + np.log(np.exp(h - m).sum(axis=0))
+            loss_sum += float(np.sum(lse - h[labels, np.arange(labels.shape[0])], dtype=np.float64))
+            wrong += int(np.count_nonzero(np.argmax(h, axis=0) != labels))
+    return loss_sum / lbl.shape[0], 100.0 * wrong / lbl.shape[0]
+
+
+# ------------------------------------------------------------------------------------------- set-up
 
 
 def _prepare(x, labels, name: str, Ni: int | None = None):
@@ -200,43 +346,181 @@ def _prepare(x, labels, name: str, Ni: int | None = None):
     lbl = labels_array(f"{name} labels", labels)
     if lbl.shape[0] != x.shape[1]:
         raise InputError(f"{name}: {x.shape[1]} images but {lbl.shape[0]} labels")
+    if lbl.shape[0] == 0:
+        raise InputError(f"the {name} set is empty (0 images); pass at least one sample")
     rows = np.ascontiguousarray(x.T)  # a no-op for the layout load_mnist + normalize give
     return rows, lbl.astype(np.intp)
 
 
-def _setup(x, labels, test, params, hidden, seed, lr):
-    lr = positive_float("lr", lr)
-    rows, lbl = _prepare(x, labels, "training", 784 if params is None else params.shape[0])
-    if lbl.shape[0] == 0:
-        raise InputError("the training set is empty")
-    rng = np.random.default_rng(seed)  # initialises params (when not given), then shuffles
-    if params is None:
-        params = init_shallow(rows.shape[1], positive_int("hidden", hidden), 10, rng, dtype=rows.dtype)
-    else:
-        params = params.astype(rows.dtype)
-        if params.shape[0] != rows.shape[1]:
-            raise InputError(f"params expect {params.shape[0]} inputs, images have {rows.shape[1]}")
-    test_data = None if test is None else _prepare(test[0], test[1], "test", rows.shape[1])
-    return lr, rows, lbl, params, rng, test_data
+def _available_bytes() -> int | None:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
-def _metrics(params, rows, lbl):
-    """Mean loss and error (%) of ``params`` on samples ``rows`` (N, Ni); NaN once training diverged.
+def estimate_bytes(sizes, batch: int, itemsize: int = 4) -> int:
+    r"""Memory a training run needs beyond its data, in bytes (an estimate, from the sizes alone).
 
-    The same arithmetic as :func:`backproof.network.evaluate`, without its input checks,
-    which ``_prepare`` has already made and which would reject diverged parameters.
+    Parameters in float64 while drawn, then the parameters, their gradients and a copy
+    (``itemsize`` bytes each); per layer, three ``(n_l, batch)`` buffers in the kernel;
+    and the evaluation's ``(n_l, 10000)`` activations.
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        a1 = params.W1 @ rows.T
-        a1 += params.b1[:, None]
-        np.maximum(a1, 0, out=a1)
-        a2 = params.W2 @ a1
-        a2 += params.b2[:, None]
-        m = a2.max(axis=0)
-        lse = m + np.log(np.exp(a2 - m).sum(axis=0))
-        loss = float(np.sum(lse - a2[lbl, np.arange(lbl.shape[0])], dtype=np.float64) / lbl.shape[0])
-    err = 100.0 * float(np.mean(np.argmax(a2, axis=0) != lbl))
-    return loss, err
+    n = [int(v) for v in sizes]
+    weights = sum((n[l - 1] + 1) * n[l] for l in range(1, len(n)))
+    per_sample = sum(n[1:])
+    return (
+        8 * weights
+        + 3 * itemsize * weights
+        + 3 * itemsize * per_sample * batch
+        + 2 * itemsize * per_sample * _EVAL_CHUNK
+    )
+
+
+def _check_memory(sizes, batch: int, itemsize: int, what: str) -> None:
+    need = estimate_bytes(sizes, batch, itemsize)
+    have = _available_bytes()
+    if have is not None and need > have:
+        raise InputError(
+            f"this run would need about {need / 2**30:,.1f} GiB of memory ({what}), more than the "
+            f"{have / 2**30:,.1f} GiB available; use fewer hidden units or a smaller batch"
+        )
+
+
+def _sizes_from(layers, hidden, n_inputs: int) -> list[int]:
+    if layers is None:
+        return [n_inputs, positive_int("hidden", hidden), 10]
+    try:
+        sizes = [positive_int("layers", v) for v in layers]
+    except TypeError:
+        raise InputError(
+            f"layers must be a list of sizes such as [784, 256, 128, 10], got {layers!r}"
+        ) from None
+    if len(sizes) < 3:
+        raise InputError(f"layers needs at least one hidden layer, like [784, 64, 10]; got {sizes}")
+    if sizes[0] != n_inputs:
+        raise InputError(f"layers starts with {sizes[0]} inputs but the images have {n_inputs} pixels")
+    if sizes[-1] != 10:
+        raise InputError(f"layers must end with 10 outputs (one per digit class), got {sizes[-1]}")
+    return sizes
+
+
+class _Run:
+    """What both loops share: checked data and settings, parameters, kernels, schedule, records."""
+
+    def __init__(
+        self,
+        x,
+        labels,
+        *,
+        test,
+        params,
+        layers,
+        hidden,
+        activation,
+        init,
+        seed,
+        lr,
+        lr_schedule,
+        batch,
+        fused,
+    ):
+        self.lr = positive_float("lr", lr)
+        if lr_schedule not in LR_SCHEDULES:
+            raise InputError(f"unknown lr_schedule {lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
+        self.lr_schedule = lr_schedule
+        self.fused = bool(fused)
+        self.rows, self.lbl = _prepare(x, labels, "training", 784 if params is None else params.sizes[0])
+        self.N, n_inputs = self.rows.shape
+        if params is None:
+            sizes = _sizes_from(layers, hidden, n_inputs)
+            batch = self.N if batch is None else min(batch, self.N)
+            _check_memory(sizes, batch, self.rows.dtype.itemsize, f"layers {'-'.join(map(str, sizes))}")
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0
+        ):
+            raise InputError(f"seed must be a whole number at least 0, got {seed!r}")
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)  # initialises params (when not given), then shuffles
+        if params is None:
+            from .activations import activation as _lookup
+
+            _lookup(activation)
+            self.init = default_init(sizes, activation) if init is None else init
+            self.params = init_network(sizes, activation, self.rng, self.rows.dtype, init=self.init)
+        else:
+            if not isinstance(params, Parameters):
+                raise InputError(f"params must be backproof.Parameters, got {type(params).__name__}")
+            self.params = params.astype(self.rows.dtype)
+            self.init = "given"
+            if params.sizes[-1] != 10:
+                raise InputError(f"params have {params.sizes[-1]} outputs; MNIST has 10 classes")
+        self.test = None if test is None else _prepare(test[0], test[1], "test", n_inputs)
+        self.kernels: dict[int, Kernel] = {}
+        self.history = History()
+
+    def rate(self, t: int, T: int) -> float:
+        r""":math:`\gamma_t` of update ``t`` out of ``T``."""
+        return self.lr if self.lr_schedule == "constant" else self.lr * (1.0 - t / T)
+
+    def step(self, x_cols, lbl, t: int, T: int, with_metrics: bool, unit: str):
+        """Update on the batch ``x_cols`` (n_0, b); returns (summed loss, errors) when asked."""
+        b = lbl.shape[0]
+        scale = self.rate(t, T) / b
+        if not self.fused:
+            loss, wrong = _textbook_step(self.params, x_cols, lbl, scale, fused=False)
+            finite = math.isfinite(loss)
+        else:
+            kernel = self.kernels.get(b) or self.kernels.setdefault(b, Kernel(self.params, b))
+            if with_metrics:
+                loss, wrong = kernel.step(x_cols, lbl, scale)
+                finite = math.isfinite(loss)
+            else:
+                loss, wrong, finite = None, None, kernel.update(x_cols, lbl, scale)
+        if not finite:
+            raise TrainingDivergedError(t + 1, self.lr, float("nan") if loss is None else loss, unit=unit)
+        return loss, wrong
+
+    def metrics(self):
+        """``(train, test)`` metrics of the current parameters on the whole sets."""
+        train = _metrics(self.params, self.rows, self.lbl)
+        return train, (None if self.test is None else _metrics(self.params, *self.test))
+
+    def record(self, step, epoch, train, test, unit: str):
+        """Add a record, after checking that every number in it is finite."""
+        for where, values in (("training", train), ("test", test)):
+            if values is not None and not all(math.isfinite(v) for v in values):
+                error = TrainingDivergedError(step, self.lr, values[0], unit=unit)
+                error.args = (str(error).replace("the loss", f"the {where}-set loss", 1),)
+                raise error
+        self.history.add(step, epoch, train, test)
+
+    def result(self, settings: dict, initial, final, seconds: float, data) -> TrainingResult:
+        sizes = list(self.params.sizes)
+        config = {
+            **settings,
+            "lr": self.lr,
+            "lr_schedule": self.lr_schedule,
+            "seed": self.seed,
+            "fused": self.fused,
+            "sizes": sizes,
+            "activation": self.params.activation,
+            "init": self.init,
+            "n_train": self.N,
+            "dtype": str(self.rows.dtype),
+        }
+        if len(sizes) == 3:
+            config["hidden"] = sizes[1]
+        return TrainingResult(
+            self.params, self.history, config, _summary(*initial), _summary(*final), seconds, data
+        )
 
 
 def _summary(train, test):
@@ -246,21 +530,45 @@ def _summary(train, test):
     return out
 
 
-def _result(params, history, settings, eval_every, rows, initial, final, seconds, data):
-    config = {
-        **settings,
-        "hidden": params.shape[1],
-        "eval_every": eval_every,
-        "n_train": rows.shape[0],
-        "dtype": str(rows.dtype),
-    }
-    return TrainingResult(params, history, config, _summary(*initial), _summary(*final), seconds, data)
-
-
 def _progress(total, enabled, desc):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, disable=not enabled, desc=desc, unit="it", leave=False)
+
+
+_COMMON_DOC = r"""
+    x : numpy.ndarray
+        Normalised training images, ``(784, N)`` float32 (or float64 for exactness).
+    labels : numpy.ndarray
+        ``(N,)`` class indices.
+    lr : float
+        :math:`\gamma`.
+    lr_schedule : str
+        ``"constant"`` (:math:`\gamma_t = \gamma`) or ``"linear"``
+        (:math:`\gamma_t = \gamma (1 - t/T)` for update :math:`t` of :math:`T`).
+    layers : sequence of int, optional
+        The architecture :math:`(n_0, \dots, n_L)`, e.g. ``[784, 256, 128, 10]``;
+        by default ``[784, hidden, 10]``.
+    hidden : int
+        :math:`N_h` of the one hidden layer, used when neither ``layers`` nor ``params`` is given.
+    activation : str
+        The hidden activation: ``relu``, ``leaky_relu``, ``sigmoid`` or ``tanh``.
+    init : str, optional
+        ``"course"``, ``"he"`` or ``"glorot"`` (:func:`backproof.network.init_network`);
+        by default the course's for one hidden ReLU layer, He or Glorot otherwise.
+    seed : int
+        Seeds the initialisation (and, for minibatch, the shuffling).
+    params : Parameters, optional
+        Start from these (copied) instead of a fresh initialisation.
+    test : tuple, optional
+        ``(images, labels)`` of a test set, evaluated at the same interval as training.
+    fused : bool
+        ``False`` runs the textbook chain through the reference functions (slow; for checking).
+    progress : bool
+        Show a progress bar.
+    data : dict, optional
+        Description of the data, stored in the result.
+"""
 
 
 def train_full_batch(
@@ -269,7 +577,11 @@ def train_full_batch(
     *,
     iterations: int = 100,
     lr: float = 0.05,
+    lr_schedule: str = "constant",
+    layers=None,
     hidden: int = 64,
+    activation: str = "relu",
+    init: str | None = None,
     seed: int = 0,
     params: Parameters | None = None,
     test: tuple[np.ndarray, np.ndarray] | None = None,
@@ -278,88 +590,70 @@ def train_full_batch(
     progress: bool = False,
     data: dict | None = None,
 ) -> TrainingResult:
-    r"""Full-batch gradient descent (the course's first loop).
-
-    Each iteration computes the gradient summed over all :math:`N` training
-    samples and applies :math:`W \leftarrow W - (\gamma/N)\nabla_W`.
-
-    Parameters
-    ----------
-    x : numpy.ndarray
-        Normalised training images, ``(784, N)`` float32 (or float64 for exactness).
-    labels : numpy.ndarray
-        ``(N,)`` class indices.
-    iterations : int
-        :math:`T`, the number of updates (0 allowed: evaluate only).
-    lr : float
-        :math:`\gamma`.
-    hidden : int
-        :math:`N_h`, used when ``params`` is not given.
-    seed : int
-        Seeds the initialisation.
-    params : Parameters, optional
-        Start from these (copied) instead of a fresh initialisation.
-    test : tuple, optional
-        ``(images, labels)`` of a test set, evaluated at the same interval as training.
-    eval_every : int
-        Record every this many iterations (and always the first and last).
-    fused : bool
-        ``False`` runs the textbook chain (slow; for checking).
-    progress : bool
-        Show a progress bar.
-    data : dict, optional
-        Description of the data, stored in the result.
-
-    Returns
-    -------
-    TrainingResult
-    """
     T = positive_int("iterations", iterations, allow_zero=True)
     eval_every = positive_int("eval_every", eval_every)
-    lr, rows, lbl, params, _, test_data = _setup(x, labels, test, params, hidden, seed, lr)
-    N = rows.shape[0]
-    x_cols = rows.T
-    kernel = Kernel(params, N) if fused else None
-    scale = lr / N
-    history = History()
-    test_metrics = (lambda: _metrics(params, *test_data)) if test_data else (lambda: None)
-    initial_train = initial_test = None
+    run = _Run(
+        x,
+        labels,
+        test=test,
+        params=params,
+        layers=layers,
+        hidden=hidden,
+        activation=activation,
+        init=init,
+        seed=seed,
+        lr=lr,
+        lr_schedule=lr_schedule,
+        batch=None,
+        fused=fused,
+    )
+    N, x_cols = run.N, run.rows.T
+    test_metrics = (lambda: _metrics(run.params, *run.test)) if run.test else (lambda: None)
+    initial = None
     start = time.perf_counter()
     with _progress(T, progress, "full-batch") as bar, np.errstate(over="ignore", invalid="ignore"):
         for t in range(T):
-            test_m = test_metrics() if t % eval_every == 0 else None  # before the update
-            if fused:
-                loss_sum, wrong = kernel.step(x_cols, lbl, scale)
-            else:
-                loss_sum, wrong = _textbook_step(params, x_cols, lbl, scale, fused=False)
-            if not np.isfinite(loss_sum):
-                raise TrainingDivergedError(t, lr, loss_sum)
-            if t % eval_every == 0:
+            recording = t % eval_every == 0
+            test_m = test_metrics() if recording else None  # before the update, as the training loss
+            loss_sum, wrong = run.step(x_cols, run.lbl, t, T, recording, "iteration")
+            if recording:
                 train = (loss_sum / N, 100.0 * wrong / N)
-                history.add(t, t, train, test_m)
-                if t == 0:
-                    initial_train, initial_test = train, test_m
+                run.record(t, t, train, test_m, "iteration")
+                initial = initial or (train, test_m)
             bar.update(1)
     seconds = time.perf_counter() - start
-    final_train = _metrics(params, rows, lbl)
-    if not np.isfinite(final_train[0]):
-        raise TrainingDivergedError(T, lr, final_train[0])
-    final_test = test_metrics()
-    history.add(T, T, final_train, final_test)
-    if initial_train is None:
-        initial_train, initial_test = final_train, final_test
-    settings = {"mode": "full", "iterations": T, "lr": lr, "seed": seed, "fused": fused}
-    return _result(
-        params,
-        history,
-        settings,
-        eval_every,
-        rows,
-        (initial_train, initial_test),
-        (final_train, final_test),
-        seconds,
-        data,
-    )
+    final = run.metrics()
+    run.record(T, T, *final, "iteration")
+    settings = {"mode": "full", "iterations": T, "eval_every": eval_every}
+    return run.result(settings, initial or final, final, seconds, data)
+
+
+train_full_batch.__doc__ = (
+    r"""Full-batch gradient descent (the course's first loop), for any depth.
+
+    Each iteration :math:`t` computes the gradient summed over all :math:`N` training
+    samples and applies :math:`W_l \leftarrow W_l - (\gamma_t/N)\nabla_{W_l}`.
+
+    Parameters
+    ----------
+    iterations : int
+        :math:`T`, the number of updates (0 allowed: evaluate only).
+    eval_every : int
+        Record every this many iterations (and always the first and last)."""
+    + _COMMON_DOC
+    + r"""
+    Returns
+    -------
+    TrainingResult
+
+    Raises
+    ------
+    InputError
+        Bad data or settings, or a network too large for the memory available (before any work).
+    TrainingDivergedError
+        A recorded loss, or a batch's logits, stopped being finite.
+    """
+)
 
 
 def train_minibatch(
@@ -369,7 +663,11 @@ def train_minibatch(
     epochs: int = 5,
     batch_size: int = 100,
     lr: float = 0.05,
+    lr_schedule: str = "constant",
+    layers=None,
     hidden: int = 64,
+    activation: str = "relu",
+    init: str | None = None,
     seed: int = 0,
     params: Parameters | None = None,
     test: tuple[np.ndarray, np.ndarray] | None = None,
@@ -378,85 +676,85 @@ def train_minibatch(
     progress: bool = False,
     data: dict | None = None,
 ) -> TrainingResult:
-    r"""Minibatch stochastic gradient descent (the course's second loop).
+    n_epochs = positive_int("epochs", epochs, allow_zero=True)
+    B = positive_int("batch_size", batch_size)
+    run = _Run(
+        x,
+        labels,
+        test=test,
+        params=params,
+        layers=layers,
+        hidden=hidden,
+        activation=activation,
+        init=init,
+        seed=seed,
+        lr=lr,
+        lr_schedule=lr_schedule,
+        batch=B,
+        fused=fused,
+    )
+    N, n_inputs = run.rows.shape
+    if B > N:
+        raise InputError(f"batch_size {B} is larger than the training set ({N} samples)")
+    per_epoch = -(-N // B)
+    T = n_epochs * per_epoch
+    eval_every = per_epoch if eval_every is None else positive_int("eval_every", eval_every)
 
-    Each epoch draws one permutation of the training set from the seeded
-    generator and walks through it in batches of :math:`B`; each batch applies
-    :math:`W \leftarrow W - (\gamma/B)\nabla_W` with the gradient summed over the
-    batch (a last, smaller batch uses its own size).
+    def record(step):
+        metrics = run.metrics()
+        run.record(step, step / per_epoch, *metrics, "update")
+        return metrics
+
+    initial = record(0)
+    xb = np.empty((B, n_inputs), run.rows.dtype)
+    start = time.perf_counter()
+    t = 0
+    with _progress(T, progress, "minibatch") as bar, np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(n_epochs):
+            perm = run.rng.permutation(N)
+            for k in range(0, N, B):
+                idx = perm[k : k + B]
+                batch = xb[: idx.shape[0]]
+                np.take(run.rows, idx, axis=0, out=batch)
+                run.step(batch.T, run.lbl[idx], t, T, False, f"update (epoch {epoch + 1})")
+                t += 1
+                if t % eval_every == 0 and t != T:
+                    record(t)
+                bar.update(1)
+    seconds = time.perf_counter() - start
+    final = record(t)
+    settings = {"mode": "minibatch", "epochs": n_epochs, "batch_size": B, "eval_every": eval_every}
+    return run.result(settings, initial, final, seconds, data)
+
+
+train_minibatch.__doc__ = (
+    r"""Minibatch stochastic gradient descent (the course's second loop), for any depth.
+
+    Each epoch draws one permutation of the training set from the seeded generator
+    and walks through it in batches of :math:`B`; update :math:`t` applies
+    :math:`W_l \leftarrow W_l - (\gamma_t/B)\nabla_{W_l}` with the gradient summed over
+    the batch (a last, smaller batch uses its own size).
 
     Parameters
     ----------
-    x, labels, lr, hidden, seed, params, test, fused, progress, data
-        As for :func:`train_full_batch`.
     epochs : int
         Passes over the training set (0 allowed: evaluate only).
     batch_size : int
         :math:`B`.
     eval_every : int, optional
         Record the metrics on the whole training (and test) set every this many
-        updates; by default once per epoch. Each record costs a forward pass
-        over the data.
-
+        updates; by default once per epoch. Each record costs a forward pass over the data."""
+    + _COMMON_DOC
+    + r"""
     Returns
     -------
     TrainingResult
+
+    Raises
+    ------
+    InputError
+        Bad data or settings, or a network too large for the memory available (before any work).
+    TrainingDivergedError
+        A recorded loss, or a batch's logits, stopped being finite.
     """
-    E = positive_int("epochs", epochs, allow_zero=True)
-    B = positive_int("batch_size", batch_size)
-    lr, rows, lbl, params, rng, test_data = _setup(x, labels, test, params, hidden, seed, lr)
-    N, Ni = rows.shape
-    if B > N:
-        raise InputError(f"batch_size {B} is larger than the training set ({N} samples)")
-    per_epoch = -(-N // B)
-    eval_every = per_epoch if eval_every is None else positive_int("eval_every", eval_every)
-    history = History()
-    test_metrics = (lambda: _metrics(params, *test_data)) if test_data else (lambda: None)
-
-    def record(step):
-        train = _metrics(params, rows, lbl)
-        test_m = test_metrics()
-        history.add(step, step / per_epoch, train, test_m)
-        return train, test_m
-
-    initial_train, initial_test = record(0)
-    kernels: dict[int, Kernel] = {}
-    xb = np.empty((B, Ni), rows.dtype)
-    start = time.perf_counter()
-    step = 0
-    with _progress(E * per_epoch, progress, "minibatch") as bar, np.errstate(over="ignore", invalid="ignore"):
-        for epoch in range(E):
-            perm = rng.permutation(N)
-            for k in range(0, N, B):
-                idx = perm[k : k + B]
-                b = idx.shape[0]
-                batch = xb[:b]
-                np.take(rows, idx, axis=0, out=batch)
-                batch_lbl = lbl[idx]
-                if fused:
-                    kernel = kernels.get(b) or kernels.setdefault(b, Kernel(params, b))
-                    loss_sum, _ = kernel.step(batch.T, batch_lbl, lr / b)
-                else:
-                    loss_sum, _ = _textbook_step(params, batch.T, batch_lbl, lr / b, fused=False)
-                step += 1
-                if not np.isfinite(loss_sum):
-                    raise TrainingDivergedError(step, lr, loss_sum, unit=f"update (epoch {epoch + 1})")
-                if step % eval_every == 0 and step != E * per_epoch:
-                    record(step)
-                bar.update(1)
-    seconds = time.perf_counter() - start
-    final_train, final_test = record(step)
-    if not np.isfinite(final_train[0]):
-        raise TrainingDivergedError(step, lr, final_train[0], unit="update")
-    settings = {"mode": "minibatch", "epochs": E, "batch_size": B, "lr": lr, "seed": seed, "fused": fused}
-    return _result(
-        params,
-        history,
-        settings,
-        eval_every,
-        rows,
-        (initial_train, initial_test),
-        (final_train, final_test),
-        seconds,
-        data,
-    )
+)
