@@ -96,6 +96,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("verify", help="prove every identity with SymPy and check it against NumPy")
     v.add_argument("--json", type=Path, default=None, metavar="OUT")
+
+    from .check._cli import add_parser as add_check_parser  # `backproof check` (issue 11), lives in check/
+
+    add_check_parser(sub)
     return parser
 
 
@@ -276,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     r"""Entry point of the ``backproof`` command; returns the exit status."""
     parser = _build_parser()
     args = parser.parse_args(argv)
-    handler = {"train": _train, "show": _show, "verify": _verify}[args.command]
+    handler = getattr(args, "run", None) or {"train": _train, "show": _show, "verify": _verify}[args.command]
     with warnings.catch_warnings():
         warnings.simplefilter("always", SampleDataWarning)
         warnings.showwarning = _one_line_warning

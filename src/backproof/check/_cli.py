@@ -1,0 +1,84 @@
+r"""The ``backproof check`` subcommand: its arguments and what it runs.
+
+:mod:`backproof.cli` only registers it (:func:`add_parser`); everything else lives here.
+Exit status: 0 when every checked function passes, 1 when any fails (or none is found), 2
+when the file cannot be read or an option is wrong.
+
+Non-goals: checking several files in one run (loop in the shell; each report is independent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import BackproofError
+
+
+def _mapping(text: str) -> tuple[str, str]:
+    course, sep, mine = text.partition("=")
+    if not sep or not course.strip() or not mine.strip():
+        raise argparse.ArgumentTypeError(f"expected COURSE_NAME=YOUR_NAME, e.g. softmaxp=my_softmax_grad; got {text!r}")
+    return course.strip(), mine.strip()
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    r"""Add ``check`` to the subcommands ``sub`` of the ``backproof`` parser."""
+    c = sub.add_parser(
+        "check",
+        help="check your own backprop code (a .py or .ipynb) against the proofs",
+        description="Check the course's functions in a .py file or a Jupyter notebook: each against a proved "
+        "identity or a stated property, on generated inputs; failures come with the smallest input found "
+        "and, where the output matches a known mistake, a diagnosis.",
+    )
+    c.add_argument("file", type=Path, help="your notebook (.ipynb) or module (.py)")
+    c.add_argument(
+        "--map",
+        type=_mapping,
+        action="append",
+        default=[],
+        metavar="COURSE=YOURS",
+        help="your name for a course function, e.g. --map softmaxp=my_softmax_grad (repeatable)",
+    )
+    c.add_argument("--only", default=None, metavar="NAMES", help="comma-separated course functions to check")
+    c.add_argument("--run-all", action="store_true", help="run every cell in order, not only the definitions")
+    c.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the report as JSON for grading")
+    c.add_argument("--time-limit", type=_positive, default=3.0, metavar="SECONDS", help="per call (default 3)")
+    c.add_argument("--memory", type=int, default=2048, metavar="MB", help="memory limit of your code (default 2048)")
+    c.add_argument("--site", default="", metavar="URL", help="prefix for the links to the proofs, e.g. the site's address")
+    c.set_defaults(run=run)
+    return c
+
+
+def run(args) -> int:
+    r"""Run the check described by the parsed ``args``; returns the exit status."""
+    from ._run import check_file
+
+    if args.json is not None and not args.json.parent.resolve().is_dir():
+        raise BackproofError(f"--json {args.json}: directory {args.json.parent} does not exist; create it first")
+    only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    report = check_file(
+        args.file,
+        mapping=dict(args.map),
+        only=only,
+        run_all=args.run_all,
+        time_limit=args.time_limit,
+        memory_mb=args.memory,
+    )
+    print(report.format(site=args.site))
+    if args.json is not None:
+        report.write_json(args.json)
+        print(f"report written to {args.json}")
+    sys.stdout.flush()
+    return report.exit_code

@@ -1,0 +1,251 @@
+"""backproof check: correct learner code passes, each realistic mistake fails with its diagnosis."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from backproof.check import check_file
+from backproof.check._specs import COURSE_FUNCTIONS
+
+CASES = Path(__file__).parent / "check_cases"
+SOLUTION = CASES / "course_solution.py"
+
+JVP = "softmax_jvp_is_g_times_e_minus_inner_product"
+RELU = "relu_derivative_is_heaviside_zero_at_kink"
+NET = "network_backprop_equals_sympy_gradient"
+MEAN = "mean_loss_gradient_is_summed_gradient_over_n"
+FUSED = "fused_softmax_cross_entropy_gradient_is_y_minus_d"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A learner's mistake: ``old`` replaced by ``new`` in the correct solution (every occurrence)."""
+
+    name: str
+    function: str
+    old: str
+    new: str
+    check: str  # the property that must fail
+    identity: str | None  # the identity that must be named (None: a stated property)
+    mistake: str  # the diagnosis that must be given
+    also: tuple[tuple[str, str], ...] = ()  # further replacements of the same mistake
+
+    def write(self, folder: Path) -> Path:
+        text = SOLUTION.read_text()
+        for old, new in ((self.old, self.new), *self.also):
+            assert old in text, old
+            text = text.replace(old, new)
+        path = folder / f"{self.name}.py"
+        path.write_text(text)
+        return path
+
+
+VARIANTS = [
+    Variant("softmax_wrong_axis", "softmax", "np.sum(e, axis=0, keepdims=True)", "np.sum(e, axis=1, keepdims=True)",
+            "softmax.definition", None, "wrong_axis"),
+    Variant("softmax_no_max_subtraction", "softmax", "np.exp(a - M)", "np.exp(a)", "softmax.stable", None,
+            "no_max_subtraction"),
+    Variant("softmax_global_max", "softmax", "np.max(a, axis=0, keepdims=True)", "np.max(a)", "softmax.stable",
+            None, "global_max"),
+    Variant("softmaxp_missing_term", "softmaxp", "return g * e - np.sum(g * e, axis=0) * g", "return g * e",
+            "softmaxp.jvp", JVP, "dropped_term"),
+    Variant("softmaxp_flipped_sign", "softmaxp", "return g * e - np.sum(g * e, axis=0) * g",
+            "return np.sum(g * e, axis=0) * g - g * e", "softmaxp.jvp", JVP, "wrong_sign"),
+    Variant("softmaxp_inner_over_matrix", "softmaxp", "np.sum(g * e, axis=0) * g", "np.sum(g * e) * g",
+            "softmaxp.jvp", JVP, "inner_whole_matrix"),
+    Variant("relup_kink", "relup", "return e * (a > 0)", "return e * (a >= 0)", "relup.heaviside", RELU, "kink_one"),
+    Variant("update_missing_1_over_N", "update_shallow", "gamma / N", "gamma", "update_shallow.step", MEAN,
+            "missing_1_over_N"),
+    Variant("update_N_from_pixels", "update_shallow", "N = x.shape[1]", "N = x.shape[0]", "update_shallow.step",
+            MEAN, "divides_by_pixels"),
+    Variant("update_with_plus", "update_shallow", "- gamma / N", "+ gamma / N", "update_shallow.step", FUSED,
+            "ascent"),
+    Variant("update_softmaxp_on_y", "update_shallow", "softmaxp(a2, e)", "softmaxp(y, e)", "update_shallow.step",
+            JVP, "softmaxp_on_y"),
+    Variant("update_transposed_weight", "update_shallow", "delta1.dot(x.T)", "x.dot(delta1.T).T.T",
+            "update_shallow.step", NET, "transposed_W1"),
+    Variant("update_no_relup", "update_shallow", "relup(a1, W2.T.dot(delta2))", "W2.T.dot(delta2)",
+            "update_shallow.step", NET, "no_relup"),
+    Variant("backprop_one_step_short", "backprop_shallow", "for t in range(T):\n        net = update",
+            "for t in range(T - 1):\n        net = update", "backprop_shallow.train", NET, "one_step_short"),
+    Variant("label2onehot_sized_by_max", "label2onehot", "np.zeros((10, lbl.shape[0]))",
+            "np.zeros((lbl.max() + 1, lbl.shape[0]))", "label2onehot.one_hot", None, "sized_by_max"),
+    Variant("onehot2label_wrong_axis", "onehot2label", "np.argmax(d, axis=0)", "np.argmax(d, axis=1)",
+            "onehot2label.argmax", None, "wrong_axis"),
+    Variant("init_flat_bias", "init_shallow", "np.random.randn(Nh, 1)", "np.random.randn(Nh)", "init_shallow.shapes",
+            None, "flat_bias", also=(("np.random.randn(No, 1)", "np.random.randn(No)"),)),
+    Variant("init_unscaled", "init_shallow", "/ np.sqrt((Ni + 1.0) / 2.0)", "", "init_shallow.scale", None,
+            "unscaled", also=(("/ np.sqrt(Nh + 1.0)", ""),)),
+    Variant("normalize_over_255", "normalize_MNIST_images", "(2 * x.astype(np.float32) / 255 - 1)",
+            "(x.astype(np.float32) / 255)", "normalize_MNIST_images.normalize", None, "over_255"),
+    Variant("normalize_uint8_overflow", "normalize_MNIST_images",
+            "return (2 * x.astype(np.float32) / 255 - 1).astype(np.float32)", "return 2 * x / 255 - 1",
+            "normalize_MNIST_images.normalize", None, "uint8_overflow"),
+    Variant("forward_no_relu", "forwardprop_shallow", "h = relu(a1)\n    a2 = W2.dot(h) + b2\n    return",
+            "h = a1\n    a2 = W2.dot(h) + b2\n    return", "forwardprop_shallow.forward", None, "no_relu"),
+    Variant("loss_not_averaged", "eval_loss", "-np.sum(d * np.log(y)) / y.size", "-np.sum(d * np.log(y))",
+            "eval_loss.loss", None, "sum"),
+    Variant("perfs_fraction", "eval_perfs", "100 * np.mean", "np.mean", "eval_perfs.perfs", None, "fraction"),
+]
+
+
+@pytest.fixture(scope="module")
+def solution_report():
+    return check_file(SOLUTION)
+
+
+def test_correct_solution_passes_every_function(solution_report):
+    assert [f.status for f in solution_report.functions] == ["pass"] * len(COURSE_FUNCTIONS)
+    assert solution_report.exit_code == 0
+
+
+def test_textbook_chain_passes_with_a_note_about_minus_d_over_y(solution_report):
+    notes = " ".join(solution_report["update_shallow"].notes)
+    assert "−d/y" in notes and "y − d" in notes
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.name)
+def test_mistake_fails_on_its_function_with_identity_and_diagnosis(variant, tmp_path):
+    report = check_file(variant.write(tmp_path), only=[variant.function])
+    result = report[variant.function]
+    assert result.status in ("fail", "crashed"), report.format()
+    failed = {f.check: f for f in result.findings if not f.passed}
+    assert variant.check in failed, report.format()
+    finding = failed[variant.check]
+    assert finding.identity == variant.identity, report.format()
+    assert finding.mistake == variant.mistake, report.format()
+    assert finding.counterexample and finding.link
+    assert report.exit_code == 1
+
+
+def test_at_least_fifteen_distinct_mistakes_are_covered():
+    assert len({v.mistake for v in VARIANTS}) >= 15
+
+
+def test_notebook_solution_passes_with_training_cells_skipped():
+    report = check_file(CASES / "course_solution.ipynb")
+    assert [f.status for f in report.functions] == ["pass"] * len(COURSE_FUNCTIONS), report.format()
+    # its update_shallow uses relup(h, ...) with h = relu(a1): equal to relup(a1, ...), so not a mistake
+    assert any("MNISTtools" in n for n in report.notes)
+
+
+@pytest.fixture(scope="module")
+def hazards_report():
+    return check_file(CASES / "hazards.py", time_limit=1.0)
+
+
+@pytest.mark.parametrize(
+    ("function", "status", "words"),
+    [
+        ("relu", "timed out", "did not return within 1 s"),
+        ("relup", "crashed", "sys.exit('stop here')"),
+        ("eval_loss", "crashed", "NameError: name 'Ntrain' is not defined (line 28, in eval_loss)"),
+        ("init_shallow", "crashed", "MemoryError"),
+        ("onehot2label", "crashed", "exited (status 3)"),
+    ],
+)
+def test_misbehaving_function_is_reported_for_itself(hazards_report, function, status, words):
+    result = hazards_report[function]
+    assert result.status == status
+    assert words in result.findings[0].problem
+
+
+def test_functions_after_a_misbehaving_one_are_still_checked(hazards_report):
+    assert hazards_report["normalize_MNIST_images"].status == "pass"
+    assert hazards_report.exit_code == 1
+
+
+def test_checker_never_writes_into_the_learners_folder(tmp_path):
+    (tmp_path / "mytools.py").write_text("def helper(a):\n    return a\n")
+    text = SOLUTION.read_text().replace("import numpy as np", "import numpy as np\nfrom mytools import helper")
+    (tmp_path / "mine.py").write_text(text)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    report = check_file(tmp_path / "mine.py", only=["relu"])
+    assert report["relu"].status == "pass"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+@pytest.fixture(scope="module")
+def slip_report():
+    return check_file(CASES / "naming_slip.py")
+
+
+def test_two_parameter_softmax_is_reported_as_a_softmaxp_naming_slip(slip_report):
+    assert slip_report["softmaxp"].status == "not found"
+    note = slip_report["softmaxp"].notes[0]
+    assert "softmax(a, e)" in note and "naming slip" in note and "passes the softmaxp checks" in note
+    assert slip_report["softmax"].status == "crashed"
+    assert any("defined 2 times" in n for n in slip_report["softmax"].notes)
+
+
+def test_close_name_is_suggested_with_map_and_map_checks_it(slip_report):
+    assert "--map relup=relu_prime" in slip_report["relup"].notes[0]
+    assert "relu" not in " ".join(slip_report["relu"].notes)
+    mapped = check_file(CASES / "naming_slip.py", mapping={"relup": "relu_prime"}, only=["relup"])
+    assert mapped["relup"].status == "pass" and mapped["relup"].defined_as == "relu_prime"
+
+
+def test_report_is_reproducible(tmp_path):
+    path = VARIANTS[3].write(tmp_path)  # softmaxp without the <g, e> g term
+    first, second = (check_file(path, only=["softmaxp"]).to_dict() for _ in range(2))
+    for r in (first, second):
+        r.pop("seconds")
+        for f in r["functions"]:
+            f.pop("seconds")
+    assert first == second
+
+
+def test_cli_check_writes_json_for_graders_and_exits_1(tmp_path, capsys):
+    from backproof.cli import main
+
+    out = tmp_path / "report.json"
+    status = main(["check", str(VARIANTS[7].write(tmp_path)), "--only", "update_shallow,relu", "--json", str(out)])
+    assert status == 1
+    text = capsys.readouterr().out
+    assert "diagnosis: steps by γ ∇ instead of (γ/N) ∇" in text
+    data = json.loads(out.read_text())
+    update = {f["name"]: f for f in data["functions"]}["update_shallow"]
+    assert update["status"] == "fail" and update["score"] == 0.0
+    assert update["identity"] == MEAN and update["mistake"] == "missing_1_over_N"
+    assert update["counterexample"]["x"]
+    assert {f["name"]: f for f in data["functions"]}["relu"]["score"] == 1.0
+
+
+def test_cli_check_exits_0_when_all_pass(capsys):
+    from backproof.cli import main
+
+    assert main(["check", str(SOLUTION), "--only", "softmax,softmaxp"]) == 0
+    assert "2 pass" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content", ["{not json", None])
+def test_cli_check_exits_2_on_an_unreadable_file(tmp_path, capsys, content):
+    from backproof.cli import main
+
+    path = tmp_path / "broken.ipynb"
+    if content is not None:
+        path.write_text(content)
+    assert main(["check", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("backproof: error:") and "broken.ipynb" in err and "Traceback" not in err
+
+
+def test_cli_check_rejects_a_map_to_an_unknown_course_function(capsys):
+    from backproof.cli import main
+
+    assert main(["check", str(SOLUTION), "--map", "sofmax=my_softmax"]) == 2
+    assert "not a course function: sofmax" in capsys.readouterr().err
+
+
+def test_run_all_executes_every_cell_in_order(tmp_path):
+    path = tmp_path / "nb.py"
+    path.write_text(
+        SOLUTION.read_text().split('if __name__ == "__main__":')[0]
+        + "\nsoftmax = lambda a: a  # a top-level rebinding only --run-all executes\n"
+    )
+    assert check_file(path, only=["softmax"])["softmax"].status == "pass"
+    assert check_file(path, only=["softmax"], run_all=True)["softmax"].status == "fail"
