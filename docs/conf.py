@@ -111,6 +111,8 @@ napoleon_type_aliases = {
     "path-like": ":class:`path-like <os.PathLike>`",
     "callable": ":func:`callable`",
     "numpy dtype": "numpy.dtype",
+    "sympy expression": ":class:`SymPy expression <sympy.core.basic.Basic>`",
+    "Matrix": "sympy.matrices.dense.MutableDenseMatrix",
     "sympy.Eq": "sympy.core.relational.Equality",
     "sympy.Basic": "sympy.core.basic.Basic",
     "sympy.Matrix": "sympy.matrices.dense.MutableDenseMatrix",
@@ -120,4 +122,6 @@ nitpicky = True
 # Only what no inventory can resolve: the words NumPy-style docstrings use in type lines.
 nitpick_ignore_regex = [
     (r"py:class", r"(optional|of|or|sequence|sequence of .*|\{.*\}|.*\"\}|\{\".*)"),
+    # napoleon splits "Callable[[numpy.random.Generator], float]" at the comma (symbolic.Check)
+    (r"py:class", r"(Callable\[\[numpy\.random\.Generator\]|float\])"),
 ]

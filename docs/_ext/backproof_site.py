@@ -13,6 +13,7 @@ the pages' own cells do that.
   when it ran);
 * the executed notebook of every page, downloadable as ``.ipynb`` from the theme's download
   menu (``_sources/<page>.ipynb``);
+* short names in docstrings (``init_network``) resolve to the one backproof object so named;
 * API signatures: a dataclass field with a ``default_factory`` is shown as the factory's
   call (``dict()``), not ``<factory>``; ``:Identity: name`` lines in a docstring, if any,
   become the statement SymPy proved.
@@ -157,6 +158,31 @@ def factory_defaults(app, what, name, obj, options, signature, return_annotation
     return signature, return_annotation
 
 
+def sibling_reference(app, env, node, contnode):
+    """Resolve a short name in a docstring (``init_network``, ``TOLERANCE``) to the one documented
+    backproof object of that name; several or none leave the reference unresolved (``-n`` fails)."""
+    if node.get("refdomain") != "py":
+        return None
+    target = node["reftarget"]
+    domain = env.get_domain("py")
+    suffix = "." + target.split(".")[-1] if "." in target else "." + target
+    matches = [
+        name
+        for name, obj in domain.objects.items()
+        if name.startswith("backproof.")
+        and (name.endswith("." + target) or name.endswith(suffix))
+        and not obj.aliased
+    ]
+    exact = [name for name in matches if name.endswith("." + target)]
+    candidates = exact or matches
+    if len(candidates) != 1:
+        return None
+    obj = domain.objects[candidates[0]]
+    from sphinx.util.nodes import make_refnode
+
+    return make_refnode(app.builder, node["refdoc"], obj.docname, obj.node_id, contnode, candidates[0])
+
+
 def identity_in_docstring(app, what, name, obj, options, lines) -> None:
     """Replace each ``:Identity: name`` line of a docstring by the statement SymPy proved."""
     if not any(line.strip().startswith(":Identity:") for line in lines):
@@ -189,4 +215,5 @@ def setup(app):
     app.connect("html-page-context", offer_notebook, priority=450)
     app.connect("autodoc-process-signature", factory_defaults)
     app.connect("autodoc-process-docstring", identity_in_docstring)
+    app.connect("missing-reference", sibling_reference)
     return {"version": "2", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -41,6 +41,7 @@ INVENTORIES = {
             ("list", "py:class", "library/stdtypes.html#$"),
             ("tuple", "py:class", "library/stdtypes.html#$"),
             ("None", "py:data", "library/constants.html#$"),
+            ("Ellipsis", "py:data", "library/constants.html#$"),
             ("callable", "py:function", "library/functions.html#$"),
             ("inspect.getsource", "py:function", "library/inspect.html#$"),
             ("os.PathLike", "py:class", "library/os.html#$"),
