@@ -48,3 +48,19 @@ def test_cross_entropy_grad_is_minus_d_over_y_and_matches_finite_differences():
 def test_misclassification_is_a_percentage():
     y = np.array([[0.9, 0.2, 0.3, 0.6], [0.1, 0.8, 0.7, 0.4]])
     assert misclassification(y, np.array([0, 1, 0, 1])) == 50.0
+
+
+def test_fused_backprop_refuses_targets_whose_columns_do_not_sum_to_one():
+    """y - d is the gradient only when sum(d) = 1; otherwise a clear error, and fused=False works."""
+    import pytest
+
+    from backproof import InputError, backprop, init_shallow
+
+    p = init_shallow(4, 3, 3, seed=0, dtype=np.float64)
+    x = np.random.default_rng(0).standard_normal((4, 2))
+    d = np.array([[2.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    with pytest.raises(InputError, match="column 0 of d sums to 2"):
+        backprop(p, x, d)
+    backprop(p, x, d, fused=False)  # the general form y * sum(d) - d, through softmax_jvp
+    smoothed = 0.9 * d / d.sum(axis=0) + 0.1 / 3
+    backprop(p, x, smoothed.astype(np.float32).astype(np.float64))  # label smoothing: columns sum to 1

@@ -1,13 +1,18 @@
-"""Each identity proved by SymPy step by step, then checked against the NumPy code.
+"""Each identity proved by SymPy step by step, its wrong versions refuted, then checked against NumPy.
 
-One test per identity, named after it. Each asserts that every step of every proof
-chain was shown equal to the next, and compares the NumPy function with the SymPy
-expression (mpmath at 50 digits) on inputs drawn by Hypothesis, in float64 and float32:
-tolerances are those of ``backproof.verify.TOLERANCE`` (1e-9 and 1e-4, normwise relative
-error per column), finite differences below 1e-7 (CS231n elementwise relative error).
+One test per identity of the original nine, named after it, with Hypothesis inputs; then
+tests over the whole catalogue: every proof holds, every shown statement is what its chain
+proves (and a changed statement is caught), every identity has a substantive step, every
+wrong variant is refuted within 10 s by a rational point, every numeric check passes.
+Tolerances are ``backproof.verify.TOLERANCE`` (normwise relative error per column against
+50-digit mpmath; CS231n elementwise against finite differences).
 """
 
+import dataclasses
+import time
+
 import numpy as np
+import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,6 +25,7 @@ from backproof import verify as V
 TOL = V.TOLERANCE
 N10 = S.N_EXPLICIT
 logits = st.floats(-1000, 1000, allow_nan=False, width=64)
+NAMES = [ident.name for ident in S.identities()]
 
 
 def assert_proved(name):
@@ -27,26 +33,179 @@ def assert_proved(name):
     result = ident.prove()
     for title, steps in result.chains.items():
         assert steps and all(steps), f"{name}: chain {title!r} failed at steps {steps}"
+    assert all(result.statement), f"{name}: the shown statement is not what the chain proves"
     assert result.proved
     return ident, result
-
-
-def assert_numeric(name):
-    assert V.numeric_check(name, np.float64) <= TOL["float64"]
-    assert V.numeric_check(name, np.float32) <= TOL["float32"]
-    assert V.fd_check(name) <= TOL["fd"]
 
 
 def columns(cols=st.integers(1, 3), elements=logits):
     return arrays(np.float64, st.tuples(st.just(N10), cols), elements=elements)
 
 
+# --------------------------------------------------------------------------- the whole catalogue
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_identity_is_proved_and_its_statement_is_what_its_chains_prove(name):
+    assert_proved(name)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_wrong_variant_is_refuted_within_ten_seconds_by_a_rational_point(name):
+    ident = S.identity(name)
+    assert ident.variants, f"{name} has no wrong variant"
+    for verdict in ident.refute_variants():
+        assert verdict.refuted, f"{name}: variant {verdict.name!r} not refuted"
+        assert verdict.method in (S.REFUTATION, S.SHAPES)
+        assert verdict.seconds < S.VARIANT_SECONDS
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_numeric_check_is_finite_and_within_tolerance(name):
+    ident = S.identity(name)
+    assert ident.checks, f"{name} has no numeric check"
+    for q, check in enumerate(ident.checks):
+        err = check.run(np.random.default_rng([0, q]))
+        assert np.isfinite(err) and err <= TOL[check.kind], (name, check.label, err)
+
+
+def test_every_identity_has_a_substantive_step_and_steps_are_marked():
+    for ident in S.identities():
+        assert ident.substantive_steps >= 1, ident.name
+        for chain in ident.chains:
+            assert all(s.kind in (S.DEFINITION, S.REWRITE) for s in chain.steps), ident.name
+    # the count is that of the steps marked as rewrites, and definitions are not counted
+    diag = S.identity("softmax_derivative_diagonal").chains[0]
+    assert diag.substantive == sum(s.kind == S.REWRITE for s in diag.steps[1:]) < len(diag.steps) - 1
+
+
+def test_sizes_say_which_chains_are_general_and_which_fixed():
+    assert S.identity("network_backprop_equals_sympy_gradient").sizes == ["Ni = 4, Nh = 3, No = 3, N = 2"]
+    assert S.identity("softmax_derivative_diagonal").sizes == ["symbolic", "n = 10"]
+
+
+@pytest.mark.parametrize(
+    "name, wrong",
+    [
+        ("softmax_derivative_diagonal", lambda s: sp.Eq(s.lhs, s.rhs + 1, evaluate=False)),
+        ("softmax_derivative_off_diagonal", lambda s: sp.Eq(s.lhs, -s.rhs, evaluate=False)),
+        ("cross_entropy_gradient_is_minus_d_over_y", lambda s: sp.Eq(s.lhs, -s.rhs, evaluate=False)),
+        (
+            "softmax_jvp_is_g_times_e_minus_inner_product",  # the inner product's sign flipped
+            lambda s: sp.Eq(s.lhs, sp.Add(s.rhs.args[0], -s.rhs.args[1], evaluate=False), evaluate=False),
+        ),
+        (
+            "softmax_jacobian_is_symmetric",  # "J = diag(g) + g g^T"
+            lambda s: sp.Tuple(
+                sp.Eq(s.args[0].lhs, sp.Add(s.args[0].rhs.args[0], -s.args[0].rhs.args[1], evaluate=False)),
+                s.args[1],
+            ),
+        ),
+    ],
+)
+def test_a_changed_displayed_statement_fails_the_check(name, wrong):
+    ident = S.identity(name)
+    changed = dataclasses.replace(ident, statement=wrong(ident.statement))
+    if not ident.generated:
+        changed.generated = False
+    else:  # a generated statement is compared with the chains' ends directly
+        changed.generated = True
+    assert not all(changed.statement_checks())
+    assert all(ident.statement_checks())
+
+
+def test_a_shown_equation_without_a_link_fails():
+    ident = S.identity("softmax_jacobian_is_symmetric")
+    unlinked = dataclasses.replace(ident, links=ident.links[:1])
+    assert unlinked.statement_checks() == [True, False]
+
+
+def test_the_checker_rejects_a_lost_minus_sign():
+    """A chain with a wrong step is not proved, and is refuted at a point, not by a slow simplify."""
+    a = sp.Symbol("a", real=True)
+    R = sp.Symbol("R", positive=True)
+    g = sp.exp(a) / (sp.exp(a) + R)
+    wrong = S.Chain("wrong", [S.Step(sp.Derivative(g, a)), S.Step(-g * (1 - g), "sign lost")])
+    right = S.Chain("right", [S.Step(sp.Derivative(g, a)), S.Step(g * (1 - g), "correct")])
+    assert wrong.check() == [False]
+    assert right.check() == [True]
+    assert S.refute(sp.Derivative(g, a), -g * (1 - g))[0] == S.REFUTATION
+    assert S.refute(sp.Derivative(g, a), g * (1 - g)) is None
+
+
+def test_refutation_of_a_wrong_network_formula_is_fast_where_simplify_was_not():
+    """A missing transpose in backprop's delta_1: refuted at a rational point in well under 10 s."""
+    net = S.tiny_network()
+    W2, dlt2, M, x = net["params"]["W2"], net["delta2"], net["M"], net["x"]
+    wrong = M.multiply_elementwise(W2 * dlt2) * x.T
+    start = time.perf_counter()
+    found = S.refute(net["sympy"]["W1"], wrong, choices={m: (0, 1) for m in M})
+    assert found is not None and found[0] == S.REFUTATION
+    assert time.perf_counter() - start < S.VARIANT_SECONDS
+
+
+def test_inequality_steps_need_a_reason_the_rules_accept():
+    t = sp.Symbol("t", real=True)
+    assert S.nonnegative(sp.exp(t))
+    assert S.nonnegative(1 - sp.exp(-sp.Symbol("b", nonnegative=True)))
+    assert not S.nonnegative(t)
+    bad = S.Chain("t <= 0 is false", [S.Step(t), S.Step(sp.Integer(0), "no reason", relation="<=")])
+    assert bad.check() == [False]
+
+
+def test_the_registry_numbers_identities_and_refuses_duplicate_names():
+    assert [i.number for i in S.identities()] == list(range(1, len(NAMES) + 1))
+    assert NAMES[:9] == [
+        "softmax_derivative_diagonal",
+        "softmax_derivative_off_diagonal",
+        "softmax_jacobian_is_symmetric",
+        "softmax_jvp_is_g_times_e_minus_inner_product",
+        "cross_entropy_gradient_is_minus_d_over_y",
+        "fused_softmax_cross_entropy_gradient_is_y_minus_d",
+        "relu_derivative_is_heaviside_zero_at_kink",
+        "network_backprop_equals_sympy_gradient",
+        "mean_loss_gradient_is_summed_gradient_over_n",
+    ]
+    from backproof.symbolic import engine
+
+    built, first = S.identities(), S.identity(NAMES[0])
+    factory = S.register(lambda: dataclasses.replace(first, number=0), order=999)
+    try:
+        with pytest.raises(ValueError, match="registered twice"):
+            S.identities()
+    finally:
+        engine._FACTORIES[:] = [f for f in engine._FACTORIES if f[2] is not factory]
+        engine._BUILT[:] = [built]  # the proofs cached on these objects stay valid
+    assert S.identities() is built
+
+
+def test_unknown_identity_names_the_known_ones():
+    with pytest.raises(KeyError, match="softmax_derivative_diagonal"):
+        S.identity("no_such_identity")
+
+
+def test_identities_render_for_jupyter():
+    ident = S.identity("softmax_derivative_diagonal")
+    md = ident._repr_markdown_()
+    assert ident.statement_latex()[0] in md and "[rewrite]" in md and "[definition]" in md
+    assert ident._repr_latex_().startswith("$$") and ident.statement_latex()[0] in ident._repr_latex_()
+
+
+def test_every_identity_has_latex_for_the_site():
+    for ident in S.identities():
+        assert ident.statement_latex() and all(ident.statement_latex())
+        for c in ident.chains:
+            if c.show_latex:
+                assert len(c.latex()) == len(c.steps)
+
+
+# --------------------------------------------------------------------------- the nine, with Hypothesis
+
+
 @settings(max_examples=20, deadline=None)
 @given(a=columns())
 def test_softmax_derivative_diagonal(a):
-    """dg_i/da_i = g_i (1 - g_i): proved for general n and n = 10; the diagonal of J from softmax_jvp."""
-    assert_proved("softmax_derivative_diagonal")
-    assert_numeric("softmax_derivative_diagonal")
+    """dg_i/da_i = g_i (1 - g_i): the diagonal of J from softmax_jvp."""
     g = softmax(a)
     for c in range(a.shape[1]):
         J = V._jacobian_by_jvp(a[:, c])
@@ -57,8 +216,6 @@ def test_softmax_derivative_diagonal(a):
 @given(a=columns())
 def test_softmax_derivative_off_diagonal(a):
     """dg_i/da_j = -g_i g_j for i != j."""
-    assert_proved("softmax_derivative_off_diagonal")
-    assert_numeric("softmax_derivative_off_diagonal")
     g = softmax(a[:, :1])[:, 0]
     J = V._jacobian_by_jvp(a[:, 0])
     off = ~np.eye(N10, dtype=bool)
@@ -69,8 +226,6 @@ def test_softmax_derivative_off_diagonal(a):
 @given(a=columns(cols=st.just(1)))
 def test_softmax_jacobian_is_symmetric(a):
     """J = diag(g) - g g^T = J^T: the Jacobian that softmax_jvp applies is symmetric."""
-    assert_proved("softmax_jacobian_is_symmetric")
-    assert_numeric("softmax_jacobian_is_symmetric")
     J = V._jacobian_by_jvp(a[:, 0])
     ref = V._mp(V._softmax_refs()["J"], a).reshape(N10, N10)
     assert V.jvp_rel_error(np.repeat(a, N10, axis=1), np.eye(N10), J, ref) <= TOL["float64"]
@@ -80,12 +235,7 @@ def test_softmax_jacobian_is_symmetric(a):
 @settings(max_examples=20, deadline=None)
 @given(a=columns(), scale=st.sampled_from([1e-3, 1.0, 1e3]), dtype=st.sampled_from([np.float64, np.float32]))
 def test_softmax_jvp_is_g_times_e_minus_inner_product(a, scale, dtype):
-    """J^T e = g * e - <g, e> g, against SymPy's J^T e, for logits up to +-1000, in float64 and float32.
-
-    The error is taken relative to the terms the formula subtracts (verify.jvp_rel_error):
-    for a nearly one-hot g they cancel, and no float32 code can do better than that scale.
-    """
-    assert_proved("softmax_jvp_is_g_times_e_minus_inner_product")
+    """J^T e = g * e - <g, e> g against SymPy's J^T e, logits up to +-1000, float64 and float32."""
     e = np.random.default_rng(int(abs(a[0, 0]))).standard_normal(a.shape) * scale
     a, e = a.astype(dtype), e.astype(dtype)
     ref = V._mp(V._softmax_refs()["jvp"], a, e)
@@ -99,8 +249,6 @@ def test_softmax_jvp_is_g_times_e_minus_inner_product(a, scale, dtype):
 )
 def test_cross_entropy_gradient_is_minus_d_over_y(y, labels):
     """grad_y E = -d / y for E = -sum d log y."""
-    assert_proved("cross_entropy_gradient_is_minus_d_over_y")
-    assert_numeric("cross_entropy_gradient_is_minus_d_over_y")
     d = one_hot(np.array(labels), dtype=np.float64)
     assert (
         V.col_rel_error(cross_entropy_grad(y, d), V._mp(V._softmax_refs()["grad_y"], y, d)) <= TOL["float64"]
@@ -110,60 +258,40 @@ def test_cross_entropy_gradient_is_minus_d_over_y(y, labels):
 @settings(max_examples=20, deadline=None)
 @given(a=columns(), labels=st.lists(st.integers(0, 9), min_size=3, max_size=3))
 def test_fused_softmax_cross_entropy_gradient_is_y_minus_d(a, labels):
-    """J^T(-d/y) = y - d when sum(d) = 1: SymPy's chain equals the fused y - d backproof uses."""
+    """J^T(-d/y) = y - d when sum(d) = 1; the assumption is needed (a counterexample without it)."""
     _, result = assert_proved("fused_softmax_cross_entropy_gradient_is_y_minus_d")
-    assert result.necessity is True  # without sum(d) = 1 the identity fails (a counterexample)
-    assert_numeric("fused_softmax_cross_entropy_gradient_is_y_minus_d")
+    assert result.necessity is True
     d = one_hot(np.array(labels[: a.shape[1]]), dtype=np.float64)
     y = softmax(a)
     assert V.difference_rel_error(y - d, V._mp(V._softmax_refs()["fused"], a, d), y, d) <= TOL["float64"]
-
-
-def test_fused_identity_needs_targets_that_sum_to_one():
-    """With d = (2, 0, 0), J^T(-d/y) is not y - d: the assumption cannot be dropped."""
-    a3, _, _, g3 = S._explicit(3)
-    d3 = sp.Matrix([2, 0, 0])
-    lhs = g3.jacobian(a3).T * (-d3).multiply_elementwise(g3.applyfunc(lambda v: 1 / v))
-    assert not S.equal(lhs, g3 - d3)
-    assert S.equal(lhs, g3 * 2 - d3)  # what it is instead: y * sum(d) - d
 
 
 @settings(max_examples=20, deadline=None)
 @given(a=arrays(np.float64, (6, 3), elements=st.sampled_from([-2.0, -0.5, 0.0, 0.5, 3.0])))
 def test_relu_derivative_is_heaviside_zero_at_kink(a):
     """relu'(a) = H(a) with H(0) = 0; relu_jvp equals SymPy's Heaviside(a, 0) * e, at 0 too."""
-    assert_proved("relu_derivative_is_heaviside_zero_at_kink")
-    assert_numeric("relu_derivative_is_heaviside_zero_at_kink")
     e = np.full(a.shape, 1.5)
     ref = np.vectorize(lambda t: float(sp.Heaviside(sp.Float(t), 0)))(a) * e
     np.testing.assert_array_equal(relu_jvp(a, e), ref)
 
 
 def test_network_backprop_equals_sympy_gradient():
-    """For 4 inputs, 3 hidden, 3 classes, batch 2: backprop's formulas equal SymPy's dE/dW1, b1, W2, b2."""
-    assert_proved("network_backprop_equals_sympy_gradient")
-    assert_numeric("network_backprop_equals_sympy_gradient")
+    """Backprop equals SymPy's gradient (4-3-3, batch 2), and a missing transpose is refuted."""
+    ident, _ = assert_proved("network_backprop_equals_sympy_gradient")
+    names = {v.name for v in ident.variants}
+    assert {"missing_transpose", "a_for_h", "mask_dropped", "divided_by_N"} <= names
 
 
 def test_mean_loss_gradient_is_summed_gradient_over_n():
-    """d(mean E)/dtheta = (sum of dE_n/dtheta) / N: the course's gamma / N."""
-    assert_proved("mean_loss_gradient_is_summed_gradient_over_n")
-    assert_numeric("mean_loss_gradient_is_summed_gradient_over_n")
-
-
-def test_the_checker_rejects_a_lost_minus_sign():
-    """A chain with a wrong step is not proved: the check can fail."""
-    a_i, R = S.a_i, S.R
-    g = sp.exp(a_i) / (sp.exp(a_i) + R)
-    wrong = S.Chain("wrong", [S.Step(sp.Derivative(g, a_i)), S.Step(-g * (1 - g), "sign lost")])
-    right = S.Chain("right", [S.Step(sp.Derivative(g, a_i)), S.Step(g * (1 - g), "correct")])
-    assert wrong.check() == [False]
-    assert right.check() == [True]
+    """The training step is theta - (gamma/B) grad sum E, checked against the training code itself."""
+    ident, _ = assert_proved("mean_loss_gradient_is_summed_gradient_over_n")
+    assert any("kernel" in c.label or "train_full_batch" in c.label for c in ident.checks)
+    assert "missing_1_over_B" in {v.name for v in ident.variants}
 
 
 def test_textbook_minus_d_over_y_breaks_where_y_underflows_but_y_minus_d_is_exact():
     """Logits 0 and -1000 for the true class: y underflows to 0, -d/y is -inf, y - d stays exact."""
-    a = np.array([[1000.0], [0.0], [-1000.0]])  # true class 2 has y = e^-2000 -> 0 in float64
+    a = np.array([[1000.0], [0.0], [-1000.0]])
     d = np.array([[0.0], [0.0], [1.0]])
     y = softmax(a)
     assert y[2, 0] == 0.0
@@ -171,12 +299,3 @@ def test_textbook_minus_d_over_y_breaks_where_y_underflows_but_y_minus_d_is_exac
         textbook = softmax_jvp(a, cross_entropy_grad(y, d))
     assert not np.all(np.isfinite(textbook))
     np.testing.assert_array_equal(y - d, [[1.0], [0.0], [-1.0]])
-
-
-def test_every_identity_has_latex_for_the_site():
-    for ident in S.identities():
-        assert ident.statement_latex() and all(ident.statement_latex())
-        shown = [c for c in ident.chains if c.show_latex]
-        # the network's chains are 27 large expressions: the site shows its recursion (the statement)
-        assert shown or ident.name == "network_backprop_equals_sympy_gradient", ident.name
-        assert all(len(c.latex()) == len(c.steps) for c in shown)

@@ -8,7 +8,11 @@ The course's ``eval_loss`` divided by :math:`10 N` instead of :math:`N`, so its
 numbers are ours divided by 10 (its initial "≈ 0.26" is our ≈ 2.6); wherever
 backproof compares with the course it says so.
 
-Non-goals: label smoothing, class weights.
+Targets need not be one-hot: for any targets the gradient through the softmax is
+:math:`y \sum_j d_j - d`, which is the fused :math:`y - d` exactly when each column sums to
+1, as one-hot and label-smoothed targets do (:func:`require_targets_sum_to_one`).
+
+Non-goals: class weights; a helper that builds smoothed targets.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ __all__ = [
     "cross_entropy_from_logits",
     "cross_entropy_grad",
     "misclassification",
+    "require_targets_sum_to_one",
 ]
 
 
@@ -53,7 +58,11 @@ def cross_entropy(y: np.ndarray, d: np.ndarray) -> float:
 def cross_entropy_grad(y: np.ndarray, d: np.ndarray) -> np.ndarray:
     r"""Gradient of each sample's loss with respect to its prediction (the course's starting point).
 
+    Proved by SymPy (:mod:`backproof.symbolic`; a test keeps these equal to the proved statements):
+
     :Identity: cross_entropy_gradient_is_minus_d_over_y
+
+    .. math:: \nabla_{y} E = - d / y
 
     This is the textbook start of backprop. It divides by :math:`y`, so where
     :math:`y` underflows to 0 it is infinite: the fused :math:`y - d` of
@@ -81,6 +90,14 @@ def cross_entropy_from_logits(a: np.ndarray, d: np.ndarray) -> float:
 
     Equal to ``cross_entropy(softmax(a), d)`` but exact where :math:`y` would
     underflow; this is what training reports.
+
+    The log-sum-exp it evaluates (after subtracting the maximum) is bounded, proved by SymPy:
+
+    :Identity: log_sum_exp_is_between_max_and_max_plus_log_n
+
+    .. math:: {a}_{p} \leq \log{\left(\sum_{k=1}^{n} e^{{a}_{k}} \right)}
+
+    .. math:: \log{\left(\sum_{k=1}^{n} e^{{a}_{k}} \right)} \leq \max_{j} a_{j} + \log{\left(n \right)}
     """
     a = as_float_matrix("a", a)
     d = as_float_matrix("d", d)
@@ -110,3 +127,30 @@ def misclassification(y: np.ndarray, labels: np.ndarray) -> float:
     if lbl.shape[0] != y.shape[1]:
         raise InputError(f"{lbl.shape[0]} labels for {y.shape[1]} columns of y")
     return float(100.0 * np.mean(np.argmax(y, axis=0) != lbl))
+
+
+#: How far from 1 a column sum of the targets may be for the fused gradient y - d.
+TARGET_SUM_TOLERANCE = 1e-5
+
+
+def require_targets_sum_to_one(d: np.ndarray) -> None:
+    r"""Raise :class:`~backproof.errors.InputError` unless every column of ``d`` sums to 1.
+
+    The fused gradient :math:`\delta_2 = y - d` equals :math:`J^\top(-d/y) = y\sum_j d_j - d`
+    only when :math:`\sum_j d_j = 1` (identities 6 and 10): one-hot and label-smoothed targets
+    qualify; other targets would give a silently wrong gradient. A sum off by at most
+    :data:`TARGET_SUM_TOLERANCE` (float32 rounding of smoothed targets) moves the gradient
+    by at most that much times :math:`y`, and is accepted.
+    """
+    d = np.asarray(d)
+    if d.size == 0:
+        return
+    sums = d.sum(axis=0, dtype=np.float64)
+    bad = np.flatnonzero(~(np.abs(sums - 1.0) <= TARGET_SUM_TOLERANCE))
+    if bad.size:
+        col = int(bad[0])
+        raise InputError(
+            f"the fused gradient y - d needs targets whose columns sum to 1, but column {col} of d sums to "
+            f"{sums[col]:g} ({bad.size} such columns); normalise the targets, or pass fused=False for the "
+            "general form y * sum(d) - d"
+        )

@@ -46,7 +46,7 @@ import numpy as np
 from ._checks import as_float_matrix, positive_int
 from .activations import LEAKY_RELU_ALPHA, activation
 from .errors import InputError
-from .loss import cross_entropy_from_logits, cross_entropy_grad, misclassification
+from .loss import cross_entropy_from_logits, cross_entropy_grad, misclassification, require_targets_sum_to_one
 from .preprocess import one_hot
 from .softmax import softmax, softmax_jvp
 
@@ -423,6 +423,8 @@ def backprop(params: Parameters, x: np.ndarray, d: np.ndarray, fused: bool = Tru
     if d.shape[1] != x.shape[1]:
         raise InputError(f"x has {x.shape[1]} samples but d has {d.shape[1]}")
     sigma_jvp = activation(params.activation).jvp
+    if fused:
+        require_targets_sum_to_one(d)  # y - d is the gradient only then (identities 6 and 10)
     fw = forward(params, x)
     L = params.L
     if fused:

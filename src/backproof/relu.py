@@ -2,8 +2,9 @@ r"""The rectified linear unit and its directional derivative.
 
 :math:`\operatorname{relu}(a) = \max(a, 0)` elementwise. Its derivative is the
 Heaviside step :math:`H(a)`; at the kink :math:`a = 0`, where no derivative
-exists, backproof uses :math:`H(0) = 0` (the subgradient that PyTorch and the
-course's ``relup`` also use), so the directional derivative is
+exists, every :math:`s \in [0, 1]` is a subgradient, and backproof uses
+:math:`H(0) = 0` (as PyTorch and the course's ``relup`` do), here and in the training
+kernel alike, so the directional derivative is
 
 .. math:: \operatorname{relu}'(a)\,e = H(a) \odot e, \qquad H(a) = [a > 0].
 
@@ -42,7 +43,17 @@ def relu_jvp(a: np.ndarray, e: np.ndarray) -> np.ndarray:
 
     The derivative is the Heaviside step :math:`H(a) = [a > 0]`, with :math:`H(0) = 0`.
 
+    Proved by SymPy (:mod:`backproof.symbolic`; a test keeps these equal to the proved statements):
+
     :Identity: relu_derivative_is_heaviside_zero_at_kink
+
+    .. math:: \frac{d}{d a} \operatorname{relu}\left(a\right) = H\left(a\right)
+
+    .. math:: H\left(0\right) = 0
+
+    :Identity: relu_subgradient_at_zero_is_any_s_in_0_1
+
+    .. math:: t s \leq \operatorname{relu}\left(t\right)
 
     Parameters
     ----------

@@ -34,6 +34,12 @@ def softmax(a: np.ndarray) -> np.ndarray:
     Subtracting each column's maximum first leaves :math:`g` unchanged and keeps
     :math:`e^{a}` from overflowing, so logits of :math:`\pm 1000` are fine.
 
+    Proved by SymPy (shift invariance, which licenses the subtraction):
+
+    :Identity: softmax_is_shift_invariant
+
+    .. math:: \frac{e^{c + {a}_{i}}}{\sum_{k=1}^{n} e^{c + {a}_{k}}} = {g}_{i}
+
     Parameters
     ----------
     a : numpy.ndarray
@@ -54,7 +60,25 @@ def softmax(a: np.ndarray) -> np.ndarray:
 def softmax_jvp(a: np.ndarray, e: np.ndarray) -> np.ndarray:
     r"""Directional derivative of the softmax at ``a`` along ``e`` (course: ``softmaxp``).
 
+    Proved by SymPy (:mod:`backproof.symbolic`; a test keeps these equal to the proved statements):
+
+    :Identity: softmax_derivative_diagonal
+
+    .. math:: \frac{\partial {g}_{i}}{\partial {a}_{i}} = \left(1 - {g}_{i}\right) {g}_{i}
+
+    :Identity: softmax_derivative_off_diagonal
+
+    .. math:: \frac{\partial {g}_{i}}{\partial {a}_{j}} = - {g}_{i} {g}_{j}
+
+    :Identity: softmax_jacobian_is_symmetric
+
+    .. math:: J = \operatorname{diag}\left(g\right) - g g^{\top}
+
+    .. math:: J^{\top} = J
+
     :Identity: softmax_jvp_is_g_times_e_minus_inner_product
+
+    .. math:: J^{\top} e = g \odot e - \left\langle g, e \right\rangle g
 
     This is :math:`J e` for the Jacobian :math:`J = \operatorname{diag}(g) - g g^\top`,
     and, :math:`J` being symmetric, also :math:`J^\top e`: the backward step of backprop.

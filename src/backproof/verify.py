@@ -25,7 +25,6 @@ Non-goals: statistical testing; the property-based tests live in ``tests/``.
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,7 +67,10 @@ def rel_error(a, n) -> float:
 
 
 def col_rel_error(a, n) -> float:
-    r"""Normwise relative error of each column (a vector: one column), the largest over columns; NaN if not finite."""
+    r"""Normwise relative error of each column (a vector: one column), the largest over columns.
+
+    NaN if either side holds a NaN or an infinity.
+    """
     a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
     if not _finite(a, n):
         return float("nan")
@@ -114,7 +116,6 @@ def difference_rel_error(got, ref, u, v) -> float:
 def jvp_rel_error(a, e, got, ref) -> float:
     r"""The largest entry of :func:`jvp_error_matrix`."""
     return float(np.max(jvp_error_matrix(a, e, got, ref)))
-
 
 
 # --------------------------------------------------------------------------- checks of one identity
@@ -354,7 +355,8 @@ def format_table(reports: list[Report]) -> str:
         mark = "✓" if r.proved and r.statement_matches else "✗"
         refuted = f"{r.variants_refuted}/{len(r.variants)}"
         lines.append(
-            f"{r.number:>2}  {r.name[:50]:50} {mark} {r.proof_seconds:5.1f}s {r.substantive_steps:>3}/{r.total_steps:<2} "
+            f"{r.number:>2}  {r.name[:50]:50} {mark} {r.proof_seconds:5.1f}s "
+            f"{r.substantive_steps:>3}/{r.total_steps:<2} "
             f"{refuted:>9} {_e(r.numeric_max_rel_error):>8} {_e(r.numeric_max_rel_error_float32):>8} "
             f"{_e(r.fd_rel_error):>8}  {_sizes(r)}{'' if r.ok else '  FAILED'}"
         )

@@ -77,8 +77,8 @@ from .softmax_identities import N_EXPLICIT, _explicit, softmax_vector
 __all__ = [
     "CATALOGUE",
     "DEFINITION",
-    "N_EXPLICIT",
     "NOT_REFUTED",
+    "N_EXPLICIT",
     "PROOF",
     "REFUTATION",
     "REWRITE",

@@ -171,7 +171,9 @@ class Chain:
             subs = self._subs(after)
             results.append(
                 all(
-                    _holds(before.expr, after.expr, after.relation, self.definitions, subs, case, self.choices)
+                    _holds(
+                        before.expr, after.expr, after.relation, self.definitions, subs, case, self.choices
+                    )
                     for case in (self.cases or [None])
                 )
             )
@@ -185,7 +187,14 @@ class Chain:
         for case in self.cases or [None]:
             left = seconds - (time.perf_counter() - start)
             found = refute(
-                first, wrong_last, self.definitions, subs, case, self.relation, seed=seed, seconds=left,
+                first,
+                wrong_last,
+                self.definitions,
+                subs,
+                case,
+                self.relation,
+                seed=seed,
+                seconds=left,
                 choices=self.choices,
             )
             if found is not None:
@@ -249,7 +258,14 @@ def equal(
         if diff == 0:
             continue
         if not diff.has(sp.Piecewise, sp.Heaviside, sp.Max):
+            # Sound shortcut: if the difference is 0 as a rational function with each e^u an
+            # independent positive symbol, it is 0 for the e^u it stands for.
+            atoms = {e: sp.Dummy(positive=True) for e in diff.atoms(sp.exp)}
+            if atoms and sp.cancel(sp.together(diff.xreplace(atoms))) == 0:
+                continue
             diff = sp.cancel(sp.together(diff))
+            if diff == 0:
+                continue
         reduced = sp.simplify(diff)
         if assumptions and reduced != 0:
             reduced = sp.simplify(reduced.subs(assumptions))
@@ -312,16 +328,22 @@ def nonnegative(x) -> bool:
         # a sum of nonnegative terms is at least any one of them (the index is in the range)
         if len(terms) == 2 and sums and len(sums[0].limits) == 1:
             S = sums[0]
-            k, lo, hi = S.limits[0]
+            k, lo, _hi = S.limits[0]  # idx <= _hi is a hypothesis of the chain (idx is a class)
             other = -(terms[1] if terms[0] is S else terms[0])
             for idx in other.free_symbols | {a for a in other.atoms(sp.Indexed) for a in a.indices}:
-                if getattr(idx, "is_integer", False) and S.function.subs(k, idx) == other:
+                in_range = (
+                    lo == 1 and getattr(idx, "is_positive", False) and getattr(idx, "is_integer", False)
+                )
+                if in_range and S.function.subs(k, idx) == other:
                     return nonnegative(S.function)
     return False
 
 
 def _holds(a, b, relation, definitions, assumptions, case, choices=None) -> bool:
-    if refute(a, b, definitions, assumptions, case, relation, tries=2, seconds=5.0, choices=choices) is not None:
+    if (
+        refute(a, b, definitions, assumptions, case, relation, tries=2, seconds=5.0, choices=choices)
+        is not None
+    ):
         return False  # a point where the claim fails: no need for simplify
     if relation == "=":
         return equal(a, b, definitions, assumptions, case)
@@ -455,14 +477,14 @@ def refute(
         undef = {f.func for e in exprs for f in e.atoms(AppliedUndef)}
         polys = {f: _random_polynomial(rng) for f in sorted(undef, key=str)}
         try:
-            exprs = [
-                e.applyfunc(
-                    lambda v: v.replace(lambda x: isinstance(x, AppliedUndef), lambda x: polys[x.func](*x.args))
-                    .xreplace(values)
-                    .doit()
+
+            def fill(v, polys=polys, values=values):
+                v = v.replace(
+                    lambda node: isinstance(node, AppliedUndef), lambda node: polys[node.func](*node.args)
                 )
-                for e in exprs
-            ]
+                return v.xreplace(values).doit()
+
+            exprs = [e.applyfunc(fill) for e in exprs]
             free = set().union(*(e.free_symbols for e in exprs))
             free |= set().union(*(e.atoms(sp.Indexed) for e in exprs))
             point = {
@@ -477,7 +499,9 @@ def refute(
                     continue
                 key = key.xreplace(values).doit()
                 if isinstance(key, sp.Add):  # a constraint such as sum_j d_j = 1: solve for one term
-                    last = sorted(key.atoms(sp.Indexed) | key.free_symbols - key.atoms(sp.IndexedBase), key=str)[-1]
+                    last = sorted(
+                        key.atoms(sp.Indexed) | key.free_symbols - key.atoms(sp.IndexedBase), key=str
+                    )[-1]
                     known[last] = sp.solve(sp.Eq(key, v), last)[0]
                 else:
                     known[key] = v
@@ -489,7 +513,10 @@ def refute(
         for x, y in zip(left, right):
             s = _sign(y - x)
             if (relation == "=" and s in (1, -1)) or (relation == "<=" and s == -1):
-                return REFUTATION, {**{str(k): v for k, v in values.items()}, **{str(k): v for k, v in point.items()}}
+                return REFUTATION, {
+                    **{str(k): v for k, v in values.items()},
+                    **{str(k): v for k, v in point.items()},
+                }
     return None
 
 
@@ -626,15 +653,24 @@ class Identity:
 
     def __post_init__(self) -> None:
         if self.statement is None:
-            c = self.chains[0]
-            rel = sp.Le if c.relation == "<=" else sp.Eq
-            self.statement = rel(c.first, c.last, evaluate=False)
+            self.statement = self._generated()
             self.generated = True
         else:
             self.generated = False
 
     def __hash__(self) -> int:
         return hash(self.name)
+
+    def _sources(self) -> list[Chain]:
+        """The chains a generated statement is made of: every symbolic-size chain, else the first."""
+        general = [c for c in self.chains if c.size is None]
+        return general or self.chains[:1]
+
+    def _generated(self):
+        rels = [
+            (sp.Le if c.relation == "<=" else sp.Eq)(c.first, c.last, evaluate=False) for c in self._sources()
+        ]
+        return rels[0] if len(rels) == 1 else sp.Tuple(*rels)
 
     @property
     def numeric_function(self) -> str:
@@ -649,6 +685,10 @@ class Identity:
             if c.title == title:
                 return c
         raise KeyError(f"{self.name} has no chain {title!r}")
+
+    def _generated_equations(self) -> list:
+        g = self._generated()
+        return list(g.args) if isinstance(g, sp.Tuple) else [g]
 
     def equations(self) -> list:
         """The displayed statement, one relation per entry."""
@@ -677,8 +717,9 @@ class Identity:
         r"""Whether each displayed equation equals the two ends of the chain it is tied to."""
         eqs = self.equations()
         if self.generated:
-            c = self.chains[0]
-            return [eqs[0].lhs == c.first and eqs[0].rhs == c.last]
+            return [eq == rel for eq, rel in zip(eqs, self._generated_equations())] + [
+                len(eqs) == len(self._sources())
+            ]
         out = []
         for q, eq in enumerate(eqs):
             links = [ln for ln in self.links if ln.equation == q]
@@ -708,9 +749,7 @@ class Identity:
         chains = {c.title: c.check() for c in self.chains}
         statement = self.statement_checks()
         necessary = self.necessity() if self.necessity else None
-        proved = (
-            all(all(v) and v for v in chains.values()) and all(statement) and necessary is not False
-        )
+        proved = all(all(v) and v for v in chains.values()) and all(statement) and necessary is not False
         return ProofResult(self.name, proved, time.perf_counter() - start, chains, statement, necessary)
 
     def refute_variants(self, seed: int = 0) -> list[Verdict]:
@@ -792,15 +831,23 @@ def register(factory: Callable[[], Identity] | None = None, *, order: float | No
     def add(f):
         key = order if order is not None else (max((o for o, _, _ in _FACTORIES), default=0) + 1)
         _FACTORIES.append((key, len(_FACTORIES), f))
-        identities.cache_clear()
+        _BUILT.clear()
         return f
 
     return add(factory) if factory is not None else add
 
 
-@functools.cache
+_BUILT: list[tuple[Identity, ...]] = []  # the catalogue once built; emptied by register
+
+
 def identities() -> tuple[Identity, ...]:
     r"""All identities of the catalogue, numbered from 1 in order (built once, then cached)."""
+    if not _BUILT:
+        _BUILT.append(_build())
+    return _BUILT[0]
+
+
+def _build() -> tuple[Identity, ...]:
     for module in CATALOGUE:
         importlib.import_module(module)
     out = []

@@ -186,7 +186,7 @@ def _check_training_step(dtype, how):
 
     def check(rng):
         from .. import verify as V
-        from ..training import Kernel, train_full_batch
+        from ..training import train_full_batch, train_minibatch
         from . import _numeric as X
 
         gamma = 0.3
@@ -197,15 +197,18 @@ def _check_training_step(dtype, how):
             labels = np.array(TINY_LABELS)
             ref = sympy_network_grads(p, x)
             expected = {k: v.astype(np.float64) - gamma / B * ref[k] for k, v in p.arrays().items()}
-            if how == "kernel":
-                q = p.copy()
-                Kernel(q, B).step(x, labels, gamma / B)
+            if how == "minibatch":  # one batch of B: the update W <- W - (gamma / B) nabla_W
+                q = train_minibatch(x, labels, epochs=1, batch_size=B, lr=gamma, params=p.copy()).params
             else:
-                q = train_full_batch(x, labels, iterations=1, lr=gamma, params=p.copy(), eval_every=1).params
+                q = train_full_batch(x, labels, iterations=1, lr=gamma, params=p.copy()).params
             # relative to the step itself: the error of theta_new - theta against (gamma/B) grad
             for k, v in q.arrays().items():
                 moved = v.astype(np.float64) - getattr(p, k).astype(np.float64)
-                errs.append(V.col_rel_error(moved.reshape(v.shape[0], -1), (expected[k] - getattr(p, k)).reshape(v.shape[0], -1)))
+                errs.append(
+                    V.col_rel_error(
+                        moved.reshape(v.shape[0], -1), (expected[k] - getattr(p, k)).reshape(v.shape[0], -1)
+                    )
+                )
         return X.worst(errs)
 
     return check
@@ -220,7 +223,8 @@ def _network() -> Identity:
     choices = {m: (0, 1) for m in net["M"]}
     chains = [
         Chain(
-            f"$\\partial E / \\partial {name[0]}_{name[1]}$ for 4 inputs, 3 hidden units, 3 classes, a batch of 2",
+            f"$\\partial E / \\partial {name[0]}_{name[1]}$ "
+            "for 4 inputs, 3 hidden units, 3 classes, a batch of 2",
             [Step(net["sympy"][name]), Step(net["backprop"][name], "backprop's formula")],
             size="Ni = 4, Nh = 3, No = 3, N = 2",
             show_latex=False,
@@ -265,7 +269,11 @@ def _network() -> Identity:
         "the recursion's step, $\\delta_1 = M \\odot W_2^\\top \\delta_2$ on the region with pattern $M$",
         [
             Step(net["delta1"]),
-            Step(M.multiply_elementwise(net["params"]["W2"].T * net["delta2"]), "definition of $\\delta_1$", DEFINITION),
+            Step(
+                M.multiply_elementwise(net["params"]["W2"].T * net["delta2"]),
+                "definition of $\\delta_1$",
+                DEFINITION,
+            ),
         ],
         size="Ni = 4, Nh = 3, No = 3, N = 2",
         show_latex=False,
@@ -299,8 +307,15 @@ def _network() -> Identity:
                 M.multiply_elementwise(W2 * dlt2) * x.T,
                 chains[2].title,
             ),
-            Variant("mask_dropped", "$\\delta_1 = W_2^\\top \\delta_2$: ReLU's derivative dropped", (W2.T * dlt2) * x.T, chains[2].title),
-            Variant("divided_by_N", "$\\delta_2 h^\\top / N$ for the summed loss", dlt2 * h.T / N, chains[0].title),
+            Variant(
+                "mask_dropped",
+                "$\\delta_1 = W_2^\\top \\delta_2$: ReLU's derivative dropped",
+                (W2.T * dlt2) * x.T,
+                chains[2].title,
+            ),
+            Variant(
+                "divided_by_N", "$\\delta_2 h^\\top / N$ for the summed loss", dlt2 * h.T / N, chains[0].title
+            ),
             Variant(
                 "wrong_axis",
                 "$\\nabla_{b_1}$ summed over hidden units, not samples",
@@ -329,7 +344,9 @@ def _training_step() -> Identity:
         "any batch size $B$, any parameter $\\theta$",
         [
             Step(mean_step),
-            Step(theta - gamma / B * sp.Sum(sp.Derivative(Es, theta), (s, 1, B)), "differentiation is linear"),
+            Step(
+                theta - gamma / B * sp.Sum(sp.Derivative(Es, theta), (s, 1, B)), "differentiation is linear"
+            ),
             Step(
                 theta - gamma / B * sp.Derivative(sp.Sum(Es, (s, 1, B)), theta),
                 "the gradient of the summed loss, which backprop returns",
@@ -345,7 +362,9 @@ def _training_step() -> Identity:
         [
             Step(sp.Matrix.vstack(W2 - gam * net["sympy"]["W2"] / N, (b2 - gam * net["sympy"]["b2"] / N).T)),
             Step(
-                sp.Matrix.vstack(W2 - gam / N * net["backprop"]["W2"], (b2 - gam / N * net["backprop"]["b2"]).T),
+                sp.Matrix.vstack(
+                    W2 - gam / N * net["backprop"]["W2"], (b2 - gam / N * net["backprop"]["b2"]).T
+                ),
                 "identity 8, scaled by $\\gamma / B$ as training.Kernel does",
             ),
         ],
@@ -360,8 +379,16 @@ def _training_step() -> Identity:
         [general, tiny],
         variants=[
             Variant("missing_1_over_B", "$\\theta - \\gamma \\nabla \\sum_s E_s$", summed),
-            Variant("divided_twice", "$\\gamma / B^2$", theta - gamma / B**2 * sp.Derivative(sp.Sum(Es, (s, 1, B)), theta)),
-            Variant("ascent", "$\\theta + (\\gamma/B) \\nabla \\sum_s E_s$", theta + gamma / B * sp.Derivative(sp.Sum(Es, (s, 1, B)), theta)),
+            Variant(
+                "divided_twice",
+                "$\\gamma / B^2$",
+                theta - gamma / B**2 * sp.Derivative(sp.Sum(Es, (s, 1, B)), theta),
+            ),
+            Variant(
+                "ascent",
+                "$\\theta + (\\gamma/B) \\nabla \\sum_s E_s$",
+                theta + gamma / B * sp.Derivative(sp.Sum(Es, (s, 1, B)), theta),
+            ),
             Variant(
                 "kernel_without_1_over_B",
                 "the tiny network's step without $1/B$",
@@ -370,9 +397,19 @@ def _training_step() -> Identity:
             ),
         ],
         checks=[
-            Check("training kernel vs SymPy, float64", "float64", _check_training_step(np.float64, "kernel")),
-            Check("training kernel vs SymPy, float32", "float32", _check_training_step(np.float32, "kernel")),
-            Check("train_full_batch, one step, vs SymPy", "float64", _check_training_step(np.float64, "full")),
+            Check(
+                "train_minibatch, one batch, float64",
+                "float64",
+                _check_training_step(np.float64, "minibatch"),
+            ),
+            Check(
+                "train_minibatch, one batch, float32",
+                "float32",
+                _check_training_step(np.float32, "minibatch"),
+            ),
+            Check(
+                "train_full_batch, one step, vs SymPy", "float64", _check_training_step(np.float64, "full")
+            ),
         ],
         implements="train_minibatch",
     )

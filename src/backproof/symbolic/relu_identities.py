@@ -47,7 +47,7 @@ def _fd_relu(rng):
 
 
 def _kernel_at_kink(rng):
-    r"""The training kernel's gradient where a hidden unit sits exactly at the kink, vs relu_jvp's.
+    r"""The training kernel's gradient (via train_full_batch) at a unit exactly at the kink, vs relu_jvp's.
 
     Unit 0 has a zero row of :math:`W_1` and :math:`b_{1,0} = 0`, so :math:`a_1 = 0` in
     every column. With :math:`H(0) = 0` its gradients are exactly 0; the kernel's update
@@ -56,19 +56,22 @@ def _kernel_at_kink(rng):
     from .. import verify as V
     from ..network import Parameters, backprop
     from ..preprocess import one_hot
-    from ..training import Kernel
+    from ..training import train_full_batch
 
     Ni, Nh, No, B = 4, 3, 3, 5
     p = Parameters(
-        rng.standard_normal((Nh, Ni)), rng.standard_normal(Nh), rng.standard_normal((No, Nh)), rng.standard_normal(No)
+        rng.standard_normal((Nh, Ni)),
+        rng.standard_normal(Nh),
+        rng.standard_normal((No, Nh)),
+        rng.standard_normal(No),
     )
     p.W1[0] = 0.0
     p.b1[0] = 0.0
     x = rng.standard_normal((Ni, B))
     labels = rng.integers(0, No, B)
     ref = backprop(p, x, one_hot(labels, No))
-    q = p.copy()
-    Kernel(q, B).step(x, labels, 1.0)
+    # one full-batch step with lr = B applies the gradient itself: W <- W - (lr / B) nabla_W
+    q = train_full_batch(x, labels, iterations=1, lr=float(B), params=p.copy()).params
     got = {name: value - getattr(q, name) for name, value in p.arrays().items()}
     if got["b1"][0] != 0 or np.any(got["W1"][0] != 0) or ref.b1[0] != 0:
         return float("inf")  # a convention other than H(0) = 0 somewhere
