@@ -4,8 +4,9 @@ For every page of ``docs/_build/html`` (served on 127.0.0.1 by this script) it f
 
 * the page asks for anything outside the site (a CDN, a font server, any other host);
 * an image is missing or does not decode;
-* raw TeX is visible (``\frac``, ``$$``, ... outside KaTeX's hidden MathML), or a page with
-  math does not get KaTeX's own fonts (a missing stylesheet or font);
+* KaTeX could not render a formula (drawn in red), or raw TeX is visible (``\frac``, ``$$``,
+  ... outside KaTeX's hidden MathML), or a page with math does not get KaTeX's own fonts (a
+  missing stylesheet or font);
 * the dark mode does not switch (the reader's system asks for dark: the page must turn dark,
   text light on a dark background);
 * at a phone's width (390 px) the page is wider than the screen (wide equations, tables and
@@ -183,6 +184,11 @@ def main(argv=None) -> int:
             broken = light.evaluate(BROKEN_IMAGES_JS)
             font = light.evaluate(KATEX_FONT_JS)
             n_math = light.evaluate("() => document.querySelectorAll('.katex').length")
+            katex_errors = light.evaluate(
+                "() => Array.from(document.querySelectorAll('.katex-error')).map(e => e.title.slice(0, 80))"
+            )
+            if katex_errors:
+                mine.append(f"{len(katex_errors)} formulas KaTeX could not render: {katex_errors[:3]}")
             n_images = light.evaluate("() => document.images.length")
             if tex:
                 mine.append(f"raw TeX visible: {tex}")

@@ -28,9 +28,6 @@ import time
 import warnings
 from pathlib import Path
 
-from sphinx.util import logging
-
-log = logging.getLogger(__name__)
 DOCS = Path(__file__).resolve().parent.parent
 KEEP_CACHES = 3  # cache directories kept besides the current one (switching data back and forth)
 
@@ -47,11 +44,12 @@ def data_source():
         return bp.locate_mnist()
 
 
-def source_digest() -> str:
+def source_digest(root: Path | None = None) -> str:
     """SHA-256 over every file of the backproof package that the kernel will import."""
-    import backproof as bp
+    if root is None:
+        import backproof as bp
 
-    root = Path(bp.__file__).parent
+        root = Path(bp.__file__).parent
     h = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         h.update(path.relative_to(root).as_posix().encode())
@@ -71,9 +69,11 @@ def data_digest(source) -> str:
     return h.hexdigest()
 
 
-def execution_cache(root: Path) -> Path:
+def execution_cache(root: Path, source: str | None = None, data: str | None = None) -> Path:
     """The jupyter-cache directory for this library source and this data; prunes old ones."""
-    digest = hashlib.sha256((source_digest() + data_digest(data_source())).encode()).hexdigest()[:16]
+    source = source_digest() if source is None else source
+    data = data_digest(data_source()) if data is None else data
+    digest = hashlib.sha256((source + data).encode()).hexdigest()[:16]
     path = root / digest
     root.mkdir(parents=True, exist_ok=True)
     others = sorted((p for p in root.iterdir() if p.is_dir() and p != path), key=lambda p: p.stat().st_mtime)
@@ -102,6 +102,9 @@ def report_execution(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
     from myst_nb.sphinx_ import NbMetadataCollector
+    from sphinx.util import logging
+
+    log = logging.getLogger(__name__)
 
     data = NbMetadataCollector.get_doc_data(app.env)
     rows = [(doc, meta["exec_data"]) for doc, meta in sorted(data.items()) if meta.get("exec_data")]
