@@ -52,6 +52,7 @@ nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True
 nb_render_markdown_format = "myst"  # Markdown that cells output may hold math and links
 nb_merge_streams = True
+nb_output_stderr = "remove"  # warnings name the builder's paths; pages state their data themselves
 nb_ipywidgets_js: dict = {}  # no widget JavaScript from a CDN
 
 # --- math: KaTeX prerendered to HTML at build time by the bundled katex.min.js run by node;
@@ -90,6 +91,7 @@ html_theme_options = {
     "launch_buttons": {},
     "article_header_end": ["article-header-buttons.html"],
     "icon_links": [],
+    "navbar_persistent": [],  # search is in the sidebar; no second search bar above the book
     "analytics": {},
     "announcement": backproof_site.announcement(),
 }
