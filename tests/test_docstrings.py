@@ -16,14 +16,20 @@ DERIVATIVES = ("softmax", "softmax_jvp", "relu_jvp", "cross_entropy_grad", "cros
 
 def named_statements(obj) -> dict[str, list[str]]:
     """``{identity name: [the math lines after it]}`` from a docstring's ``:Identity:`` blocks."""
-    out, current = {}, None
+    out, current, pending = {}, None, False
     for line in (inspect.getdoc(obj) or "").splitlines():
         stripped = line.strip()
         if stripped.startswith(":Identity:"):
-            current = stripped.split(":", 2)[2].strip()
+            current, pending = stripped.split(":", 2)[2].strip(), False
             out[current] = []
         elif current and stripped.startswith(".. math::"):
-            out[current].append(stripped[len(".. math::") :].strip())
+            content = stripped[len(".. math::") :].strip()
+            pending = not content  # the formula is on the next line (a long one)
+            if content:
+                out[current].append(content)
+        elif current and pending and stripped:
+            out[current].append(stripped)
+            pending = False
         elif current and stripped:
             current = None
     return out

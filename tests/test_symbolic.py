@@ -79,6 +79,15 @@ def test_every_identity_has_a_substantive_step_and_steps_are_marked():
     assert diag.substantive == sum(s.kind == S.REWRITE for s in diag.steps[1:]) < len(diag.steps) - 1
 
 
+def test_no_substantive_step_is_the_expression_before_it_unchanged():
+    """A rewrite that SymPy already made at construction would be counted but certify nothing."""
+    for ident in S.identities():
+        for chain in ident.chains:
+            for before, after in zip(chain.steps, chain.steps[1:]):
+                if after.kind == S.REWRITE:
+                    assert before.expr != after.expr, (ident.name, chain.title, after.why)
+
+
 def test_sizes_say_which_chains_are_general_and_which_fixed():
     assert S.identity("network_backprop_equals_sympy_gradient").sizes == ["Ni = 4, Nh = 3, No = 3, N = 2"]
     assert S.identity("softmax_derivative_diagonal").sizes == ["symbolic", "n = 10"]

@@ -38,7 +38,7 @@ def softmax(a: np.ndarray) -> np.ndarray:
 
     :Identity: softmax_is_shift_invariant
 
-    .. math:: \frac{e^{c + {a}_{i}}}{\sum_{k=1}^{n} e^{c + {a}_{k}}} = {g}_{i}
+    .. math:: \frac{\exp\left(c + {a}_{i}\right)}{\sum_{k=1}^{n} \exp\left(c + {a}_{k}\right)} = {g}_{i}
 
     Parameters
     ----------

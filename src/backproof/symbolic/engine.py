@@ -465,16 +465,19 @@ def refute(
         isinstance(sides[0], sp.MatrixBase) and sides[0].shape != sides[1].shape
     ):
         return SHAPES, {}
+    sides = [_as_matrix(s) for s in sides]
+    atoms = set().union(*(e.atoms(sp.Symbol) for e in sides))
+    bound = {lim[0] for e in sides for total in e.atoms(sp.Sum) for lim in total.limits}
+    integers = {s for s in atoms - bound if s.is_integer}
+    undef = {f.func for e in sides for f in e.atoms(AppliedUndef)}
+    if not integers and not undef:  # the same at every trial: differentiate once
+        sides = [e.applyfunc(lambda v: v.doit()) for e in sides]
     for trial in range(tries):
         if time.perf_counter() - start > seconds:
             break
         rng = np.random.default_rng([seed, trial])
-        exprs = [_as_matrix(s) for s in sides]
-        atoms = set().union(*(e.atoms(sp.Symbol) for e in exprs))
-        bound = {lim[0] for e in exprs for total in e.atoms(sp.Sum) for lim in total.limits}
-        integers = {s for s in atoms - bound if s.is_integer}
+        exprs = sides
         values = _integer_values(integers, rng)
-        undef = {f.func for e in exprs for f in e.atoms(AppliedUndef)}
         polys = {f: _random_polynomial(rng) for f in sorted(undef, key=str)}
         try:
 
@@ -484,7 +487,7 @@ def refute(
                 )
                 return v.xreplace(values).doit()
 
-            exprs = [e.applyfunc(fill) for e in exprs]
+            exprs = [e.applyfunc(fill) for e in exprs] if (integers or undef) else exprs
             free = set().union(*(e.free_symbols for e in exprs))
             free |= set().union(*(e.atoms(sp.Indexed) for e in exprs))
             point = {
@@ -732,6 +735,8 @@ class Identity:
                 lhs, rhs = interpret(eq, ln.meaning)
                 subs = {**c.hypotheses}
                 for shown, end in ((lhs, c.first), (rhs, c.last)):
+                    if shown == end:  # the same expression: nothing to check
+                        continue
                     ok = ok and all(
                         refute(shown, end, c.definitions, subs, case, tries=2, seconds=5.0) is None
                         and equal(shown, end, c.definitions, subs, case)
@@ -773,20 +778,24 @@ class Identity:
         lines += [f"$$ {s} $$" for s in self.statement_latex()]
         if self.assumptions:
             lines.append("Assumptions: " + "; ".join(self.assumptions) + ".")
+        unprinted = []
         for c in self.chains:
+            if not c.show_latex:
+                unprinted.append(c.size or c.title)
+                continue
             where = "any size" if c.size is None else c.size
             lines.append(f"*Proof, {c.title}* ({where}, {c.substantive} substantive steps):")
-            if c.show_latex:
-                parts = c.latex()
-                rows = [parts[0]]
-                for s, tex in zip(c.steps[1:], parts[1:]):
-                    rel = r"\le" if s.relation == "<=" else "="
-                    tag = "definition" if s.kind == DEFINITION else "rewrite"
-                    why = s.why.replace("$", "")
-                    rows.append(rf"{rel} {tex} && \text{{[{tag}] {why}}}")
-                lines.append("$$ \\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned} $$")
-            else:
-                lines.append("(too large to print)")
+            parts = c.latex()
+            rows = [parts[0]]
+            for s, tex in zip(c.steps[1:], parts[1:]):
+                rel = r"\le" if s.relation == "<=" else "="
+                tag = "definition" if s.kind == DEFINITION else "rewrite"
+                rows.append(rf"{rel} {tex} && {_why_latex(f'[{tag}] ' + s.why)}")
+            lines.append("$$ \\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned} $$")
+        if unprinted:
+            sizes = [f"${x}$" for x in dict.fromkeys(unprinted)]
+            listed = ", ".join(sizes[:-1]) + (" and " if len(sizes) > 1 else "") + sizes[-1]
+            lines.append(f"Also proved at {listed} (not printed; see the verification report).")
         return "\n\n".join(lines)
 
     def _repr_markdown_(self) -> str:
@@ -794,6 +803,12 @@ class Identity:
 
     def _repr_latex_(self) -> str:
         return "$$ " + r" \\ ".join(self.statement_latex()) + " $$"
+
+
+def _why_latex(why: str) -> str:
+    """A reason with ``$...$`` math as LaTeX: text parts in ``\\text{}``, math parts as they are."""
+    parts = why.split("$")
+    return " ".join((rf"\text{{{p}}}" if q % 2 == 0 else p) for q, p in enumerate(parts) if p.strip())
 
 
 @functools.cache

@@ -45,7 +45,8 @@ def tiny_network() -> dict:
     the targets ``d``, the summed loss ``E`` with :math:`h = M \odot a_1` and ``E_relu``
     with :math:`h = \max(a_1, 0)`, SymPy's gradients of ``E`` (``sympy``) and of
     ``E_relu`` (``sympy_relu``), backprop's formulas (``backprop``) and the
-    intermediate ``a1``, ``h``, ``delta1``, ``delta2``.
+    intermediate ``a1``, ``h``, ``delta1``, ``delta2``; ``dE`` holds the unevaluated
+    derivatives of ``E``, which the proof chains start from.
     """
     Ni, Nh, No, N = TINY["Ni"], TINY["Nh"], TINY["No"], TINY["N"]
     W1, W2 = _matrix("w1", Nh, Ni), _matrix("w2", No, Nh)
@@ -78,6 +79,7 @@ def tiny_network() -> dict:
         "b2": delta2 * sp.ones(N, 1),
     }
     sympy_grads = {k: P.applyfunc(lambda p, E=E: sp.diff(E, p)) for k, P in params.items()}
+    unevaluated = {k: P.applyfunc(lambda p, E=E: sp.Derivative(E, p)) for k, P in params.items()}
     relu_grads = {k: P.applyfunc(lambda p: sp.diff(E_relu, p)) for k, P in params.items()}
     return dict(
         params=params,
@@ -87,6 +89,7 @@ def tiny_network() -> dict:
         E=E,
         E_relu=E_relu,
         sympy=sympy_grads,
+        dE=unevaluated,
         backprop=backprop,
         sympy_relu=relu_grads,
         a1=a1,
@@ -225,7 +228,7 @@ def _network() -> Identity:
         Chain(
             f"$\\partial E / \\partial {name[0]}_{name[1]}$ "
             "for 4 inputs, 3 hidden units, 3 classes, a batch of 2",
-            [Step(net["sympy"][name]), Step(net["backprop"][name], "backprop's formula")],
+            [Step(net["dE"][name]), Step(net["backprop"][name], "SymPy differentiates; backprop's formula")],
             size="Ni = 4, Nh = 3, No = 3, N = 2",
             show_latex=False,
             choices=choices,
@@ -255,7 +258,7 @@ def _network() -> Identity:
         W2T: net["params"]["W2"].T,
         d1: net["delta1"],
         one: sp.ones(N, 1),
-        **{nab[k]: net["sympy"][k] for k in nab},
+        **{nab[k]: net["dE"][k] for k in nab},
     }
     M = net["M"]
     step_meaning = {**meaning, Step0(a1): M}  # on a linear region, H(a_1) is its pattern M
@@ -360,7 +363,7 @@ def _training_step() -> Identity:
     tiny = Chain(
         "the tiny network, $B = 2$: $W_2$ and $b_2$ after one step",
         [
-            Step(sp.Matrix.vstack(W2 - gam * net["sympy"]["W2"] / N, (b2 - gam * net["sympy"]["b2"] / N).T)),
+            Step(sp.Matrix.vstack(W2 - gam * net["dE"]["W2"] / N, (b2 - gam * net["dE"]["b2"] / N).T)),
             Step(
                 sp.Matrix.vstack(
                     W2 - gam / N * net["backprop"]["W2"], (b2 - gam / N * net["backprop"]["b2"]).T

@@ -24,7 +24,7 @@ __all__ = ["Diag", "EDiv", "Had", "Inner", "Relu", "Step0", "interpret", "nc", "
 
 
 class _Printer(LatexPrinter):
-    """SymPy's LaTeX, with partial derivatives written as fractions and Heaviside as H."""
+    """SymPy's LaTeX, with partial derivatives as fractions, Heaviside as H and the exponential as exp."""
 
     def _print_Derivative(self, expr):
         f, (x, count) = expr.expr, expr.variable_count[0]
@@ -34,6 +34,11 @@ class _Printer(LatexPrinter):
 
     def _print_Heaviside(self, expr):
         return rf"H\left({self._print(expr.args[0])}\right)"
+
+    def _print_exp(self, expr, exp=None):
+        # \exp, not e^{...}: in the course's notation e is the incoming gradient
+        out = rf"\exp\left({self._print(expr.args[0])}\right)"
+        return rf"{out}^{{{exp}}}" if exp is not None else out
 
 
 def to_latex(expr) -> str:

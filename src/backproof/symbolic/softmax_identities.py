@@ -45,7 +45,7 @@ J_DEF = {JI[i, j]: sp.Derivative(gI[i], aI[j]), JI[j, i]: sp.Derivative(gI[j], a
 
 
 def softmax_vector(a: sp.Matrix) -> sp.Matrix:
-    r"""The softmax of a column of SymPy expressions: :math:`e^{a_i} / \sum_j e^{a_j}`."""
+    r"""The softmax of a column of SymPy expressions: :math:`\\exp(a_i) / \sum_j \\exp(a_j)`."""
     total = sum(sp.exp(x) for x in a)
     return sp.Matrix([sp.exp(x) / total for x in a])
 
@@ -55,6 +55,11 @@ def _explicit(size: int = N_EXPLICIT):
     e = sp.Matrix(sp.symbols(f"e_1:{size + 1}", real=True))
     d = sp.Matrix(sp.symbols(f"d_1:{size + 1}", real=True))
     return a, e, d, softmax_vector(a)
+
+
+def _jacobian(g: sp.Matrix, a: sp.Matrix) -> sp.Matrix:
+    r"""The Jacobian :math:`\partial g_r / \partial a_q`, unevaluated (the proof differentiates)."""
+    return sp.Matrix(len(g), len(a), lambda r, q: sp.Derivative(g[r], a[q]))
 
 
 def _delta_sum(f, index, outer):
@@ -275,7 +280,7 @@ def _diag_derivative() -> Identity:
         hypotheses=CLASSES,
     )
     a, _, _, g = _explicit()
-    J = g.jacobian(a)
+    J = _jacobian(g, a)
     explicit = Chain(
         "$n = 10$, every $i$",
         [
@@ -319,7 +324,7 @@ def _offdiag_derivative() -> Identity:
         hypotheses={**CLASSES, **DISTINCT},
     )
     a, _, _, g = _explicit()
-    J = g.jacobian(a)
+    J = _jacobian(g, a)
     pairs = [(r, q) for r in range(N_EXPLICIT) for q in range(N_EXPLICIT) if r != q]
     explicit = Chain(
         "$n = 10$, every $i \\ne j$",
@@ -372,7 +377,7 @@ def _jacobian_symmetric() -> Identity:
         cases=[{j: i}, DISTINCT],  # i = j and i != j cover every entry
     )
     a3, _, _, g3 = _explicit(3)
-    J3 = g3.jacobian(a3)
+    J3 = _jacobian(g3, a3)
     small = Chain(
         "$n = 3$, written out",
         [Step(J3), Step(sp.diag(*g3) - g3 * g3.T, "SymPy's Jacobian, collected")],
@@ -386,7 +391,7 @@ def _jacobian_symmetric() -> Identity:
         show_latex=False,
     )
     a, _, _, g = _explicit()
-    J = g.jacobian(a)
+    J = _jacobian(g, a)
     explicit = Chain(
         "$n = 10$",
         [Step(J), Step(sp.diag(*g) - g * g.T, "SymPy's Jacobian"), Step(J.T, "transpose")],
@@ -432,7 +437,7 @@ def _batch_jvp(rows=3, cols=2):
     A = sp.Matrix(rows, cols, lambda r, q: sp.Symbol(f"a_{r + 1}{q + 1}", real=True))
     E = sp.Matrix(rows, cols, lambda r, q: sp.Symbol(f"e_{r + 1}{q + 1}", real=True))
     Gm = sp.Matrix.hstack(*[softmax_vector(A[:, q]) for q in range(cols)])
-    exact = sp.Matrix.hstack(*[softmax_vector(A[:, q]).jacobian(A[:, q]).T * E[:, q] for q in range(cols)])
+    exact = sp.Matrix.hstack(*[_jacobian(softmax_vector(A[:, q]), A[:, q]).T * E[:, q] for q in range(cols)])
     GE = Gm.multiply_elementwise(E)
     per_column = sp.ones(rows, 1) * (sp.ones(1, rows) * GE)  # <g, e> of each column, broadcast
     per_row = (GE * sp.ones(cols, 1)) * sp.ones(1, cols)  # summed along the wrong axis
@@ -466,7 +471,7 @@ def _jvp() -> Identity:
         show_latex=False,
     )
     a, e, _, g = _explicit()
-    J = g.jacobian(a)
+    J = _jacobian(g, a)
     explicit = Chain(
         "$n = 10$",
         [
@@ -528,7 +533,7 @@ def _loss_gradient() -> Identity:
     explicit = Chain(
         "$n = 10$",
         [
-            Step(sp.Matrix([E10]).jacobian(ys).T),
+            Step(sp.Matrix([sp.Derivative(E10, v) for v in ys])),
             Step(sp.Matrix([-d[r] / ys[r] for r in range(N_EXPLICIT)]), "SymPy's gradient"),
         ],
         size="n = 10",
@@ -587,7 +592,7 @@ def _fused() -> Identity:
         hypotheses=CLASSES,
     )
     a, _, d, g = _explicit()
-    J = g.jacobian(a)
+    J = _jacobian(g, a)
     last = {d[-1]: 1 - sum(d[:-1])}
     explicit = Chain(
         "$n = 10$",
@@ -604,7 +609,7 @@ def _fused() -> Identity:
         """Without the assumption, n = 3 and d = (2, 0, 0) is a counterexample."""
         a3, _, _, g3 = _explicit(3)
         d3 = sp.Matrix([2, 0, 0])
-        lhs = g3.jacobian(a3).T * (-d3).multiply_elementwise(g3.applyfunc(lambda v: 1 / v))
+        lhs = _jacobian(g3, a3).T * (-d3).multiply_elementwise(g3.applyfunc(lambda v: 1 / v))
         return refute(lhs, g3 - d3) is not None  # a point where they differ: a proof, unlike simplify failing
 
     JT, yv, dv = nc(r"J^{\top}", "y", "d")
@@ -633,7 +638,7 @@ def _general_targets() -> Identity:
         "general $n$, component $i$, any targets $d$", steps, definitions=defs, hypotheses=CLASSES
     )
     a, _, d, g = _explicit(4)
-    J = g.jacobian(a)
+    J = _jacobian(g, a)
     small = Chain(
         "$n = 4$, any $d$",
         [
@@ -717,10 +722,14 @@ def _shift_invariance() -> Identity:
         [
             Step(shifted),
             Step(
-                sp.exp(c) * sp.exp(aI[i]) / (sp.exp(c) * S),
-                "$e^{x + c} = e^{c} e^{x}$; $e^{c}$ does not depend on $k$",
+                sp.Mul(
+                    sp.Mul(sp.exp(c), sp.exp(aI[i]), evaluate=False),
+                    sp.Pow(sp.Mul(sp.exp(c), S, evaluate=False), -1, evaluate=False),
+                    evaluate=False,
+                ),
+                "$\\exp(x + c) = \\exp(c) \\exp(x)$; $\\exp(c)$ does not depend on $k$",
             ),
-            Step(sp.exp(aI[i]) / S, "cancel $e^{c}$"),
+            Step(sp.exp(aI[i]) / S, "cancel $\\exp(c)$"),
             Step(gI[i], "definition of $g_i$", DEFINITION),
         ],
         definitions=G,
@@ -731,7 +740,7 @@ def _shift_invariance() -> Identity:
         "Adding the same c to every logit leaves the softmax unchanged (why softmax subtracts the max)",
         [general],
         variants=[
-            Variant("not_cancelled", "$e^{c} g_i$", sp.exp(c) * gI[i]),
+            Variant("not_cancelled", "$\\exp(c) g_i$", sp.exp(c) * gI[i]),
             Variant("additive", "$g_i + c$", gI[i] + c),
         ],
         checks=_checks(_check_shift),
@@ -746,9 +755,11 @@ def _log_sum_exp_bounds() -> Identity:
         "general $n$, lower bound, for every class $p$ (so for the largest)",
         [
             Step(aI[p]),
-            Step(sp.log(sp.exp(aI[p], evaluate=False), evaluate=False), "$\\log e^{x} = x$", DEFINITION),
+            Step(sp.log(sp.exp(aI[p], evaluate=False), evaluate=False), "$\\log \\exp(x) = x$", DEFINITION),
             Step(
-                lse, "$e^{a_p}$ is one of the positive terms of the sum; $\\log$ is increasing", relation="<="
+                lse,
+                "$\\exp(a_p)$ is one of the positive terms of the sum; $\\log$ is increasing",
+                relation="<=",
             ),
         ],
         hypotheses=CLASSES,
@@ -759,12 +770,12 @@ def _log_sum_exp_bounds() -> Identity:
             Step(lse),
             Step(
                 sp.log(sp.exp(M) * sp.Sum(sp.exp(aI[k] - M), (k, 1, n))),
-                "take $e^{\\max_j a_j}$ out of the sum",
+                "take $\\exp(\\max_j a_j)$ out of the sum",
             ),
             Step(M + sp.log(sp.Sum(sp.exp(aI[k] - M), (k, 1, n))), "the log of a product"),
             Step(
                 M + sp.log(sp.Sum(1, (k, 1, n))),
-                "each $e^{a_k - \\max_j a_j} \\le 1$; $\\log$ is increasing",
+                "each $\\exp(a_k - \\max_j a_j) \\le 1$; $\\log$ is increasing",
                 relation="<=",
             ),
             Step(M + sp.log(n), "$n$ terms equal to 1", DEFINITION),
@@ -774,12 +785,12 @@ def _log_sum_exp_bounds() -> Identity:
     )
     return Identity(
         "log_sum_exp_is_between_max_and_max_plus_log_n",
-        "max_j a_j ≤ log Σ_j e^{a_j} ≤ max_j a_j + log n: the log-sum-exp the loss uses",
+        "max_j a_j ≤ log Σ_j \\exp(a_j) ≤ max_j a_j + log n: the log-sum-exp the loss uses",
         [lower, upper],
         assumptions=["$p \\le n$", "$a_k \\le \\max_j a_j$ for every $k$"],
         variants=[
-            Variant("no_log_n", "$\\log\\sum_j e^{a_j} \\le \\max_j a_j$", M, upper.title),
-            Variant("reversed", "$\\log\\sum_j e^{a_j} \\le a_p$", aI[p], first=lse),
+            Variant("no_log_n", "$\\log\\sum_j \\exp(a_j) \\le \\max_j a_j$", M, upper.title),
+            Variant("reversed", "$\\log\\sum_j \\exp(a_j) \\le a_p$", aI[p], first=lse),
         ],
         checks=_checks(_check_lse),
         implements="cross_entropy_from_logits",
