@@ -1,4 +1,5 @@
 # Learner code that misbehaves in every way the checker must survive (tests/test_check.py).
+# ruff: noqa: F821 - the undefined name Ntrain is the learner's mistake under test
 import os
 import sys
 

@@ -29,12 +29,14 @@ def cells(text: str) -> list[str]:
 def notebook(code: list[str], title: str) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    nb.cells.append(nbformat.v4.new_markdown_cell(f"# {title}\n\nColumns are samples; `net = (W1, b1, W2, b2)`."))
+    nb.cells.append(
+        nbformat.v4.new_markdown_cell(f"# {title}\n\nColumns are samples; `net = (W1, b1, W2, b2)`.")
+    )
     nb.cells.append(nbformat.v4.new_code_cell("%matplotlib inline\n" + code[0].split("\n", 2)[2]))
     nb.cells.extend(nbformat.v4.new_code_cell(c) for c in code[1:])
     nb.cells.append(
         nbformat.v4.new_code_cell(
-            "import MNISTtools\n"
+            "import MNISTtools\n\n"
             'xtrain, ltrain = MNISTtools.load(dataset="training", path="/srv/datasets/mnist")\n'
             "xtrain = normalize_MNIST_images(xtrain)\n"
             "dtrain = label2onehot(ltrain)\n"
@@ -42,21 +44,33 @@ def notebook(code: list[str], title: str) -> nbformat.NotebookNode:
         )
     )
     nb.cells.append(
-        nbformat.v4.new_code_cell("netinit = init_shallow(Ni, Nh, No)\nnettrain = backprop_shallow(xtrain, dtrain, netinit, 20)")
+        nbformat.v4.new_code_cell(
+            "netinit = init_shallow(Ni, Nh, No)\nnettrain = backprop_shallow(xtrain, dtrain, netinit, 20)"
+        )
     )
     return nb
 
 
-def main() -> None:
+EXAMPLES = ROOT / "src" / "backproof" / "check" / "examples"
+
+
+def main(tests_dir: Path = HERE, examples_dir: Path = EXAMPLES) -> None:
     text = (HERE / "course_solution.py").read_text()
     correct = text.replace("delta1 = relup(a1, W2.T.dot(delta2))", "delta1 = relup(h, W2.T.dot(delta2))")
     assert correct != text
-    nbformat.write(notebook(cells(correct), "Backprop exercise: a correct solution"), HERE / "course_solution.ipynb")
-    wrong = correct.replace("np.exp(a - M)", "np.exp(a)").replace("gamma / N", "gamma")
-    assert "gamma / N" not in wrong and "np.exp(a)" in wrong
-    out = ROOT / "src" / "backproof" / "check" / "examples"
-    out.mkdir(exist_ok=True)
-    nbformat.write(notebook(cells(wrong), "Backprop exercise"), out / "my_assignment.ipynb")
+    nbformat.write(
+        notebook(cells(correct), "Backprop exercise: a correct solution"), tests_dir / "course_solution.ipynb"
+    )
+    wrong = correct
+    for old, new in (
+        ("M = np.max(a, axis=0, keepdims=True)\n    e = np.exp(a - M)", "e = np.exp(a)"),
+        ("N = x.shape[1]\n    a1", "a1"),
+        ("gamma / N", "gamma"),
+    ):
+        assert old in wrong, old
+        wrong = wrong.replace(old, new)
+    examples_dir.mkdir(exist_ok=True)
+    nbformat.write(notebook(cells(wrong), "Backprop exercise"), examples_dir / "my_assignment.ipynb")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 # A learner who named two functions wrongly (tests/test_check.py).
+# ruff: noqa: F811 - redefining softmax is the learner's slip under test
 import numpy as np
 
 

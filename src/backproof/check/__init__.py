@@ -19,7 +19,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["COURSE_FUNCTIONS", "Report", "UnreadableFileError", "check_file", "example_notebook", "mistake_catalogue"]
+__all__ = [
+    "COURSE_FUNCTIONS",
+    "Report",
+    "UnreadableFileError",
+    "check_file",
+    "example_notebook",
+    "mistake_catalogue",
+]
 
 
 def __getattr__(name):  # lazy: importing backproof.check costs nothing until it is used

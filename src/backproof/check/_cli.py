@@ -19,7 +19,9 @@ from ..errors import BackproofError
 def _mapping(text: str) -> tuple[str, str]:
     course, sep, mine = text.partition("=")
     if not sep or not course.strip() or not mine.strip():
-        raise argparse.ArgumentTypeError(f"expected COURSE_NAME=YOUR_NAME, e.g. softmaxp=my_softmax_grad; got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected COURSE_NAME=YOUR_NAME, e.g. softmaxp=my_softmax_grad; got {text!r}"
+        )
     return course.strip(), mine.strip()
 
 
@@ -30,6 +32,16 @@ def _positive(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _megabytes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MB") from None
+    if value < 256:
+        raise argparse.ArgumentTypeError(f"must be at least 256 (MB), got {value}")
     return value
 
 
@@ -53,10 +65,25 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     c.add_argument("--only", default=None, metavar="NAMES", help="comma-separated course functions to check")
     c.add_argument("--run-all", action="store_true", help="run every cell in order, not only the definitions")
-    c.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the report as JSON for grading")
-    c.add_argument("--time-limit", type=_positive, default=3.0, metavar="SECONDS", help="per call (default 3)")
-    c.add_argument("--memory", type=int, default=2048, metavar="MB", help="memory limit of your code (default 2048)")
-    c.add_argument("--site", default="", metavar="URL", help="prefix for the links to the proofs, e.g. the site's address")
+    c.add_argument(
+        "--json", type=Path, default=None, metavar="OUT", help="write the report as JSON for grading"
+    )
+    c.add_argument(
+        "--time-limit", type=_positive, default=3.0, metavar="SECONDS", help="per call (default %(default)g)"
+    )
+    c.add_argument(
+        "--memory",
+        type=_megabytes,
+        default=2048,
+        metavar="MB",
+        help="memory limit of your code (default %(default)s)",
+    )
+    c.add_argument(
+        "--site",
+        default="",
+        metavar="URL",
+        help="prefix for the links to the proofs, e.g. the site's address",
+    )
     c.set_defaults(run=run)
     return c
 
@@ -66,7 +93,9 @@ def run(args) -> int:
     from ._run import check_file
 
     if args.json is not None and not args.json.parent.resolve().is_dir():
-        raise BackproofError(f"--json {args.json}: directory {args.json.parent} does not exist; create it first")
+        raise BackproofError(
+            f"--json {args.json}: directory {args.json.parent} does not exist; create it first"
+        )
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
     report = check_file(
         args.file,

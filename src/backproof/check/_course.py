@@ -139,7 +139,12 @@ def update(
         nb1 = reduce(delta1, axis=1, keepdims=True)
         n = {"N": x.shape[1], "1": 1, "Ni": x.shape[0]}[divide]
         step = gamma / n
-        return (W1 + sign * step * nW1, b1 + sign * step * nb1, W2 + sign * step * nW2, b2 + sign * step * nb2)
+        return (
+            W1 + sign * step * nW1,
+            b1 + sign * step * nb1,
+            W2 + sign * step * nW2,
+            b2 + sign * step * nb2,
+        )
 
 
 def train(x, d, net, T, gamma, steps=None, ref=False, **mistake):

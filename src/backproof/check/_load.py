@@ -62,7 +62,7 @@ def _strip_magics(code: str) -> str:
 
 
 def _module_roots(tree: ast.Module) -> set[str]:
-    roots = set()
+    roots: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             roots.update((a.asname or a.name).split(".")[0] for a in node.names)
@@ -73,7 +73,7 @@ def _module_roots(tree: ast.Module) -> set[str]:
 
 def _is_constant(node: ast.AST, modules: set[str]) -> bool:
     r"""Literals, arithmetic, names, module attributes and cheap calls on module functions."""
-    if isinstance(node, ast.Constant):
+    if isinstance(node, (ast.Constant, ast.Lambda)):  # a lambda's body runs only when called
         return True
     if isinstance(node, ast.Name):
         return True
@@ -88,14 +88,16 @@ def _is_constant(node: ast.AST, modules: set[str]) -> bool:
     if isinstance(node, ast.UnaryOp):
         return _is_constant(node.operand, modules)
     if isinstance(node, ast.Attribute):
-        root = node
+        root: ast.expr = node
         while isinstance(root, ast.Attribute):
             root = root.value
         return isinstance(root, ast.Name) and root.id in modules
     if isinstance(node, ast.Call):
         name = ast.unparse(node.func)
         return (
-            isinstance(node.func, ast.Attribute)  # np.float32(...), np.random.default_rng(0): not own functions
+            isinstance(
+                node.func, ast.Attribute
+            )  # np.float32(...), np.random.default_rng(0): not own functions
             and _is_constant(node.func, modules)
             and not _NO_CALL.search(name)
             and all(_is_constant(a, modules) for a in node.args)
@@ -110,21 +112,25 @@ def _keep(node: ast.stmt, modules: set[str]) -> bool:
     if isinstance(node, ast.Assign):
         return all(_is_target(t) for t in node.targets) and _is_constant(node.value, modules)
     if isinstance(node, ast.AnnAssign):
-        return isinstance(node.target, ast.Name) and node.value is not None and _is_constant(node.value, modules)
+        return (
+            isinstance(node.target, ast.Name) and node.value is not None and _is_constant(node.value, modules)
+        )
     if isinstance(node, ast.Try):  # try: import a / except ImportError: import b
         return all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in node.body)
     return False
 
 
 def _is_target(t: ast.AST) -> bool:
-    return isinstance(t, ast.Name) or (isinstance(t, ast.Tuple) and all(isinstance(e, ast.Name) for e in t.elts))
+    return isinstance(t, ast.Name) or (
+        isinstance(t, ast.Tuple) and all(isinstance(e, ast.Name) for e in t.elts)
+    )
 
 
 def _defined(node: ast.stmt) -> list[str]:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return [node.name]
     if isinstance(node, ast.Assign):
-        names = []
+        names: list[str] = []
         for t in node.targets:
             names.extend(n.id for n in ast.walk(t) if isinstance(n, ast.Name))
         return names
@@ -134,6 +140,8 @@ def _defined(node: ast.stmt) -> list[str]:
 def load_source(path: str | Path, run_all: bool = False) -> Source:
     r"""Read ``path`` and return the statements to run (see the module docstring)."""
     path = Path(path)
+    if path.is_dir():
+        raise UnreadableFileError(f"{path} is a folder: give the notebook or .py file inside it")
     if not path.is_file():
         raise UnreadableFileError(f"{path}: no such file")
     cells = cells_of(path)
@@ -162,10 +170,13 @@ def load_source(path: str | Path, run_all: bool = False) -> Source:
         for node in tree.body:
             if _keep(node, modules):
                 # keep line numbers: pad with blank lines so tracebacks point into the learner's file
-                text = "\n" * (node.lineno - 1) + ast.get_source_segment(code, node, padded=True)
-                if node.decorator_list if hasattr(node, "decorator_list") else False:
-                    first = node.decorator_list[0].lineno
+                decorators = getattr(node, "decorator_list", None)
+                if decorators:  # whole lines from the first decorator to the end of the definition
+                    first = decorators[0].lineno
                     text = "\n" * (first - 1) + "\n".join(code.splitlines()[first - 1 : node.end_lineno])
+                else:  # exactly the statement, even on a line shared with others by ";"
+                    segment = ast.get_source_segment(code, node, padded=True) or ""
+                    text = "\n" * (node.lineno - 1) + segment
                 label = _defined(node) or [ast.unparse(node).splitlines()[0][:60]]
                 src.statements.append((filename, text, f"{where}, line {node.lineno} ({label[0]})"))
     return src

@@ -108,11 +108,13 @@ class Report:
         }
 
     def write_json(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        Path(path).write_text(
+            json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
 
     def format(self, site: str = "") -> str:
         r"""The report for a terminal; ``site`` is prefixed to the relative links of proofs."""
-        counts = ", ".join(f"{n} {s}" for s in STATUSES if (n := sum(f.status == s for f in self.functions)))
+        counts = ", ".join(f"{k} {s}" for s in STATUSES if (k := sum(f.status == s for f in self.functions)))
         lines = [f"backproof check {self.path}: {counts} ({self.seconds:.1f} s)", ""]
         for fr in self.functions:
             alias = f" (your {fr.defined_as})" if fr.defined_as and fr.defined_as != fr.name else ""
@@ -126,8 +128,8 @@ class Report:
                     lines.append(f"    problem:   {f.problem}")
                 if f.counterexample:
                     lines.append("    smallest input found:")
-                    for k, v in f.counterexample.items():
-                        lines.extend(_indent(f"{k} = {v}", 8))
+                    for name, shown in f.counterexample.items():
+                        lines.extend(_indent(f"{name} = {shown}", 8))
                 for label, values in (("expected", f.expected), ("got", f.got)):
                     if values:
                         lines.append(f"    {label + ':':<10} " + values[0])
@@ -140,8 +142,10 @@ class Report:
         for n in self.notes:
             lines.append(f"note: {n}")
         lines.append("")
-        lines.append(f"score {self.score:.2f} ({sum(f.status == 'pass' for f in self.functions)} of "
-                     f"{len(self.functions)} functions pass)")
+        lines.append(
+            f"score {self.score:.2f} ({sum(f.status == 'pass' for f in self.functions)} of "
+            f"{len(self.functions)} functions pass)"
+        )
         return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ Non-goals: partial credit beyond the share of properties that hold.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 import time
@@ -26,8 +27,8 @@ from ._report import Finding, FunctionResult, Report, show_array
 from ._sandbox import Learner, LearnerError
 
 
-class _Abort(BaseException):  # noqa: N818 - not an error: stops Hypothesis after a timeout or a death
-    pass
+class _Abort(BaseException):  # not an Exception, so Hypothesis lets it through
+    r"""Stops Hypothesis at once after a timeout or a dead child (shrinking would wait again)."""
 
 
 class _Failed(Exception):  # noqa: N818 - signals a counterexample to Hypothesis
@@ -48,18 +49,29 @@ def _tolerance(dtype) -> float:
     return 1e-4 if np.dtype(dtype).kind == "f" and np.dtype(dtype).itemsize <= 4 else 1e-6
 
 
-def compare(got: dict, exp: dict, base: dict | None = None, equal_nan: bool = False, limit: int = 3):
+def compare(
+    got: dict,
+    exp: dict,
+    base: dict | None = None,
+    equal_nan: bool = False,
+    limit: int = 3,
+    scale: float = 0.0,
+):
     # the first ``limit`` differing entries of the first array that differs; the others are named
     r"""``(ok, expected lines, got lines, problem)`` comparing normalised outputs entry by entry."""
     if set(got) != set(exp):
         return False, [], [], f"returns {sorted(got)}, expected {sorted(exp)}"
-    exp_lines, got_lines = [], []
+    exp_lines: list[str] = []
+    got_lines: list[str] = []
     for key in exp:
         g, e = got[key], np.asarray(exp[key])
         name = key or "result"
         if g.shape != e.shape:
-            return False, [f"{name}: shape {e.shape}"], [f"{name}: shape {g.shape}"], (
-                f"{name} has shape {g.shape}, expected {e.shape}"
+            return (
+                False,
+                [f"{name}: shape {e.shape}"],
+                [f"{name}: shape {g.shape}"],
+                (f"{name} has shape {g.shape}, expected {e.shape}"),
             )
         if g.dtype.kind not in "biuf":
             return False, [], [f"{name}: dtype {g.dtype}"], f"{name} has dtype {g.dtype}, expected numbers"
@@ -70,9 +82,13 @@ def compare(got: dict, exp: dict, base: dict | None = None, equal_nan: bool = Fa
             b = np.asarray(base[key], dtype=np.float64)
             if b.shape == gf.shape:
                 gf, ef = gf - b, ef - b
-                atol += 8 * np.finfo(g.dtype if g.dtype.kind == "f" else np.float64).eps * np.abs(b).max(initial=0)
+                atol += (
+                    8
+                    * np.finfo(g.dtype if g.dtype.kind == "f" else np.float64).eps
+                    * np.abs(b).max(initial=0)
+                )
         finite = np.abs(ef[np.isfinite(ef)])
-        atol += rtol * (finite.max() if finite.size else 0.0)
+        atol += rtol * max(finite.max() if finite.size else 0.0, scale)
         with np.errstate(invalid="ignore"):
             bad = ~(np.abs(gf - ef) <= atol + rtol * np.abs(ef))
         if equal_nan:
@@ -148,15 +164,16 @@ class _Checker:
         r"""None when the property holds, else ``(problem, expected lines, got lines)``."""
         if out.error is not None:
             return (out.error.message, [], [])
-        if out.malformed is not None:
-            return (out.malformed, [], [])
+        if out.malformed is not None or out.value is None:
+            return (out.malformed or "returned nothing", [], [])
         exp = self.prop.expected(inputs)
         if self.prop.close is not None:
             if self.prop.close(out.value, exp):
                 return None
             return (self.prop.close_says, _lines(exp), _lines(out.value))
         base = self.prop.base(inputs) if self.prop.base else None
-        ok, e_lines, g_lines, problem = compare(out.value, exp, base)
+        scale = self.prop.scale(inputs) if self.prop.scale else 0.0
+        ok, e_lines, g_lines, problem = compare(out.value, exp, base, scale=scale)
         if not ok and self.prop.accept is not None:
             note = self.prop.accept(out.value, inputs)
             if note:
@@ -236,7 +253,7 @@ class _Checker:
             f.diagnosis, f.mistake = m.says, m.key
             if m.identity:
                 f.identity = m.identity
-                f.link = S.IDENTITY_PAGES[m.identity]
+                f.link = S.identity_link(m.identity)
         if out.error is not None:
             return f, "crashed"
         return f, "fail"
@@ -300,11 +317,12 @@ def _textbook_note(learner: Learner, fname: str, spec: S.Spec) -> str | None:
 
 def _seed_note(learner: Learner, fname: str, spec: S.Spec) -> str | None:
     r"""The same global seed should give the same result; a note, since the course fixes no seeding."""
+    args: tuple
     if spec.name == "init_shallow":
         args = (5, 3, 10)
     else:
-        i = S.net_inputs(4, 3, 2, 7)
-        args = (i["x"], i["d"], i["net"], 1, 2, S.GAMMA)
+        i = S.net_inputs(6, 3, 2, 7)  # B = 1: two shuffles agree with probability 1/720
+        args = (i["x"], i["d"], i["net"], 1, 1, S.GAMMA)
     try:
         a = S.net_out(learner.call(fname, args, seed=12345))
         b = S.net_out(learner.call(fname, args, seed=12345))
@@ -351,24 +369,31 @@ def _slip_candidate(spec: S.Spec, functions: dict, found: set[str]) -> tuple[str
     return None
 
 
+_VERB = {"fail": "fail", "crashed": "crash", "timed out": "time out"}
+
+
 def _not_found(learner: Learner, spec: S.Spec, fname: str, src, found: set[str]) -> FunctionResult:
     fr = FunctionResult(spec.name, "not found", defined_as=fname)
     slip = _slip_candidate(spec, learner.functions, found) if fname == spec.name else None
     if slip is None:
         if fname in src.definitions:
-            fr.notes.append(f"{fname} is assigned ({'; '.join(src.definitions[fname])}) but is not a function")
+            fr.notes.append(
+                f"{fname} is assigned ({'; '.join(src.definitions[fname])}) but is not a function"
+            )
         else:
             fr.notes.append(f"no function {fname} in the file")
         return fr
     other, why = slip
     where = src.definitions.get(other, [])
     if other in S.COURSE_FUNCTIONS and len(where) > 1:
-        why += f"; {other} is defined {len(where)} times ({'; '.join(where)}) and the last overwrites the first"
+        why += (
+            f"; {other} is defined {len(where)} times ({'; '.join(where)}) and the last overwrites the first"
+        )
     trial = _check_function(learner, spec, other)
     verdict = (
         f"it passes the {spec.name} checks"
         if trial.status == "pass"
-        else f"checked as {spec.name} it would {trial.status.replace('timed out', 'time out').replace('crashed', 'crash')}"
+        else f"checked as {spec.name} it would {_VERB[trial.status]}"
     )
     fr.notes.append(
         f"{why}: a naming slip? {verdict}. Rename it {spec.name}"
@@ -389,7 +414,40 @@ def check_file(
     memory_mb: int = 2048,
     load_limit: float = 30.0,
 ) -> Report:
-    r"""Check a learner's ``.py`` or ``.ipynb`` function by function; see :mod:`backproof.check`."""
+    r"""Check a learner's ``.py`` or ``.ipynb``, function by function (see :mod:`backproof.check`).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The learner's notebook or module. It is read, never written; its code runs in a child
+        process whose working directory is a temporary folder.
+    mapping : dict, optional
+        Course name -> the learner's name, e.g. ``{"softmaxp": "my_softmax_grad"}``.
+    only : list of str, optional
+        Check only these course functions (others are left out of the report).
+    run_all : bool
+        Run every cell (statement) in order instead of only imports, definitions and constants.
+    time_limit : float
+        Seconds allowed to each call of a learner's function.
+    memory_mb : int
+        Address-space limit of the child process, in MiB.
+    load_limit : float
+        Seconds allowed to run the definitions (ten times this with ``run_all``).
+
+    Returns
+    -------
+    Report
+        Per course function: ``pass``, ``fail``, ``crashed``, ``timed out`` or ``not found``, with
+        the broken identity or property, the smallest counterexample, expected and got, and a
+        diagnosis where a known mistake reproduces the learner's output.
+
+    Raises
+    ------
+    UnreadableFileError
+        The file is missing, not a notebook, or a ``.py`` file with a syntax error.
+    ValueError
+        ``mapping`` or ``only`` names a function that is not one of the course's.
+    """
     start = time.perf_counter()
     mapping = dict(mapping or {})
     src = load_source(path, run_all=run_all)
@@ -397,7 +455,9 @@ def check_file(
     if only:
         unknown = sorted(set(only) - {s.name for s in specs})
         if unknown:
-            raise ValueError(f"not a course function: {', '.join(unknown)}; choose from {', '.join(S.COURSE_FUNCTIONS)}")
+            raise ValueError(
+                f"not a course function: {', '.join(unknown)}; choose from {', '.join(S.COURSE_FUNCTIONS)}"
+            )
         specs = [s for s in specs if s.name in only]
     unknown = sorted(set(mapping) - set(S.COURSE_FUNCTIONS))
     if unknown:
@@ -406,12 +466,18 @@ def check_file(
     notes = list(src.notes)
     folder = str(Path(path).resolve().parent)
     try:
-        learner = Learner(src.statements, folder, time_limit, memory_mb, load_limit if not run_all else 10 * load_limit)
+        learner = Learner(
+            src.statements, folder, time_limit, memory_mb, load_limit if not run_all else 10 * load_limit
+        )
     except LearnerError as exc:
         why = f"loading the file {'timed out' if exc.kind == 'timeout' else 'failed: ' + exc.message}"
-        return Report(str(path), [FunctionResult(s.name, "crashed", notes=[why]) for s in specs], notes,
-                      time.perf_counter() - start)
-    with learner:
+        return Report(
+            str(path),
+            [FunctionResult(s.name, "crashed", notes=[why]) for s in specs],
+            notes,
+            time.perf_counter() - start,
+        )
+    with learner, _hypothesis_home(learner.scratch):
         notes.extend(learner.load_notes)
         for spec in specs:
             fname = mapping.get(spec.name, spec.name)
@@ -421,13 +487,29 @@ def check_file(
                 results.append(_not_found(learner, spec, fname, src, found))
                 continue
             fr = _check_function(learner, spec, fname)
+            _skipped_global_note(fr, src, run_all)
             where = src.definitions.get(fname, [])
             if len(where) > 1:
-                fr.notes.append(f"defined {len(where)} times ({'; '.join(where)}): the last definition is checked")
+                fr.notes.append(
+                    f"defined {len(where)} times ({'; '.join(where)}): the last definition is checked"
+                )
             fr.seconds = time.perf_counter() - t0
             results.append(fr)
         _dependency_notes(results, learner.functions, mapping)
     return Report(str(path), results, notes, time.perf_counter() - start)
+
+
+@contextlib.contextmanager
+def _hypothesis_home(folder: str):
+    r"""Hypothesis caches constants in ./.hypothesis: keep that out of the learner's folder."""
+    from hypothesis import configuration
+
+    before = getattr(configuration, "__hypothesis_home_directory", None)
+    configuration.set_hypothesis_home_dir(folder)
+    try:
+        yield
+    finally:
+        configuration.set_hypothesis_home_dir(before)
 
 
 def _check_function(learner: Learner, spec: S.Spec, fname: str) -> FunctionResult:
@@ -460,12 +542,41 @@ def _check_function(learner: Learner, spec: S.Spec, fname: str) -> FunctionResul
     return fr
 
 
+_NAME_ERROR = re.compile(r"NameError: name '(\w+)' is not defined")
+
+
+def _skipped_global_note(fr: FunctionResult, src, run_all: bool) -> None:
+    r"""A NameError on a name the file assigns in a statement that was not run: say so."""
+    if run_all:
+        return
+    for f in fr.findings:
+        m = _NAME_ERROR.search(f.problem or "")
+        if m and m.group(1) in src.definitions:
+            name = m.group(1)
+            fr.notes.append(
+                f"{name} is assigned at {'; '.join(src.definitions[name])}, a statement the checker does not "
+                f"run (only definitions and constants run): pass {name} as an argument, or use --run-all"
+            )
+            return
+
+
 def _dependency_notes(results: list[FunctionResult], functions: dict, mapping: dict) -> None:
     by_learner_name = {mapping.get(r.name, r.name): r for r in results}
     for r in results:
         if r.status in ("pass", "not found"):
             continue
+        if all(f.diagnosis for f in r.findings if not f.passed):
+            continue  # its own mistake explains it
         used = functions.get(r.defined_as or r.name, ((), 0, []))[2]
-        bad = [by_learner_name[u].name for u in used if u in by_learner_name and by_learner_name[u].status not in ("pass", "not found") and by_learner_name[u] is not r]
+        bad = [
+            by_learner_name[u].name
+            for u in used
+            if u in by_learner_name
+            and by_learner_name[u].status not in ("pass", "not found")
+            and by_learner_name[u] is not r
+        ]
         if bad:
-            r.notes.append(f"calls {', '.join(bad)}, which {'does' if len(bad) == 1 else 'do'} not pass: fix that first")
+            r.notes.append(
+                f"calls {', '.join(bad)}, which {'does' if len(bad) == 1 else 'do'} not pass either: "
+                "that may be the cause, check it first"
+            )

@@ -7,7 +7,8 @@ exceeded, or the child dies (a crash in C code, ``os._exit``, the memory limit),
 killed and a fresh one is started with the same definitions, so the other functions are
 still checked.
 
-Non-goals: a security sandbox (see :mod:`backproof.check._worker`).
+Non-goals: a security sandbox (see :mod:`backproof.check._worker`); Windows (the time limit
+waits on the child's pipe with ``select``, which Windows offers for sockets only).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 import pickle
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -74,13 +76,17 @@ class Learner:
             stderr=subprocess.DEVNULL,
             cwd=self._tmp.name,
             env=env,
+            start_new_session=True,  # its own process group: what the learner's code starts dies with it
         )
         reply = self._request(("load", self.statements, self.folder), self.load_limit)
         self.functions, self.load_notes = reply
 
     def _kill(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
+        if self._proc is not None:
+            try:
+                os.killpg(self._proc.pid, signal.SIGKILL)  # the group this object started, by its id
+            except (ProcessLookupError, PermissionError):
+                pass
         if self._proc is not None:
             self._proc.wait()
             for f in (self._proc.stdin, self._proc.stdout):
@@ -93,6 +99,11 @@ class Learner:
         self.restarts += 1
         self._start()
 
+    @property
+    def scratch(self) -> str:
+        r"""A temporary folder that lives as long as this object (the child's working directory)."""
+        return self._tmp.name
+
     def close(self) -> None:
         self._kill()
         self._tmp.cleanup()
@@ -104,9 +115,14 @@ class Learner:
         self.close()
 
     # ------------------------------------------------------------------ protocol
+    def _pipes(self):
+        proc = self._proc
+        if proc is None or proc.stdin is None or proc.stdout is None:
+            raise LearnerError("died", "")
+        return proc.stdin, proc.stdout
+
     def _read_exact(self, n: int, deadline: float) -> bytes:
-        out = self._proc.stdout
-        fd = out.fileno()
+        fd = self._pipes()[1].fileno()
         chunks = []
         while n:
             left = deadline - time.monotonic()
@@ -122,8 +138,9 @@ class Learner:
     def _request(self, msg, limit: float):
         data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
         try:
-            self._proc.stdin.write(struct.pack("<Q", len(data)) + data)
-            self._proc.stdin.flush()
+            stdin = self._pipes()[0]
+            stdin.write(struct.pack("<Q", len(data)) + data)
+            stdin.flush()
         except (BrokenPipeError, OSError):
             raise LearnerError("died", "") from None
         deadline = time.monotonic() + limit
@@ -147,10 +164,11 @@ class Learner:
                 exc.message = f"did not return within {limit:g} s (an infinite loop?)"
                 self.restart()
             elif exc.kind == "died":
+                code = None
                 try:
-                    code = self._proc.wait(timeout=2)
+                    code = self._proc.wait(timeout=2) if self._proc is not None else None
                 except subprocess.TimeoutExpired:
-                    code = None
+                    pass
                 exc.message = _death(code)
                 self.restart()
             raise
@@ -158,8 +176,6 @@ class Learner:
 
 def _death(code) -> str:
     if code is not None and code < 0:
-        import signal
-
         try:
             name = signal.Signals(-code).name
         except ValueError:

@@ -73,16 +73,24 @@ def _limit_memory(megabytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def _callables(ns: dict) -> dict:
-    """Name -> (parameter names, number required, global names used) of every top-level function."""
+def _callables(ns: dict, folder: str | None) -> dict:
+    """Name -> (parameter names, number required, global names used) of every top-level function.
+
+    The learner's functions: those of the file itself, and those imported from modules in its folder.
+    """
     import inspect
+
+    def own(filename: str) -> bool:
+        if filename.startswith(LEARNER_FILE):
+            return True
+        return bool(folder) and os.path.dirname(os.path.abspath(filename)) == folder
 
     info = {}
     for name, obj in ns.items():
         if name.startswith("__") or not callable(obj) or isinstance(obj, type):
             continue
         code = getattr(obj, "__code__", None)
-        if code is None or not code.co_filename.startswith(LEARNER_FILE):
+        if code is None or not own(code.co_filename):
             continue
         try:
             params = inspect.signature(obj).parameters.values()
@@ -90,7 +98,9 @@ def _callables(ns: dict) -> dict:
             continue
         names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         required = sum(
-            1 for p in params if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            1
+            for p in params
+            if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         )
         used = set()
         stack = [code]
@@ -117,9 +127,9 @@ def serve(inp, out) -> None:
             for filename, source, what in statements:
                 try:
                     exec(compile(source, filename, "exec"), ns)
-                except BaseException as exc:  # noqa: BLE001 - any failure of learner code is reported
+                except BaseException as exc:
                     notes.append(f"{what} failed: {_error(exc)[2]}")
-            _send(out, ("ok", (_callables(ns), notes)))
+            _send(out, ("ok", (_callables(ns, folder), notes)))
         elif kind == "call":
             _, name, args, kwargs, seed = msg
             try:
@@ -128,7 +138,7 @@ def serve(inp, out) -> None:
 
                     np.random.seed(seed)
                 result = ns[name](*args, **kwargs)
-            except BaseException as exc:  # noqa: BLE001 - reported for this call, then serve the next
+            except BaseException as exc:
                 _send(out, _error(exc))
             else:
                 _send(out, ("ok", result))
@@ -142,8 +152,8 @@ def main() -> None:
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)
     os.dup2(null, 1)
-    sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the process
-    sys.stdout = io.TextIOWrapper(open(os.devnull, "wb"))  # noqa: SIM115 - learner prints vanish
+    sys.stdin = open(os.devnull)
+    sys.stdout = io.TextIOWrapper(open(os.devnull, "wb"))
     import numpy  # noqa: F401 - imported before the memory limit, so numpy itself always loads
 
     _limit_memory(megabytes)
