@@ -90,3 +90,14 @@ def test_jvp_refuses_mismatched_shapes_and_nan(name):
         jvp(np.zeros(3), np.zeros(4))
     with pytest.raises(InputError, match="NaN"):
         jvp(np.array([np.nan]), np.ones(1))
+
+
+@pytest.mark.parametrize(
+    ("name", "exact"),
+    [("sigmoid", lambda a: np.exp(-a) / (1 + np.exp(-a)) ** 2), ("tanh", lambda a: 1 / np.cosh(a) ** 2)],
+)
+def test_float32_derivatives_keep_their_relative_accuracy_where_the_activation_saturates(name, exact):
+    _, jvp = ACTIVATIONS[name]
+    a = np.array([-20.0, -12.0, -8.0, 8.0, 12.0, 20.0])
+    got = jvp(a.astype(np.float32), np.ones(6, np.float32))
+    np.testing.assert_allclose(got, exact(a), rtol=1e-5)  # 1 - s or 1 - t*t would be off by 1e-1 .. 1

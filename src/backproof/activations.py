@@ -113,10 +113,14 @@ def sigmoid(a: np.ndarray) -> np.ndarray:
 
 
 def sigmoid_jvp(a: np.ndarray, e: np.ndarray) -> np.ndarray:
-    r"""Directional derivative of the sigmoid: :math:`\sigma(a)(1 - \sigma(a)) \odot e` (smooth, no kink)."""
+    r"""Directional derivative of the sigmoid: :math:`\sigma(a)(1 - \sigma(a)) \odot e` (smooth, no kink).
+
+    The code evaluates the equal form :math:`\sigma(a)\,\sigma(-a)`, which has no
+    cancellation: :math:`1 - \sigma(a)` loses every digit in float32 once
+    :math:`\sigma(a)` rounds to nearly 1 (:math:`a \gtrsim 10`), :math:`\sigma(-a)` does not.
+    """
     arr, dirs = _pair(a, e)
-    s = sigmoid(arr)
-    return s * (1 - s) * dirs
+    return sigmoid(arr) * sigmoid(-arr) * dirs
 
 
 def tanh(a: np.ndarray) -> np.ndarray:
@@ -128,10 +132,15 @@ def tanh(a: np.ndarray) -> np.ndarray:
 
 
 def tanh_jvp(a: np.ndarray, e: np.ndarray) -> np.ndarray:
-    r"""Directional derivative of tanh: :math:`(1 - \tanh^2 a) \odot e` (smooth, no kink)."""
+    r"""Directional derivative of tanh: :math:`(1 - \tanh^2 a) \odot e` (smooth, no kink).
+
+    The code evaluates the equal form :math:`\operatorname{sech}^2 a = 4z/(1 + z)^2` with
+    :math:`z = e^{-2|a|} \in (0, 1]`, which neither overflows nor cancels (``1 - t*t`` loses
+    the digits of a small derivative once :math:`|\tanh a|` rounds to nearly 1).
+    """
     arr, dirs = _pair(a, e)
-    t = np.tanh(arr)
-    return (1 - t * t) * dirs
+    z = np.exp(-2 * np.abs(arr))
+    return 4 * z / ((1 + z) * (1 + z)) * dirs
 
 
 class Activation(NamedTuple):

@@ -35,10 +35,13 @@ import numbers
 import os
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
+from ._blas import addmm
 from ._checks import labels_array, positive_float, positive_int
+from .activations import LEAKY_RELU_ALPHA
 from .errors import InputError, TrainingDivergedError
 from .network import Parameters, backprop, default_init, forward, init_network
 from .preprocess import one_hot
@@ -142,16 +145,12 @@ def _relu_backward(delta, h, tmp):  # [a > 0] == [h > 0]; 0 at the kink
     np.multiply(delta, tmp, out=delta)
 
 
-def _leaky_forward(h, tmp, alpha=None):
-    from .activations import LEAKY_RELU_ALPHA
-
+def _leaky_forward(h, tmp):
     np.multiply(h, h.dtype.type(LEAKY_RELU_ALPHA), out=tmp)
     np.maximum(h, tmp, out=h)  # max(a, alpha a): a for a > 0, alpha a otherwise (0 <= alpha < 1)
 
 
 def _leaky_backward(delta, h, tmp):  # 1 for a > 0, alpha otherwise (alpha at the kink)
-    from .activations import LEAKY_RELU_ALPHA
-
     alpha = h.dtype.type(LEAKY_RELU_ALPHA)
     np.greater(h, 0, out=tmp)
     tmp *= 1 - alpha
@@ -216,10 +215,9 @@ class Kernel:
         self.forward_act, self.backward_act, mask_dtype = _INPLACE[params.activation]
         # h[l] holds a_l, then h_l = sigma(a_l), l = 1..L-1 (h[0] is x, given to step);
         # the last one holds a_L
-        self.h = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
-        self.delta = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
-        self.tmp = [None] + [np.empty((n[l], batch), mask_dtype or dt) for l in range(1, L)]
-        self.nabla_W = [np.empty_like(w) for w in params.W]
+        self.h: list[Any] = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
+        self.delta: list[Any] = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
+        self.tmp: list[Any] = [None] + [np.empty((n[l], batch), mask_dtype or dt) for l in range(1, L)]
         self.nabla_b = [np.empty_like(v) for v in params.b]
         self.m = np.empty(batch, dt)
         self.s = np.empty(batch, dt)
@@ -253,12 +251,11 @@ class Kernel:
         y[labels, self.cols] -= 1
         y *= y.dtype.type(scale)
         for l in range(L, 0, -1):
-            np.matmul(delta[l], h[l - 1].T, out=self.nabla_W[l - 1])  # delta_l h_(l-1)^T
             np.sum(delta[l], axis=1, out=self.nabla_b[l - 1])  # delta_l 1
             if l > 1:  # delta_(l-1) = sigma'(a_(l-1)) * W_l^T delta_l, before W_l changes
                 np.matmul(P.W[l - 1].T, delta[l], out=delta[l - 1])
                 self.backward_act(delta[l - 1], h[l - 1], self.tmp[l - 1])
-            P.W[l - 1] -= self.nabla_W[l - 1]
+            addmm(P.W[l - 1], delta[l], h[l - 1].T, -1.0)  # W_l -= delta_l h_(l-1)^T, one BLAS call
             P.b[l - 1] -= self.nabla_b[l - 1]
 
     def update(self, x: np.ndarray, labels: np.ndarray, scale: float) -> bool:
@@ -326,8 +323,8 @@ def _metrics(params: Parameters, rows: np.ndarray, lbl: np.ndarray) -> tuple[flo
 # ------------------------------------------------------------------------------------------- set-up
 
 
-def _prepare(x, labels, name: str, Ni: int | None = None):
-    """Check ``x`` (Ni, N) and ``labels`` (N,); return rows (N, Ni) C-contiguous float32/64 and labels."""
+def _prepare(x, labels, name: str, Ni: int | None = None, No: int = 10):
+    """Check ``x`` (Ni, N) and ``labels`` (N,) in 0..No-1; return rows (N, Ni) C-contiguous and labels."""
     x = np.asarray(x)
     if x.dtype == np.uint8:
         raise InputError(f"{name} images are raw uint8; pass backproof.normalize(images) instead")
@@ -343,7 +340,7 @@ def _prepare(x, labels, name: str, Ni: int | None = None):
         raise InputError(f"{name} images must be floating point, got {x.dtype}")
     if not np.all(np.isfinite(x)):
         raise InputError(f"{name} images contain NaN or infinite values")
-    lbl = labels_array(f"{name} labels", labels)
+    lbl = labels_array(f"{name} labels", labels, No)
     if lbl.shape[0] != x.shape[1]:
         raise InputError(f"{name}: {x.shape[1]} images but {lbl.shape[0]} labels")
     if lbl.shape[0] == 0:
@@ -407,8 +404,6 @@ def _sizes_from(layers, hidden, n_inputs: int) -> list[int]:
         raise InputError(f"layers needs at least one hidden layer, like [784, 64, 10]; got {sizes}")
     if sizes[0] != n_inputs:
         raise InputError(f"layers starts with {sizes[0]} inputs but the images have {n_inputs} pixels")
-    if sizes[-1] != 10:
-        raise InputError(f"layers must end with 10 outputs (one per digit class), got {sizes[-1]}")
     return sizes
 
 
@@ -437,7 +432,15 @@ class _Run:
             raise InputError(f"unknown lr_schedule {lr_schedule!r}; choose one of {', '.join(LR_SCHEDULES)}")
         self.lr_schedule = lr_schedule
         self.fused = bool(fused)
-        self.rows, self.lbl = _prepare(x, labels, "training", 784 if params is None else params.sizes[0])
+        # the network's outputs: one per class, so every label must be below their number
+        if params is not None:
+            No = params.sizes[-1]
+        elif layers is not None and isinstance(layers, (list, tuple)) and layers:
+            No = positive_int("layers[-1]", layers[-1])
+        else:
+            No = 10
+        Ni = 784 if params is None else params.sizes[0]
+        self.rows, self.lbl = _prepare(x, labels, "training", Ni, No)
         self.N, n_inputs = self.rows.shape
         if params is None:
             sizes = _sizes_from(layers, hidden, n_inputs)
@@ -460,9 +463,7 @@ class _Run:
                 raise InputError(f"params must be backproof.Parameters, got {type(params).__name__}")
             self.params = params.astype(self.rows.dtype)
             self.init = "given"
-            if params.sizes[-1] != 10:
-                raise InputError(f"params have {params.sizes[-1]} outputs; MNIST has 10 classes")
-        self.test = None if test is None else _prepare(test[0], test[1], "test", n_inputs)
+        self.test = None if test is None else _prepare(test[0], test[1], "test", n_inputs, No)
         self.kernels: dict[int, Kernel] = {}
         self.history = History()
 
@@ -530,10 +531,25 @@ def _summary(train, test):
     return out
 
 
+class _NoBar:
+    """Stands in for a progress bar when none is shown (tqdm is then not even imported)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def update(self, n: int = 1) -> None:
+        return None
+
+
 def _progress(total, enabled, desc):
+    if not enabled:
+        return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, disable=not enabled, desc=desc, unit="it", leave=False)
+    return tqdm(total=total, desc=desc, unit="it", leave=False)
 
 
 _COMMON_DOC = r"""
@@ -623,7 +639,7 @@ def train_full_batch(
             bar.update(1)
     seconds = time.perf_counter() - start
     final = run.metrics()
-    run.record(T, T, *final, "iteration")
+    run.record(T, T, final[0], final[1], "iteration")
     settings = {"mode": "full", "iterations": T, "eval_every": eval_every}
     return run.result(settings, initial or final, final, seconds, data)
 
@@ -702,7 +718,7 @@ def train_minibatch(
 
     def record(step):
         metrics = run.metrics()
-        run.record(step, step / per_epoch, *metrics, "update")
+        run.record(step, step / per_epoch, metrics[0], metrics[1], "update")
         return metrics
 
     initial = record(0)

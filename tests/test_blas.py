@@ -1,0 +1,45 @@
+"""_blas.addmm: C += alpha A B in one BLAS call where NumPy's OpenBLAS is found, NumPy otherwise."""
+
+import numpy as np
+import pytest
+
+from backproof import _blas
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("a_transposed", [False, True])
+@pytest.mark.parametrize("b_transposed", [False, True])
+@pytest.mark.parametrize("one_call", [True, False])
+def test_addmm_adds_the_scaled_product_for_every_layout_on_both_paths(
+    monkeypatch, dtype, a_transposed, b_transposed, one_call
+):
+    if not one_call:
+        monkeypatch.setattr(_blas, "_GEMM", None)
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((3, 7)).T if a_transposed else rng.standard_normal((7, 3))
+    B = rng.standard_normal((5, 3)).T if b_transposed else rng.standard_normal((3, 5))
+    A, B = A.astype(dtype), B.astype(dtype)
+    C = rng.standard_normal((7, 5)).astype(dtype)
+    want = C.astype(np.float64) - 0.25 * (A.astype(np.float64) @ B.astype(np.float64))
+    _blas.addmm(C, A, B, -0.25)
+    np.testing.assert_allclose(C, want, rtol=1e-5 if dtype == np.float32 else 1e-13, atol=1e-6)
+
+
+def test_addmm_falls_back_for_a_strided_view():
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((8, 6))[::2, ::2]  # neither row- nor column-contiguous
+    B = rng.standard_normal((3, 2))
+    C = np.zeros((4, 2))
+    _blas.addmm(C, A, B, 1.0)
+    np.testing.assert_allclose(C, A @ B, rtol=1e-14)
+
+
+def test_the_one_call_path_is_used_exactly_when_numpy_bundles_scipy_openblas():
+    # NumPy's wheels bundle scipy-openblas; other builds (conda's MKL, Accelerate) use NumPy's path
+    bundled = any(p.get("name", "").startswith("scipy-openblas") for p in _blas_configs())
+    assert _blas.available() == bundled
+
+
+def _blas_configs():
+    cfg = np.show_config(mode="dicts").get("Build Dependencies", {})
+    return [v for k, v in cfg.items() if k in ("blas", "lapack")]
