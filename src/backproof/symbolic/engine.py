@@ -830,6 +830,7 @@ CATALOGUE: list[str] = [
     "backproof.symbolic.softmax_identities",
     "backproof.symbolic.relu_identities",
     "backproof.symbolic.network_identities",
+    "backproof.symbolic.layer_identities",
 ]
 
 _FACTORIES: list[tuple[float, int, Callable[[], Identity]]] = []

@@ -1,0 +1,274 @@
+"""The layer identities: proved by SymPy for symbolic sizes, their wrong variants refuted, checked in NumPy.
+
+One test per identity, named after it, asserts that every step of every chain was shown equal
+to the next, that the displayed equation is the one at the chain's two ends, and that the sizes
+are symbolic (the chain's expressions contain the size symbols, not numbers). Each wrong variant
+is refuted by exact evaluation at a random rational point in under 10 s, while the true statement
+holds at the same point. The numeric checks compare backproof's NumPy code with SymPy's reference
+at 50 digits (tolerances of ``backproof.verify.TOLERANCE``) over three seeds.
+"""
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from backproof.activations import ACTIVATIONS
+from backproof.symbolic import REFUTATION, VARIANT_SECONDS
+from backproof.symbolic import _layer_numeric as LV
+from backproof.symbolic import layer_identities as LP
+from backproof.verify import TOLERANCE
+
+ALL = LP.layer_identities()
+NAMES = [ident.name for ident in ALL]
+VARIANTS = [(ident.name, v.name) for ident in ALL for v in ident.variants]
+SEEDS = (0, 1, 2)
+
+
+def assert_proved(name):
+    ident = LP.layer_identity(name)
+    rec = ident.prove()
+    for title, steps in rec.chains.items():
+        assert steps and all(steps), f"{name}: chain {title!r} failed at steps {steps}"
+    assert rec.statement and all(rec.statement), (
+        f"{name}: a displayed equation is not the one its chain proves"
+    )
+    assert rec.proved
+    assert ident.substantive_steps >= 1
+    return ident
+
+
+def test_linear_layer_gradients_delta_x_transpose():
+    """dE/dW = delta x^T, dE/db = delta 1, dE/dx = W^T delta for symbolic m, n, N (no size substituted)."""
+    ident = assert_proved("linear_layer_gradients_delta_x_transpose")
+    assert {LP.m, LP.n, LP.N} <= size_symbols_of(ident.claims)
+    assert ident.sizes == ["symbolic", "m = 2, n = 2, N = 2"]  # the second: the chain-rule step only
+    shown = ident.statement_latex()
+    assert shown == [
+        r"\frac{\partial E}{\partial W} = \delta x^{T}",
+        r"\frac{\partial E}{\partial b} = \delta \mathbb{1}",
+        r"\frac{\partial E}{\partial x} = W^{T} \delta",
+    ]
+
+
+def test_activation_gradient_is_sigma_prime_times_e():
+    """dE/da = sigma'(a) * e for symbolic m, N and an undefined sigma."""
+    ident = assert_proved("activation_gradient_is_sigma_prime_times_e")
+    assert {LP.m, LP.N} <= size_symbols_of(ident.claims)
+    assert ident.sizes == ["symbolic"]
+    assert ident.statement_latex() == [r"\frac{\partial E}{\partial a} = \sigma'\left(a\right) \odot e"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "leaky_relu_derivative_is_one_or_alpha",
+        "sigmoid_derivative_is_s_times_one_minus_s",
+        "tanh_derivative_is_one_minus_tanh_squared",
+    ],
+)
+def test_activation_derivative_from_its_definition(name):
+    """lrelu' = 1 or alpha (alpha at the kink), sigmoid' = s(1 - s), tanh' = 1 - tanh^2, from definitions."""
+    assert_proved(name)
+
+
+def test_leaky_relu_kink_convention_is_alpha_as_the_code():
+    """The convention the proof states at a = 0 is the one leaky_relu_jvp uses."""
+    from backproof.activations import LEAKY_RELU_ALPHA, leaky_relu_jvp
+
+    kink = LP.layer_identity("leaky_relu_derivative_is_one_or_alpha").chains[-1]
+    assert kink.steps[-1].expr == LP.alpha
+    assert leaky_relu_jvp(np.zeros(3), np.ones(3)).tolist() == [LEAKY_RELU_ALPHA] * 3
+
+
+def test_backprop_recursion_for_any_depth():
+    """Induction: base delta_L = y - d; step delta_(l-1) = sigma'(a_(l-1)) * W_l^T delta_l; the gradients."""
+    ident = assert_proved("backprop_recursion_for_any_depth")
+    assert ident.sizes == ["symbolic"]
+    assert len(ident.base) == 1 and len(ident.step) == 1 and len(ident.consequences) == 2
+    assert {LP.n_L, LP.N} <= size_symbols_of(ident.base)
+    assert {LP.n_prev, LP.n_l, LP.N} <= size_symbols_of(ident.step)
+    shown = ident.statement_latex()
+    assert shown[0] == r"\delta_{L} = y - d"
+    assert shown[1] == r"\delta_{l-1} = \sigma'\left(a_{l-1}\right) \odot \left(W_{l}^{T} \delta_{l}\right)"
+
+
+def size_symbols_of(claims):
+    return set().union(*(step.expr.free_symbols for c in claims for step in c.chain.steps))
+
+
+def test_base_case_needs_targets_that_sum_to_one():
+    """Without the assumption that each column of d sums to 1, the base case's last rewrite fails."""
+    chain = LP.recursion_theorem().base[0].chain
+    steps = chain.steps
+    i = next(k for k, st in enumerate(steps) if "assumption" in st.why)
+    assert LP.equal_general(steps[i - 1].expr, steps[i].expr, chain.definitions, chain.assumptions)
+    assert not LP.equal_general(steps[i - 1].expr, steps[i].expr, chain.definitions)
+    assert LP.recursion_theorem().prove().necessity is True
+
+
+@pytest.mark.parametrize(("identity", "variant"), VARIANTS)
+def test_wrong_variant_is_refuted_at_a_rational_point(identity, variant):
+    """Each wrong variant differs from SymPy's derivative at a random rational point; the claim agrees."""
+    v = next(x for x in LP.layer_identity(identity).variants if x.name == variant)
+    verdict = v.refute(seed=0)
+    assert verdict.point["claim_holds_there"], verdict
+    assert verdict.refuted and verdict.method == REFUTATION, verdict
+    assert verdict.seconds < VARIANT_SECONDS
+
+
+def test_every_layer_identity_is_in_the_catalogue_with_three_variants_or_more():
+    from backproof import symbolic as S
+
+    names = [ident.name for ident in S.identities()]
+    assert all(name in names for name in NAMES)
+    assert all(len(ident.variants) >= 3 for ident in ALL)
+
+
+def test_a_changed_displayed_statement_no_longer_matches_its_chain():
+    """The shown equation is checked against its chain: a changed sign or sigma for sigma' is caught."""
+    claim_W = LP.linear_layer_lemma().claims[0]
+    assert claim_W.matches_chain()
+    wrong_W = LP.Claim(claim_W.lhs, -claim_W.rhs, claim_W.chain, claim_W.lhs_entry)
+    assert wrong_W.latex() != claim_W.latex() and not wrong_W.matches_chain()
+    claim_a = LP.activation_lemma().claims[0]
+    a, e = (sp.MatrixSymbol(v, LP.m, LP.N) for v in ("a", "e"))
+    wrong_a = LP.Claim(
+        claim_a.lhs, sp.HadamardProduct(LP.elementwise(LP.sigma, a), e), claim_a.chain, claim_a.lhs_entry
+    )
+    assert claim_a.matches_chain() and not wrong_a.matches_chain()
+
+
+def test_the_checker_rejects_a_wrong_contraction():
+    """A chain whose step sums over the wrong index is not proved: the symbolic check can fail."""
+    chain = LP.linear_layer_lemma().claims[0].chain
+    delta, x = sp.MatrixSymbol(r"\delta", LP.m, LP.N), sp.MatrixSymbol("x", LP.n, LP.N)
+    q = LP.q
+    wrong = sp.Sum(delta[LP.s, q] * x[LP.r, q], (q, 0, LP.N - 1))  # the entry (s, r): the transposed gradient
+    bad = LP.IndexedChain(
+        "wrong",
+        [*chain.steps[:3], LP.rewrite(wrong, "wrong"), chain.steps[-1]],
+        definitions=chain.definitions,
+    )
+    assert bad.check() == [True, True, False, False]
+
+
+def test_the_step_rejects_sigma_prime_of_the_wrong_layer():
+    chain = LP.recursion_theorem().step[0].chain
+    steps = list(chain.steps)
+    last = steps[-2].expr  # sigma'(a_rs) * sum_p W_pr delta_ps
+    wrong = last.xreplace({LP.r: LP.s, LP.s: LP.r})
+    bad = LP.IndexedChain(
+        "wrong", [*steps[:-2], LP.rewrite(wrong, "wrong"), steps[-1]], definitions=chain.definitions
+    )
+    assert bad.check()[-2:] == [False, False]
+
+
+def test_chain_rule_step_holds_at_a_concrete_size_and_a_wrong_one_fails():
+    """The cited chain rule, checked by SymPy for an undefined E of all entries (m = n = N = 2 only)."""
+    chain = LP.chain_rule_chain()
+    assert chain.size == "m = 2, n = 2, N = 2" and chain.check() == [True]
+    lost = LP.rewrite(
+        chain.steps[1].expr.applyfunc(lambda v: v.func(*v.args[:1]) if v.is_Add else v), "wrong"
+    )
+    assert LP.IndexedChain("wrong", [chain.steps[0], lost]).check() == [False]
+
+
+def test_every_layer_identity_has_latex_for_the_site():
+    for ident in ALL:
+        assert ident.statement_latex() and all(ident.statement_latex())
+        for chain in ident.chains:
+            assert len(chain.latex()) == len(chain.steps) and all(chain.latex())
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "activation_gradient_is_sigma_prime_times_e",
+        "leaky_relu_derivative_is_one_or_alpha",
+        "sigmoid_derivative_is_s_times_one_minus_s",
+        "tanh_derivative_is_one_minus_tanh_squared",
+    ],
+)
+def test_activation_jvps_match_sympy_at_50_digits_over_three_seeds(name):
+    """float64 and float32 against SymPy's derivative of the definition (mpmath, 50 digits), and finite
+    differences, for logits up to 1000 (test_symbolic runs every identity's checks once, at one seed)."""
+    for seed in SEEDS:
+        for kind in ("float64", "float32", "fd"):
+            assert LV.run_check(name, kind, np.random.default_rng(seed)) <= TOLERANCE[kind], (seed, kind)
+
+
+def test_three_layer_backprop_equals_sympy_for_every_activation():
+    """backprop on 3 -> 2 -> 2 -> 3 (two hidden layers) equals SymPy's derivatives, each activation."""
+    rng = np.random.default_rng(7)
+    for name in ACTIVATIONS:
+        assert LV.network_cross_check(name, rng) <= TOLERANCE["float64"], name
+
+
+def test_numeric_check_catches_a_transposed_gradient(monkeypatch):
+    """A backprop returning delta_l h^T transposed would fail the cross-check: the check can fail."""
+    real = LV.backprop
+
+    def broken(p, x, d):
+        g = real(p, x, d)
+        g.W[1] = g.W[1].T.copy()  # W2 is square (2 x 2): the shape survives, the values do not
+        return g
+
+    monkeypatch.setattr(LV, "backprop", broken)
+    assert LV.network_cross_check("tanh", np.random.default_rng(0), points=1) > 1e-3
+
+
+def test_training_step_check_catches_a_step_without_the_one_over_b(monkeypatch):
+    """A kernel stepping by gamma * grad instead of (gamma / B) * grad fails the theorem's kernel check."""
+    import backproof.training as training
+
+    real = training.train_minibatch
+
+    def without_mean(x, labels, **kw):
+        old = kw["params"].copy()
+        result = real(x, labels, **kw)
+        B = x.shape[1]
+        for w, w0 in zip(result.params.W, old.W):
+            w[...] = w0 + B * (w - w0)  # the step B times too large: gamma * sum of gradients
+        return result
+
+    rng = np.random.default_rng(0)
+    assert LV.run_check("backprop_recursion_for_any_depth", "kernel-float64", rng) <= TOLERANCE["float64"]
+    monkeypatch.setattr(training, "train_minibatch", without_mean)
+    assert LV.run_check("backprop_recursion_for_any_depth", "kernel-float64", rng) > 0.1
+
+
+def test_the_step_uses_the_linear_lemma_and_the_activation_lemma_as_proved():
+    """The step's substitution for dE/dh_(l-1) is the lemma's dE/dx = W^T delta renamed to layer l, and its
+    result is the activation lemma's sigma'(a) * e with e = W_l^T delta_l."""
+    step = LP.recursion_theorem().step[0]
+    lin_claim = LP.linear_layer_lemma().claims[2]
+    W, delta = (sp.MatrixSymbol(v, LP.m, LP.n if v == "W" else LP.N) for v in ("W", r"\delta"))
+    W_l = sp.MatrixSymbol("W_{l}", LP.n_l, LP.n_prev)
+    delta_l = sp.MatrixSymbol(r"\delta_{l}", LP.n_l, LP.N)
+    renamed = lin_claim.rhs.xreplace({W: W_l, delta: delta_l})
+    substituted = [
+        v for k, v in step.chain.definitions.items() if getattr(k, "name", "").startswith(r"\frac")
+    ]
+    assert substituted == [renamed]
+    act = LP.activation_lemma().claims[0].rhs  # sigma'(a) * e
+    a, e = (sp.MatrixSymbol(v, LP.m, LP.N) for v in ("a", "e"))
+    a_prev = sp.MatrixSymbol("a_{l-1}", LP.n_prev, LP.N)
+    assert step.rhs == act.xreplace({a: a_prev, e: renamed})
+
+
+def test_three_layer_backprop_equals_sympy_gradient():
+    """The whole 3 -> 2 -> 2 -> 3 network, one sample, undefined sigma: SymPy's derivatives are backprop's.
+
+    A fixed size, and it says so; its statement is tied to the chains; its wrong variants are refuted.
+    """
+    from backproof import symbolic as S
+
+    ident = S.identity("three_layer_backprop_equals_sympy_gradient")
+    rec = ident.prove()
+    assert rec.proved and all(rec.statement)
+    assert ident.sizes == ["n = 3, 2, 2, 3; N = 1"]
+    assert ident.statement_latex()[3] == (
+        r"\delta_{2} = \sigma'\left(a_{2}\right) \odot \left(W_3^{\top} \delta_{3}\right)"
+    )
+    verdicts = ident.refute_variants()
+    assert len(verdicts) == 4 and all(v.refuted and v.method == REFUTATION for v in verdicts)
