@@ -34,7 +34,9 @@ import threading
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
-RAW_TEX = re.compile(r"\\(frac|begin|end|sum|partial|left|right|mathbf|operatorname|odot|langle)\b|\$\$")
+RAW_TEX = re.compile(
+    r"\\(frac|begin|end|sum|partial|left|right|mathbf|operatorname|odot|langle)\b|\$\$|\$[^$\s][^$\n]{0,40}\$"
+)
 VISIBLE_TEXT_JS = r"""
 () => {
   const skip = new Set(["SCRIPT", "STYLE", "PRE", "CODE", "NOSCRIPT", "TEXTAREA"]);
