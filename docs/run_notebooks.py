@@ -14,12 +14,14 @@ Exits non-zero when a notebook raises; prints each notebook's execution time.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
+COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # terminal colour codes in tracebacks
 
 
 def chapters(names: list[str]) -> list[Path]:
@@ -54,7 +56,8 @@ def main(argv=None) -> int:
                 status = "ok"
             except CellExecutionError as exc:
                 status = "FAILED"
-                failures.append(f"{page.name}: {str(exc).splitlines()[-1] if str(exc) else exc!r}")
+                last = str(exc).strip().splitlines()[-1] if str(exc).strip() else repr(exc)
+                failures.append(f"{page.name}: {COLOUR.sub('', last)}")
             seconds = time.perf_counter() - start
         total += seconds
         nbformat.write(nb, args.out / f"{page.stem}.ipynb")
