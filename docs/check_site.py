@@ -4,10 +4,18 @@ For every page of ``docs/_build/html`` (served on 127.0.0.1 by this script) it f
 
 * the page asks for anything outside the site (a CDN, a font server, any other host);
 * an image is missing or does not decode;
-* raw TeX is visible (``\frac``, ``$$``, ... outside KaTeX's hidden MathML), or a page with
-  math does not get KaTeX's own fonts (a missing stylesheet or font);
+* KaTeX could not render a formula (drawn in red), or raw TeX is visible (``\frac``, ``$$``,
+  ... outside KaTeX's hidden MathML), or a page with math does not get KaTeX's own fonts (a
+  missing stylesheet or font);
+* the dark mode does not switch (the reader's system asks for dark: the page must turn dark,
+  text light on a dark background);
+* at a phone's width (390 px) the page is wider than the screen (wide equations, tables and
+  code must scroll inside their own box), naming the widest elements;
+* a page has no download link, or a chapter (a page with notebook cells) has no ``.ipynb``
+  download that is a notebook;
 
-and saves a full-page screenshot of each page to ``docs/_build/screenshots``. Needs
+and saves full-page screenshots of each page, light and dark at 1200 px and light at 390 px,
+to ``docs/_build/screenshots`` (``<page>-light.png``, ``<page>-dark.png``, ``<page>-phone.png``). Needs
 Playwright's Python package and a Chromium binary (``/usr/bin/chromium`` from Debian, or
 ``$CHROMIUM``); Playwright's own browser download is never used.
 
@@ -26,7 +34,9 @@ import threading
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
-RAW_TEX = re.compile(r"\\(frac|begin|end|sum|partial|left|right|mathbf|operatorname|odot|langle)\b|\$\$")
+RAW_TEX = re.compile(
+    r"\\(frac|begin|end|sum|partial|left|right|mathbf|operatorname|odot|langle)\b|\$\$|\$[^$\s][^$\n]{0,40}\$"
+)
 VISIBLE_TEXT_JS = r"""
 () => {
   const skip = new Set(["SCRIPT", "STYLE", "PRE", "CODE", "NOSCRIPT", "TEXTAREA"]);
@@ -51,6 +61,47 @@ KATEX_FONT_JS = r"""
   if (!k) return null;
   return getComputedStyle(k).fontFamily + "|" + document.fonts.check("16px KaTeX_Main");
 }
+"""
+
+THEME_JS = r"""
+() => {
+  const bg = getComputedStyle(document.body).backgroundColor;
+  const fg = getComputedStyle(document.querySelector("article, main, body")).color;
+  const lum = (c) => {
+    const [r, g, b] = c.match(/[\d.]+/g).slice(0, 3).map(Number);
+    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255;
+  };
+  return [document.documentElement.dataset.theme || "", lum(bg), lum(fg)];
+}
+"""
+# elements sticking out to the right of the screen, not inside a box that scrolls sideways
+OVERFLOW_JS = r"""
+() => {
+  const width = document.documentElement.clientWidth;
+  const scrolls = (el) => {
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      const o = getComputedStyle(p).overflowX;
+      if ((o === "auto" || o === "scroll" || o === "hidden") && p.clientWidth <= width) return true;
+    }
+    return false;
+  };
+  const out = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || getComputedStyle(el).visibility === "hidden") continue;
+    if (r.right > width + 1 && !scrolls(el)) {
+      out.push(`${el.tagName.toLowerCase()}.${[...el.classList].join(".")} (${Math.round(r.right)} px)`);
+    }
+  }
+  return [document.documentElement.scrollWidth, width, out.slice(0, 5)];
+}
+"""
+DOWNLOADS_JS = r"""
+() => [
+  Array.from(document.querySelectorAll("a[href]")).map(a => a.getAttribute("href"))
+    .filter(h => /_sources\/|\.ipynb$/.test(h)),
+  document.querySelectorAll("div.cell").length,
+]
 """
 
 
@@ -100,41 +151,88 @@ def main(argv=None) -> int:
                 "--disable-sync",
             ],
         )
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
         outside: list[str] = []
-        page.on(
-            "request",
-            lambda r: (
-                outside.append(r.url) if not r.url.startswith((origin, "data:", "about:", "blob:")) else None
-            ),
-        )
         failed: list[str] = []
-        page.on("requestfailed", lambda r: failed.append(r.url))
-        page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+
+        def watch(page):
+            page.on(
+                "request",
+                lambda r: (
+                    outside.append(r.url)
+                    if not r.url.startswith((origin, "data:", "about:", "blob:"))
+                    else None
+                ),
+            )
+            page.on("requestfailed", lambda r: failed.append(r.url))
+            page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+            return page
+
+        light = watch(browser.new_page(viewport={"width": 1200, "height": 900}, color_scheme="light"))
+        dark = watch(browser.new_page(viewport={"width": 1200, "height": 900}, color_scheme="dark"))
+        phone = watch(
+            browser.new_page(
+                viewport={"width": 390, "height": 844}, color_scheme="light", is_mobile=True, has_touch=True
+            )
+        )
         for name in pages:
             outside.clear()
             failed.clear()
-            page.goto(f"{origin}/{name}", wait_until="networkidle")
-            page.evaluate("document.fonts.ready")
-            text = page.evaluate(VISIBLE_TEXT_JS)
+            stem = Path(name).stem
+            mine: list[str] = []
+            light.goto(f"{origin}/{name}", wait_until="networkidle")
+            light.evaluate("document.fonts.ready")
+            text = light.evaluate(VISIBLE_TEXT_JS)
             tex = sorted({m.group(0) for m in RAW_TEX.finditer(text)})
-            broken = page.evaluate(BROKEN_IMAGES_JS)
-            font = page.evaluate(KATEX_FONT_JS)
-            n_math = page.evaluate("() => document.querySelectorAll('.katex').length")
-            if outside:
-                problems.append(f"{name}: asks for something outside the site: {sorted(set(outside))}")
-            if failed:
-                problems.append(f"{name}: failed requests: {sorted(set(failed))}")
+            broken = light.evaluate(BROKEN_IMAGES_JS)
+            font = light.evaluate(KATEX_FONT_JS)
+            n_math = light.evaluate("() => document.querySelectorAll('.katex').length")
+            katex_errors = light.evaluate(
+                "() => Array.from(document.querySelectorAll('.katex-error')).map(e => e.title.slice(0, 80))"
+            )
+            if katex_errors:
+                mine.append(f"{len(katex_errors)} formulas KaTeX could not render: {katex_errors[:3]}")
+            n_images = light.evaluate("() => document.images.length")
             if tex:
-                problems.append(f"{name}: raw TeX visible: {tex}")
+                mine.append(f"raw TeX visible: {tex}")
             if broken:
-                problems.append(f"{name}: broken images: {broken}")
+                mine.append(f"broken images: {broken}")
             if font is not None and ("KaTeX" not in font or not font.endswith("true")):
-                problems.append(f"{name}: math without KaTeX fonts ({font})")
-            page.screenshot(path=str(args.out / f"{Path(name).stem}.png"), full_page=True)
+                mine.append(f"math without KaTeX fonts ({font})")
+            links, cells = light.evaluate(DOWNLOADS_JS)
+            is_page = name not in ("genindex.html", "search.html", "py-modindex.html")
+            if is_page and not links:
+                mine.append("no download link")
+            notebooks = [h for h in links if h.endswith(".ipynb")]
+            if cells and not notebooks:
+                mine.append(f"{cells} notebook cells but no .ipynb download")
+            for href in notebooks:
+                got = light.request.get(f"{origin}/{href.lstrip('./')}")
+                if not (got.ok and '"nbformat"' in got.text() and '"cells"' in got.text()):
+                    mine.append(f"the .ipynb download {href} is not a notebook ({got.status})")
+            light.screenshot(path=str(args.out / f"{stem}-light.png"), full_page=True)
+
+            dark.goto(f"{origin}/{name}", wait_until="networkidle")
+            dark.evaluate("document.fonts.ready")
+            theme, bg, fg = dark.evaluate(THEME_JS)
+            if theme != "dark" or not (bg < 0.25 < fg):
+                mine.append(f"dark mode not applied (theme {theme!r}, background {bg:.2f}, text {fg:.2f})")
+            dark.screenshot(path=str(args.out / f"{stem}-dark.png"), full_page=True)
+
+            phone.goto(f"{origin}/{name}", wait_until="networkidle")
+            phone.evaluate("document.fonts.ready")
+            scroll_width, width, wide = phone.evaluate(OVERFLOW_JS)
+            if scroll_width > width or wide:
+                mine.append(f"wider than a {width} px phone ({scroll_width} px): {wide}")
+            phone.screenshot(path=str(args.out / f"{stem}-phone.png"), full_page=True)
+
+            if outside:
+                mine.append(f"asks for something outside the site: {sorted(set(outside))}")
+            if failed:
+                mine.append(f"failed requests: {sorted(set(failed))}")
+            problems += [f"{name}: {m}" for m in mine]
             print(
-                f"check_site: {name}: {n_math} formulas, {len(page.evaluate('() => document.images'))} "
-                f"images, {'ok' if not any(p.startswith(name) for p in problems) else 'PROBLEMS'}"
+                f"check_site: {name}: {n_math} formulas, {n_images} images, "
+                f"{len(notebooks)} notebook downloads, {'ok' if not mine else 'PROBLEMS'}"
             )
         browser.close()
     httpd.shutdown()

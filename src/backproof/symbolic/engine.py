@@ -113,7 +113,7 @@ class Chain:
     Attributes
     ----------
     title : str
-        What this chain proves, e.g. "general $n$".
+        What this chain proves, e.g. ``"general $n$"`` (Markdown: math between dollars).
     steps : list of Step
     size : str or None
         ``None`` when the chain holds for symbolic sizes (any :math:`n`); otherwise the
