@@ -29,7 +29,7 @@ IDENTITY_PAGES = {
     "network_backprop_equals_sympy_gradient": "backprop.html",
     "mean_loss_gradient_is_summed_gradient_over_n": "backprop.html",
 }
-TEXTBOOK_PAGE = "softmax.html#where--dy-breaks"
+TEXTBOOK_PAGE = "softmax.html#where-d-y-breaks"
 
 
 def identity_link(name: str) -> str:

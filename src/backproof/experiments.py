@@ -1,9 +1,11 @@
-r"""The training runs of the "Going deeper" page (``deeper.md``), in one place.
+r"""The named training runs of the "Going deeper" chapter, in one place.
 
-The page calls :func:`activation_runs` and :func:`deep_run`; each trains on the data it is
-given and returns :class:`backproof.TrainingResult` objects. The settings are the module's
-constants, so that the page, a cache in front of it and the slow test
+The chapter calls :func:`activation_runs` and :func:`deep_run`; each trains on the data it
+is given and returns :class:`backproof.TrainingResult` objects. The settings are the
+module's constants, so that the chapter, its downloaded notebook and the slow test
 (``tests/test_deeper_results.py``) use the same ones.
+
+Non-goals: hyper-parameter search; runs that no page or test uses.
 """
 
 from __future__ import annotations
