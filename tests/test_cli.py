@@ -189,6 +189,21 @@ def test_json_to_dev_null_keeps_the_device(tiny):
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
 
+def test_save_to_dev_null_writes_to_the_device_and_creates_no_file_beside_it(tiny):
+    proc = run("train", "--iterations", "1", "--data", tiny, "--save", "/dev/null")
+    assert proc.returncode == 0, proc.stderr
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert not os.path.exists("/dev/null.npz")
+    assert "/dev/null.npz" not in proc.stdout
+
+
+def test_an_output_naming_a_missing_device_is_refused_before_any_work(tiny):
+    proc = run("train", "--iterations", "1", "--data", tiny, "--json", "/dev/backproof-no-such-device")
+    assert proc.returncode == 2
+    assert "no such device" in proc.stderr and proc.stdout == ""
+    assert not os.path.exists("/dev/backproof-no-such-device")
+
+
 def test_json_to_dev_stdout_writes_the_json_there_and_keeps_the_link(tiny):
     before = os.readlink("/dev/stdout")
     proc = run("train", "--iterations", "1", "--data", tiny, "--json", "/dev/stdout")
@@ -520,3 +535,29 @@ def test_a_long_step_prints_a_line_every_interval_so_a_log_never_goes_silent(cap
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) >= 3 and all(line.startswith("backproof: verify: ") for line in lines)
     assert "still working" in lines[0] and lines[-1].startswith("backproof: verify: done in")
+
+
+# ----------------------------------------------------------------------------- flags the run would ignore
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--mode", "minibatch", "--iterations", "5"],
+        ["--mode", "full", "--epochs", "1"],
+        ["--batch-size", "10"],  # --mode full is the default
+        ["--layers", "784,32,10", "--hidden", "16"],
+    ],
+)
+def test_a_flag_the_chosen_run_would_ignore_is_refused_before_any_work(flags, capsys):
+    assert main(["train", *flags]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert "drop it" in captured.err or "--layers only" in captured.err
+
+
+def test_train_help_shows_each_default():
+    proc = run("train", "--help")
+    assert proc.returncode == 0
+    for default in ("(default: 100)", "(default: 5)", "(default: 0.05)", "(default: 64)", "(default: full)"):
+        assert default in " ".join(proc.stdout.split()), default

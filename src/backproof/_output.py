@@ -114,6 +114,11 @@ def _umask() -> int:
     return mask
 
 
+def _special(p: Path) -> bool:
+    """Whether ``p`` lies in /dev or /proc, where backproof writes to what exists and creates nothing."""
+    return os.path.abspath(p).startswith(("/dev/", "/proc/"))
+
+
 def check_output(path: str | os.PathLike, flag: str, *, suffix: str | None = None) -> Output:
     r"""Check, before any work, that ``path`` can be written; return where to write.
 
@@ -145,7 +150,12 @@ def check_output(path: str | os.PathLike, flag: str, *, suffix: str | None = Non
         is_dir = False
     if is_dir:
         raise OutputError(f"{flag} {_text(p)} is an existing folder; give a file name inside it")
-    if suffix and p.suffix != suffix:
+    try:
+        given = os.stat(p)  # an existing device or pipe (/dev/null) is written as named: no suffix
+    except OSError:
+        given = None
+    as_named = given is not None and (not stat.S_ISREG(given.st_mode) or _special(p))
+    if suffix and p.suffix != suffix and not as_named:
         p = p.with_name(p.name + suffix)
     try:
         st = os.stat(p)
@@ -163,7 +173,9 @@ def check_output(path: str | os.PathLike, flag: str, *, suffix: str | None = Non
         raise OutputError(f"{flag} {_text(p)}: cannot be used ({exc.strerror})") from None
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise OutputError(f"{flag} {_text(p)} is an existing folder; give a file name inside it")
-    special = os.path.abspath(p).startswith(("/dev/", "/proc/"))  # /dev/stdout may lead to a shell's file
+    special = _special(p)  # /dev/stdout may lead to a shell's file
+    if st is None and special:
+        raise OutputError(f"{flag} {_text(p)}: no such device; name an existing one or a regular file")
     if st is not None and (special or not stat.S_ISREG(st.st_mode)):
         if not os.access(p, os.W_OK):
             raise OutputError(f"{flag} {_text(p)} is not writable; choose another name")

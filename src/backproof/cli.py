@@ -32,7 +32,7 @@ import time
 import warnings
 from pathlib import Path
 
-from .errors import BackproofError, DataWarning, SampleDataWarning, Terminated
+from .errors import BackproofError, DataWarning, InputError, SampleDataWarning, Terminated
 
 __all__ = ["main"]
 
@@ -72,12 +72,16 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     t = sub.add_parser("train", help="train the shallow network on MNIST")
-    t.add_argument("--mode", choices=("full", "minibatch"), default="full")
-    t.add_argument("--iterations", type=_int_at_least(0), default=100, help="full-batch updates T")
-    t.add_argument("--epochs", type=_int_at_least(0), default=5, help="minibatch epochs")
-    t.add_argument("--batch-size", type=_int_at_least(1), default=100, help="minibatch size B")
-    t.add_argument("--lr", type=_positive_float, default=0.05, help="learning rate gamma")
-    t.add_argument("--hidden", type=_int_at_least(1), default=64, help="hidden units Nh")
+    t.add_argument("--mode", choices=("full", "minibatch"), default="full", help="(default: full)")
+    t.add_argument(
+        "--iterations", type=_int_at_least(0), default=None, help="full-batch updates T (default: 100)"
+    )
+    t.add_argument("--epochs", type=_int_at_least(0), default=None, help="minibatch epochs (default: 5)")
+    t.add_argument(
+        "--batch-size", type=_int_at_least(1), default=None, help="minibatch size B (default: 100)"
+    )
+    t.add_argument("--lr", type=_positive_float, default=0.05, help="learning rate gamma (default: 0.05)")
+    t.add_argument("--hidden", type=_int_at_least(1), default=None, help="hidden units Nh (default: 64)")
     _add_depth_arguments(t)
     t.add_argument("--seed", type=_int_at_least(0), default=0)
     t.add_argument(
@@ -161,6 +165,27 @@ def _add_depth_arguments(t) -> None:
     )
 
 
+#: Flags that belong to one --mode only, and their defaults.
+_MODE_FLAGS = {"full": {"iterations": 100}, "minibatch": {"epochs": 5, "batch_size": 100}}
+
+
+def _settle_train_flags(args) -> None:
+    """Refuse flags that the chosen mode or architecture would silently ignore; fill in defaults."""
+    for mode, flags in _MODE_FLAGS.items():
+        for name, default in flags.items():
+            if mode != args.mode and getattr(args, name) is not None:
+                flag = "--" + name.replace("_", "-")
+                raise InputError(
+                    f"{flag} applies to --mode {mode}, not --mode {args.mode}; drop it or change --mode"
+                )
+            if getattr(args, name) is None:
+                setattr(args, name, default)
+    if args.layers is not None and args.hidden is not None:
+        raise InputError("--hidden and --layers both set the hidden size; give the sizes in --layers only")
+    if args.hidden is None:
+        args.hidden = 64
+
+
 def _depth_settings(args) -> dict:
     return {"layers": args.layers, "activation": args.activation, "lr_schedule": args.lr_schedule}
 
@@ -231,6 +256,7 @@ def _train(args) -> int:
     from .preprocess import normalize
     from .training import train_full_batch, train_minibatch
 
+    _settle_train_flags(args)
     json_out, model_out = _outputs((args.json, "--json", None), (args.save, "--save", ".npz"))
     data = load_dataset(args.data)
     x, xt = normalize(data.train_images), normalize(data.test_images)

@@ -91,7 +91,9 @@ def save_model(path: str | os.PathLike | Output, params: Parameters, meta: dict 
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"not saving {_text(out.path)}: meta is not strict JSON ({exc})") from None
     arrays["header"] = np.array(header)
-    return write_output(out, lambda fh: np.savez(fh, **arrays))
+    buffer = io.BytesIO()  # built in memory: a zip needs to seek, which a device or a pipe cannot
+    np.savez(buffer, **arrays)
+    return write_output(out, lambda fh: fh.write(buffer.getbuffer()))
 
 
 def _header_depth(text: str) -> int:
