@@ -561,3 +561,9 @@ def test_train_help_shows_each_default():
     assert proc.returncode == 0
     for default in ("(default: 100)", "(default: 5)", "(default: 0.05)", "(default: 64)", "(default: full)"):
         assert default in " ".join(proc.stdout.split()), default
+
+
+def test_show_without_out_and_without_a_display_says_how_to_save(tiny):
+    proc = run("show", "3", "--data", tiny, env={"MPLBACKEND": "Agg"})
+    assert proc.returncode == 0
+    assert "--out" in proc.stderr and "no display" in proc.stderr

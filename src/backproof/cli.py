@@ -331,9 +331,17 @@ def _show(args) -> int:
     if out is not None:
         written = write_output(out, lambda fh: plt.savefig(fh, format="png", dpi=100, bbox_inches="tight"))
         print(f"saved to {written}")
+    elif matplotlib.get_backend().lower() in _NO_WINDOW:
+        print(
+            "no window can open here (no display); use --out digit.png to save the picture", file=sys.stderr
+        )
     else:
         plt.show()
     return 0
+
+
+#: Matplotlib backends that draw no window: `plt.show()` would silently do nothing.
+_NO_WINDOW = {"agg", "pdf", "ps", "svg", "cairo", "pgf", "template"}
 
 
 def _verify(args) -> int:
