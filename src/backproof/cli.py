@@ -505,6 +505,9 @@ class _SafeStream(io.TextIOBase):
                 else:
                     self._pending = part
             return len(text)
+        if self._lines and self._pending and text.startswith("\n"):  # a bar closing: show where it ended
+            self._raw_write(self._pending)
+            self._pending = ""
         self._raw_write(text)
         return len(text)
 

@@ -547,9 +547,12 @@ class _NoBar:
 def _progress(total, enabled, desc):
     if not enabled:
         return _NoBar()
+    import sys
+
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="it", leave=False)
+    # on a terminal the bar goes away when done; in a log its final state stays as the last line
+    return tqdm(total=total, desc=desc, unit="it", leave=not sys.stderr.isatty())
 
 
 _COMMON_DOC = r"""
