@@ -897,11 +897,11 @@ class Identity:
             where = "any size" if c.size is None else c.size
             lines.append(f"*Proof, {c.title}* ({where}, {c.substantive} substantive steps):")
             parts = c.latex()
-            rows = [parts[0]]
+            rows = [f"& {parts[0]}"]  # each step starts at the same column, its reason in a column of its own
             for s, tex in zip(c.steps[1:], parts[1:]):
                 rel = r"\le" if s.relation == "<=" else "="
                 tag = "definition" if s.kind == DEFINITION else "rewrite"
-                rows.append(rf"{rel} {tex} && {_why_latex(f'[{tag}] ' + s.why)}")
+                rows.append(rf"&{rel} {tex} && {_why_latex(f'[{tag}] ' + s.why)}")
             lines.append("$$ \\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned} $$")
         if unprinted:
             sizes = [f"${x}$" for x in dict.fromkeys(unprinted)]
