@@ -93,7 +93,11 @@ def save_model(path: str | os.PathLike | Output, params: Parameters, meta: dict 
     arrays["header"] = np.array(header)
     buffer = io.BytesIO()  # built in memory: a zip needs to seek, which a device or a pipe cannot
     np.savez(buffer, **arrays)
-    return write_output(out, lambda fh: fh.write(buffer.getbuffer()))
+
+    def write(fh) -> None:
+        fh.write(buffer.getbuffer())
+
+    return write_output(out, write)
 
 
 def _header_depth(text: str) -> int:
