@@ -105,6 +105,8 @@ def test_evaluate_scores_a_saved_model_on_the_test_set(tiny, tmp_path, capsys):
     assert main(["evaluate", str(model), "--data", str(tiny), "--json", str(tmp_path / "e.json")]) == 0
     out = capsys.readouterr().out
     assert "test loss" in out and "test error" in out and "784 -> 64 -> 10" in out
+    assert out.startswith("data: IDX data (not the standard MNIST files)")  # it says what it scored on
+    assert "not a test-set score" not in out  # that note is for the offline sample only
     record = json.loads((tmp_path / "e.json").read_text())
     assert record["n_test"] == 50 and 0 <= record["test_error"] <= 100
 

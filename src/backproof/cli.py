@@ -379,14 +379,21 @@ def _heartbeat(what: str, every: float = 10.0):
 
 
 def _evaluate(args) -> int:
-    from .mnist import load_mnist
+    from .mnist import load_dataset
     from .model_io import load_model
     from .network import evaluate
     from .preprocess import normalize
 
     (json_out,) = _outputs((args.json, "--json", None))
     params, _ = load_model(args.model)
-    images, labels = load_mnist("test", args.data)
+    data = load_dataset(args.data)
+    images, labels = data.test_images, data.test_labels
+    print(f"data: {data.source.description}")
+    if data.source.kind == "sample":
+        print(
+            "note: the offline sample's 'test' images are MNIST training digits; a model trained on "
+            "full MNIST has seen them, so this is not a test-set score"
+        )
     if params.sizes[0] != images.shape[0]:
         raise BackproofError(
             f"{args.model} takes {params.sizes[0]} inputs but the images have {images.shape[0]} pixels"
