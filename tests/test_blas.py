@@ -43,3 +43,38 @@ def test_the_one_call_path_is_used_exactly_when_numpy_bundles_scipy_openblas():
 def _blas_configs():
     cfg = np.show_config(mode="dicts").get("Build Dependencies", {})
     return [v for k, v in cfg.items() if k in ("blas", "lapack")]
+
+
+@pytest.mark.parametrize("c_order", ["C", "F"])
+@pytest.mark.parametrize(("alpha", "beta"), [(1.0, 0.0), (-1.0, 1.0), (0.5, 2.0)])
+@pytest.mark.parametrize("one_call", [True, False])
+def test_bind_computes_alpha_ab_plus_beta_c_in_either_order_of_c_on_both_paths(
+    monkeypatch, c_order, alpha, beta, one_call
+):
+    if not one_call:
+        monkeypatch.setattr(_blas, "_GEMM", None)
+    rng = np.random.default_rng(2)
+    A = rng.standard_normal((6, 4)).astype(np.float32)
+    B = np.asfortranarray(rng.standard_normal((4, 5)).astype(np.float32))
+    C0 = rng.standard_normal((6, 5)).astype(np.float32)
+    C = np.array(C0, order=c_order)
+    if beta == 0:
+        C[...] = np.nan  # never read when beta is 0
+    want = alpha * (A.astype(np.float64) @ B) + (0.0 if beta == 0 else beta * C0.astype(np.float64))
+    call = _blas.bind(C, A, B, alpha, beta)
+    assert hasattr(call, "arrays") == one_call  # the one-call path holds the arrays' memory
+    call()
+    np.testing.assert_allclose(C, want, rtol=1e-5, atol=1e-5)
+
+
+def test_a_bound_call_reads_what_its_arrays_hold_when_it_runs():
+    A, B, C = np.eye(3, dtype=np.float32), np.ones((3, 2), np.float32), np.zeros((3, 2), np.float32)
+    call = _blas.bind(C, A, B, 1.0, 0.0)
+    B[...] = 7
+    call()
+    assert np.all(C == 7)
+
+
+def test_bind_refuses_shapes_that_do_not_multiply():
+    with pytest.raises(ValueError, match=r"\(2, 3\) @ \(4, 5\)"):
+        _blas.bind(np.zeros((2, 5)), np.zeros((2, 3)), np.zeros((4, 5)))

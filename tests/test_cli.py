@@ -409,14 +409,17 @@ def test_a_reader_that_closes_the_pipe_at_once_is_no_error(tiny):
 def _fake_verify(monkeypatch, rows=2):
     """verify's work replaced by a table with its marks (test_verify.py runs the real proofs)."""
     reports = [
-        types.SimpleNamespace(ok=i != 2, to_dict=lambda i=i: {"number": i}) for i in range(1, rows + 1)
+        types.SimpleNamespace(number=i, ok=i != 2, to_dict=lambda i=i: {"number": i})
+        for i in range(1, rows + 1)
     ]
-    table = "\n".join(
-        f"{i:>2}  identity_{i} {'✓' if r.ok else '✗'} → {'ok' if r.ok else 'FAILED'}"
-        for i, r in enumerate(reports, 1)
-    )
-    monkeypatch.setattr(backproof.verify, "run_all", lambda: reports)
-    monkeypatch.setattr(backproof.verify, "format_table", lambda reports: table)
+
+    def row(r):
+        return f"{r.number:>2}  identity_{r.number} {'✓' if r.ok else '✗'} → {'ok' if r.ok else 'FAILED'}"
+
+    monkeypatch.setattr(backproof.verify, "iter_reports", lambda: iter(reports))
+    monkeypatch.setattr(backproof.verify, "table_header", lambda: [])
+    monkeypatch.setattr(backproof.verify, "table_row", row)
+    monkeypatch.setattr(backproof.verify, "table_footer", lambda reports: [])
 
 
 @pytest.mark.parametrize("encoding", ["ascii", "cp1252", "latin-1"])
@@ -436,10 +439,12 @@ def test_verify_under_an_ascii_locale_piped_to_head_prints_and_exits_cleanly():
     """A real C locale and a reader that stops after one line; the proofs are faked to keep it quick
     (test_verify.py runs the real ones)."""
     script = (
-        "import sys, backproof.verify as V\n"
+        "import sys, types, backproof.verify as V\n"
         "from backproof.cli import main\n"
-        "V.run_all = lambda: []\n"
-        "V.format_table = lambda reports: '\\n'.join(f'identity {i} \\u2713' for i in range(20000))\n"
+        "V.iter_reports = lambda: (types.SimpleNamespace(number=i, ok=True) for i in range(20000))\n"
+        "V.table_header = lambda: []\n"
+        "V.table_row = lambda r: f'identity {r.number} \\u2713'\n"
+        "V.table_footer = lambda reports: []\n"
         "sys.exit(main(['verify']))\n"
     )
     env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONIOENCODING": "ascii", "PYTHONUTF8": "0"}

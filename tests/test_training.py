@@ -295,3 +295,52 @@ def test_given_params_may_have_any_number_of_outputs_above_every_label(small):
     assert r.params.sizes == (784, 8, 3)
     with pytest.raises(InputError, match=r"labels must lie in 0\.\.2, got values from 0 to 9"):
         train_full_batch(x, lbl, iterations=1, params=p)
+
+
+@pytest.mark.parametrize("layout", [None, "CCC", "FFF", "FCF"])
+def test_kernel_gives_the_textbook_step_in_every_memory_layout(layout):
+    rng = np.random.default_rng(3)
+    x = np.asfortranarray(rng.uniform(-1, 1, (784, 24)))  # a gathered batch's layout
+    lbl = rng.integers(0, 10, 24)
+    p = init_network([784, 32, 16, 10], "relu", seed=1, dtype=np.float64)
+    q = p.copy()
+    kernel = Kernel(p, 24, layout)
+    for _ in range(2):
+        la, wa = kernel.step(x, lbl, 0.05)
+        lb, wb = _textbook_step(q, x, lbl, 0.05, fused=False)
+        assert np.isclose(la, lb, rtol=1e-12) and wa == wb
+    for name, value in q.arrays().items():
+        np.testing.assert_allclose(getattr(p, name), value, rtol=1e-9, atol=1e-12)
+    wanted = kernel.layout
+    assert [w.flags[f"{o}_CONTIGUOUS"] for w, o in zip(p.W, wanted)] == [True] * 3
+
+
+def test_kernel_layout_stores_a_layer_no_wider_than_the_batch_in_fortran_order():
+    from backproof.training import kernel_layout
+
+    assert kernel_layout([784, 64, 10], 100) == "FF"
+    assert kernel_layout([784, 512, 256, 10], 64) == "CCF"
+    assert Kernel(init_network([784, 64, 10], seed=0), 100).layout == "FF"
+
+
+def test_kernel_refuses_a_layout_that_is_not_one_letter_c_or_f_per_layer():
+    with pytest.raises(InputError, match="2 letters C or F"):
+        Kernel(init_network([784, 64, 10], seed=0), 10, "CCC")
+
+
+def test_kernel_updates_parameter_arrays_put_in_place_of_the_old_ones():
+    rng = np.random.default_rng(4)
+    x = np.asfortranarray(rng.uniform(-1, 1, (784, 8)).astype(np.float32))
+    lbl = rng.integers(0, 10, 8)
+    p = init_network([784, 16, 10], seed=0)
+    kernel = Kernel(p, 8)
+    kernel.update(x, lbl, 0.1)
+    old = p.W2
+    p.W2 = np.zeros((10, 16), np.float32)  # bound calls must follow the new array
+    p.b1 = p.b1.copy()
+    q = p.copy()
+    kernel.update(x, lbl, 0.1)
+    _textbook_step(q, x, lbl, 0.1, fused=True)
+    assert p.W2 is not old and np.any(p.W2 != 0)
+    for name, value in q.arrays().items():
+        np.testing.assert_allclose(getattr(p, name), value, rtol=1e-5, atol=1e-6)

@@ -79,3 +79,22 @@ def test_rel_error_is_cs231n():
     assert V.rel_error(1.0, 1.0) == 0.0
     assert abs(V.rel_error(1.0, 3.0) - 0.5) < 1e-15
     assert V.rel_error(0.0, 1e-12) < 1e-3  # the 1e-8 floor
+
+
+def test_verify_prints_each_row_as_soon_as_its_identity_is_done(monkeypatch, capsys):
+    quick = [
+        S.identity("relu_derivative_is_heaviside_zero_at_kink"),
+        S.identity("softmax_is_shift_invariant"),
+    ]
+    seen_before_the_second = []
+
+    def two_reports(seed=0):
+        first = V.report(quick[0], seed)
+        yield first
+        seen_before_the_second.append(capsys.readouterr().out)  # what a pipe has received so far
+        yield V.report(quick[1], seed)
+
+    monkeypatch.setattr(V, "iter_reports", two_reports)
+    assert main(["verify"]) == 0
+    assert "relu_derivative_is_heaviside_zero_at_kink" in seen_before_the_second[0]
+    assert "2 of 2 identities verified" in capsys.readouterr().out

@@ -345,13 +345,19 @@ _NO_WINDOW = {"agg", "pdf", "ps", "svg", "cairo", "pgf", "template"}
 
 
 def _verify(args) -> int:
-    from .verify import format_table, run_all
+    from .verify import iter_reports, table_footer, table_header, table_row
 
     (json_out,) = _outputs((args.json, "--json", None))
     print("backproof: proving every identity with SymPy and checking it against NumPy", file=sys.stderr)
+    for line in table_header():
+        print(line, flush=True)
+    reports = []
     with _heartbeat("verify"):
-        reports = run_all()
-    print(format_table(reports))
+        for r in iter_reports():  # each row as soon as its identity is done
+            reports.append(r)
+            print(table_row(r), flush=True)
+    for line in table_footer(reports):
+        print(line)
     if json_out is not None:
         _write_json(json_out, [r.to_dict() for r in reports])
         print(f"report written to {json_out.path}")

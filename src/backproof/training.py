@@ -17,7 +17,12 @@ The arithmetic is that of :func:`backproof.network.backprop`, run by :class:`Ker
 with preallocated buffers, ``out=`` arguments and :math:`\gamma_t/B` folded into
 :math:`\delta_L`, so that a step allocates almost nothing. Samples are kept
 row-contiguous (``x`` is the transposed view of an ``(N, n_0)`` block), so a
-minibatch gather is a contiguous copy and ``x`` goes straight into sgemm.
+minibatch gather is one contiguous copy per sample and ``x`` goes straight into sgemm;
+every product, the updates :math:`W_l \mathrel{-}= \delta_l h_{l-1}^\top` and
+:math:`b_l \mathrel{-}= \delta_l \mathbf{1}` included, is one BLAS call bound once to its
+buffers, and each layer's memory order is the faster one for its shape
+(:func:`kernel_layout`). Where this departs from the course's code it departs in memory
+layout and call count only; a test ties every step to :func:`backproof.network.backprop`.
 
 Both loops share one set-up (checks, memory estimate, initialisation), one kernel
 per batch size, one recorder and one result; they differ only in what a batch is.
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -39,14 +45,22 @@ from typing import Any
 
 import numpy as np
 
-from ._blas import addmm
+from ._blas import bind
 from ._checks import labels_array, positive_float, positive_int
 from .activations import LEAKY_RELU_ALPHA
 from .errors import InputError, TrainingDivergedError
 from .network import Parameters, backprop, default_init, forward, init_network
 from .preprocess import one_hot
 
-__all__ = ["LR_SCHEDULES", "History", "Kernel", "TrainingResult", "train_full_batch", "train_minibatch"]
+__all__ = [
+    "LR_SCHEDULES",
+    "History",
+    "Kernel",
+    "TrainingResult",
+    "kernel_layout",
+    "train_full_batch",
+    "train_minibatch",
+]
 
 LR_SCHEDULES = ("constant", "linear")
 r"""The learning-rate schedules: :math:`\gamma_t = \gamma` or :math:`\gamma (1 - t/T)`."""
@@ -132,16 +146,17 @@ class TrainingResult:
 
 # ------------------------------------------------------------------------------------------- the kernel
 # In-place versions of the activations of backproof.activations, for the kernel's buffers.
-# forward(h): h holds a_l and becomes sigma(a_l). backward(delta, h, tmp): delta *= sigma'(a_l),
-# written with h = sigma(a_l) only (each sigma' is a function of sigma), so a_l need not be kept.
+# forward(h, tmp): h holds a_l and becomes sigma(a_l). backward(delta, h, tmp): delta *= sigma'(a_l),
+# written with h = sigma(a_l) only (each sigma' is a function of sigma), so a_l need not be kept;
+# ReLU's forward leaves its derivative in tmp instead (tmp is the layer's own, untouched between).
 
 
-def _relu_forward(h, tmp):
-    np.maximum(h, 0, out=h)
+def _relu_forward(h, tmp):  # h * [a > 0]: a float mask (bool would make each product a cast)
+    np.greater(h, h.dtype.type(0), out=tmp)
+    np.multiply(h, tmp, out=h)
 
 
-def _relu_backward(delta, h, tmp):  # [a > 0] == [h > 0]; 0 at the kink
-    np.greater(h, 0, out=tmp)
+def _relu_backward(delta, h, tmp):  # [a > 0], from the forward pass; 0 at the kink
     np.multiply(delta, tmp, out=delta)
 
 
@@ -182,11 +197,22 @@ def _tanh_backward(delta, h, tmp):  # 1 - tanh^2
 
 
 _INPLACE = {
-    "relu": (_relu_forward, _relu_backward, bool),
-    "leaky_relu": (_leaky_forward, _leaky_backward, None),
-    "sigmoid": (_sigmoid_forward, _sigmoid_backward, None),
-    "tanh": (_tanh_forward, _tanh_backward, None),
+    "relu": (_relu_forward, _relu_backward),
+    "leaky_relu": (_leaky_forward, _leaky_backward),
+    "sigmoid": (_sigmoid_forward, _sigmoid_backward),
+    "tanh": (_tanh_forward, _tanh_backward),
 }
+
+
+def kernel_layout(sizes, batch: int) -> str:
+    r"""The memory order of each layer's :math:`W_l` and :math:`h_l` in :class:`Kernel`: one letter per layer.
+
+    ``"F"`` (Fortran) for a layer at most as wide as the batch (:math:`n_l \le B`), ``"C"``
+    otherwise. A rule of thumb measured on OpenBLAS (the products' speeds for these shapes
+    differ by up to a third between orders, ``benchmarks/bench_training.py``); it decides speed
+    only. The rule is fixed, so the same sizes, batch and seed give the same result.
+    """
+    return "".join("F" if int(n) <= batch else "C" for n in list(sizes)[1:])
 
 
 class Kernel:
@@ -199,82 +225,131 @@ class Kernel:
     :func:`backproof.network.backprop`; :meth:`step` does the same and also returns the batch's
     summed loss and number of errors *before* the update.
 
+    Memory layout (the mathematics is unchanged): each :math:`W_l` and each buffer is stored
+    in C (row-major) or Fortran (column-major) order, layer by layer, as :func:`kernel_layout`
+    decides from the sizes and the batch; the output layer's buffers are always C-ordered, so
+    that the softmax's sums over the classes run along contiguous rows. ``x`` is expected to be
+    the transposed view of a gathered ``(B, n_0)`` block of rows (Fortran order), as the
+    training loops give it. On first use the kernel re-stores any :math:`W_l` that is not in
+    its order (same values, same shape) in ``params.W``. Each product, including
+    :math:`W_l \mathrel{-}= \delta_l h_{l-1}^\top` and :math:`b_l \mathrel{-}= \delta_l \mathbf{1}`,
+    is one BLAS call bound once to its buffers (``backproof._blas.bind``); the calls are
+    bound again if the arrays in ``params.W`` or ``params.b`` are replaced.
+
     Parameters
     ----------
     params : Parameters
         Updated in place.
     batch : int
         The number of columns of every ``x`` given to :meth:`step` or :meth:`update`.
+    layout : str, optional
+        One letter per layer, ``"C"`` or ``"F"``, for :math:`W_l` and :math:`h_l`; by default
+        ``kernel_layout(params.sizes, batch)``. Kernels sharing ``params`` should share it.
     """
 
-    def __init__(self, params: Parameters, batch: int) -> None:
+    def __init__(self, params: Parameters, batch: int, layout: str | None = None) -> None:
         self.params = params
         dt = params.dtype
         n = params.sizes
         L = params.L
-        self.forward_act, self.backward_act, mask_dtype = _INPLACE[params.activation]
+        self.layout = kernel_layout(n, batch) if layout is None else layout
+        if len(self.layout) != L or set(self.layout) - {"C", "F"}:
+            raise InputError(f"layout must be {L} letters C or F, one per layer; got {layout!r}")
+        self.forward_act, self.backward_act = _INPLACE[params.activation]
+
+        def buffer(l):  # the output layer's in C order
+            return np.empty((n[l], batch), dt, order="C" if l == L else self.layout[l - 1])
+
         # h[l] holds a_l, then h_l = sigma(a_l), l = 1..L-1 (h[0] is x, given to step);
         # the last one holds a_L
-        self.h: list[Any] = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
-        self.delta: list[Any] = [None] + [np.empty((n[l], batch), dt) for l in range(1, L + 1)]
-        self.tmp: list[Any] = [None] + [np.empty((n[l], batch), mask_dtype or dt) for l in range(1, L)]
-        self.nabla_b = [np.empty_like(v) for v in params.b]
+        self.h: list[Any] = [None] + [buffer(l) for l in range(1, L + 1)]
+        self.delta: list[Any] = [None] + [buffer(l) for l in range(1, L + 1)]
+        self.tmp: list[Any] = [None] + [buffer(l) for l in range(1, L)]
+        self.ones = np.ones((batch, 1), dt)
         self.m = np.empty(batch, dt)
         self.s = np.empty(batch, dt)
+        self.r = np.empty(batch, dt)
         self.cols = np.arange(batch)
+        self._bound: tuple[list, list] | None = None  # the W and b the calls below are bound to
+        self._x: Any = None  # the x the first layer's calls are bound to
 
-    def _forward(self, x) -> np.ndarray:
-        P, h = self.params, self.h
-        L = P.L
-        h[0] = x
-        for l in range(1, L + 1):  # a_l = W_l h_(l-1) + b_l, h_l = sigma(a_l)
-            np.matmul(P.W[l - 1], h[l - 1], out=h[l])
-            h[l] += P.b[l - 1][:, None]
-            if l < L:
-                self.forward_act(h[l], self.tmp[l])
-        return h[L]
-
-    def _softmax_into_delta(self, aL) -> np.ndarray:
-        y, m, s = self.delta[-1], self.m, self.s
-        np.max(aL, axis=0, out=m)
-        np.subtract(aL, m, out=y)
-        np.exp(y, out=y)
-        np.sum(y, axis=0, out=s)
-        return y
-
-    def _backward_update(self, labels, scale: float) -> None:
+    def _bind(self, x) -> None:
+        """(Re)bind the BLAS calls when the parameter arrays or ``x`` are not the bound ones."""
         P, h, delta = self.params, self.h, self.delta
         L = P.L
-        # y = softmax(a_L) is in delta[L]; delta_L = (y - d) * scale, in place
-        y = delta[L]
-        y /= self.s
-        y[labels, self.cols] -= 1
-        y *= y.dtype.type(scale)
+        if (
+            self._bound is None
+            or not all(map(operator.is_, P.W, self._bound[0]))
+            or not all(map(operator.is_, P.b, self._bound[1]))
+        ):
+            for l in range(L):
+                if not P.W[l].flags[f"{self.layout[l]}_CONTIGUOUS"]:
+                    fortran = self.layout[l] == "F"
+                    P.W[l] = np.asfortranarray(P.W[l]) if fortran else np.ascontiguousarray(P.W[l])
+                if not P.b[l].flags.c_contiguous:
+                    P.b[l] = np.ascontiguousarray(P.b[l])
+            self._bound = (list(P.W), list(P.b))
+            self._bias = [None] + [P.b[l - 1][:, None] for l in range(1, L + 1)]
+            # forward a_l = W_l h_(l-1) + (b_l, already in h_l); backward delta_(l-1) = W_l^T delta_l;
+            # W_l -= delta_l h_(l-1)^T and b_l -= delta_l 1 (scale is already in delta_l)
+            above = range(2, L + 1)  # layer 1's products involve x: bound below
+            self._fwd: list[Any] = [None, None] + [bind(h[l], P.W[l - 1], h[l - 1]) for l in above]
+            self._bwd: list[Any] = [None, None] + [
+                bind(delta[l - 1], P.W[l - 1].T, delta[l], 1.0, 0.0) for l in above
+            ]
+            self._upd: list[Any] = [None, None] + [
+                bind(P.W[l - 1], delta[l], h[l - 1].T, -1.0) for l in above
+            ]
+            self._upd_b: list[Any] = [None] + [
+                bind(self._bias[l], delta[l], self.ones, -1.0) for l in range(1, L + 1)
+            ]
+            self._x = None
+        if x is not self._x:
+            self._fwd[1] = bind(h[1], P.W[0], x)
+            self._upd[1] = bind(P.W[0], delta[1], x.T, -1.0)
+            self._x = h[0] = x
+
+    def _run(self, x, labels, scale: float, metrics: bool) -> Any:
+        """Forward, softmax, backward and update in one pass (a step is ~20 small calls: few frames)."""
+        self._bind(x)
+        h, delta, L = self.h, self.delta, self.params.L
+        for l in range(1, L + 1):  # a_l = W_l h_(l-1) + b_l, h_l = sigma(a_l)
+            np.copyto(h[l], self._bias[l])
+            self._fwd[l]()  # += W_l h_(l-1)
+            if l < L:
+                self.forward_act(h[l], self.tmp[l])
+        # softmax: y = exp(a_L - m) / s with m the column maxima and s the sums of exp(a_L - m)
+        aL, y, m, s = h[L], delta[L], self.m, self.s
+        np.maximum.reduce(aL, axis=0, out=m)  # the ufuncs' own reduce: no wrapper on a hot path
+        np.subtract(aL, m, out=y)
+        np.exp(y, out=y)
+        np.add.reduce(y, axis=0, out=s)
+        result: Any
+        if metrics:  # E_n = m + log s - a_L[label], and the errors, before the update
+            wrong = int(np.count_nonzero(np.argmax(aL, axis=0) != labels))
+            result = float(np.sum(np.log(s) + m - aL[labels, self.cols], dtype=np.float64)), wrong
+        else:  # whether the logits and the sums were finite
+            result = math.isfinite(np.dot(m, s))
+        # delta_L = (y - d) * scale, in place: exp(a_L - m) * (scale / s), then -scale at the labels
+        scale = y.dtype.type(scale)
+        np.divide(scale, s, out=self.r)
+        y *= self.r
+        y[labels, self.cols] -= scale
         for l in range(L, 0, -1):
-            np.sum(delta[l], axis=1, out=self.nabla_b[l - 1])  # delta_l 1
             if l > 1:  # delta_(l-1) = sigma'(a_(l-1)) * W_l^T delta_l, before W_l changes
-                np.matmul(P.W[l - 1].T, delta[l], out=delta[l - 1])
+                self._bwd[l]()
                 self.backward_act(delta[l - 1], h[l - 1], self.tmp[l - 1])
-            addmm(P.W[l - 1], delta[l], h[l - 1].T, -1.0)  # W_l -= delta_l h_(l-1)^T, one BLAS call
-            P.b[l - 1] -= self.nabla_b[l - 1]
+            self._upd[l]()  # W_l -= delta_l h_(l-1)^T, one BLAS call
+            self._upd_b[l]()  # b_l -= delta_l 1, one BLAS call
+        return result
 
     def update(self, x: np.ndarray, labels: np.ndarray, scale: float) -> bool:
         """One update; returns whether the batch's logits and softmax sums were finite."""
-        self._softmax_into_delta(self._forward(x))
-        finite = bool(np.isfinite(np.dot(self.m, self.s)))
-        self._backward_update(labels, scale)
-        return finite
+        return self._run(x, labels, scale, False)
 
     def step(self, x: np.ndarray, labels: np.ndarray, scale: float) -> tuple[float, int]:
         """One update; returns the batch's summed loss and number of errors before it."""
-        aL = self._forward(x)
-        wrong = int(np.count_nonzero(np.argmax(aL, axis=0) != labels))
-        self._softmax_into_delta(aL)
-        # E_n = m + log(sum exp(a_L - m)) - a_L[label]
-        picked = aL[labels, self.cols]
-        loss = float(np.sum(np.log(self.s) + self.m - picked, dtype=np.float64))
-        self._backward_update(labels, scale)
-        return loss, wrong
+        return self._run(x, labels, scale, True)
 
 
 def _textbook_step(params: Parameters, x, labels, scale: float, fused: bool) -> tuple[float, int]:
@@ -312,7 +387,7 @@ def _metrics(params: Parameters, rows: np.ndarray, lbl: np.ndarray) -> tuple[flo
                 h = params.W[l - 1] @ h
                 h += params.b[l - 1][:, None]
                 if l < L:
-                    forward_act(h, np.empty(h.shape, _INPLACE[params.activation][2] or h.dtype))
+                    forward_act(h, np.empty_like(h))
             m = h.max(axis=0)
             lse = m + np.log(np.exp(h - m).sum(axis=0))
             loss_sum += float(np.sum(lse - h[labels, np.arange(labels.shape[0])], dtype=np.float64))
@@ -465,6 +540,8 @@ class _Run:
             self.init = "given"
         self.test = None if test is None else _prepare(test[0], test[1], "test", n_inputs, No)
         self.kernels: dict[int, Kernel] = {}
+        # one memory layout for every kernel of the run (the last, smaller batch's too)
+        self.layout = kernel_layout(self.params.sizes, self.N if batch is None else min(batch, self.N))
         self.history = History()
 
     def rate(self, t: int, T: int) -> float:
@@ -479,7 +556,7 @@ class _Run:
             loss, wrong = _textbook_step(self.params, x_cols, lbl, scale, fused=False)
             finite = math.isfinite(loss)
         else:
-            kernel = self.kernels.get(b) or self.kernels.setdefault(b, Kernel(self.params, b))
+            kernel = self.kernels.get(b) or self.kernels.setdefault(b, Kernel(self.params, b, self.layout))
             if with_metrics:
                 loss, wrong = kernel.step(x_cols, lbl, scale)
                 finite = math.isfinite(loss)
@@ -726,16 +803,21 @@ def train_minibatch(
 
     initial = record(0)
     xb = np.empty((B, n_inputs), run.rows.dtype)
+    # x of a full batch and of the last, smaller one: the same views every update, so the
+    # kernels' BLAS calls stay bound to them
+    x_cols = {B: xb.T, N % B: xb[: N % B].T}
     start = time.perf_counter()
     t = 0
     with _progress(T, progress, "minibatch") as bar, np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(n_epochs):
             perm = run.rng.permutation(N)
+            unit = f"update (epoch {epoch + 1})"
             for k in range(0, N, B):
                 idx = perm[k : k + B]
-                batch = xb[: idx.shape[0]]
-                np.take(run.rows, idx, axis=0, out=batch)
-                run.step(batch.T, run.lbl[idx], t, T, False, f"update (epoch {epoch + 1})")
+                x = x_cols[idx.shape[0]]
+                # mode="clip": a permutation's indices are in range, and "raise" copies via a buffer
+                run.rows.take(idx, axis=0, out=x.T, mode="clip")
+                run.step(x, run.lbl[idx], t, T, False, unit)
                 t += 1
                 if t % eval_every == 0 and t != T:
                     record(t)

@@ -25,6 +25,7 @@ Non-goals: statistical testing; the property-based tests live in ``tests/``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +40,7 @@ __all__ = [
     "difference_rel_error",
     "fd_check",
     "format_table",
+    "iter_reports",
     "jvp_error_matrix",
     "jvp_rel_error",
     "numeric_check",
@@ -337,9 +339,15 @@ def report(ident, seed: int = 0) -> Report:
     )
 
 
+def iter_reports(seed: int = 0) -> Iterator[Report]:
+    r"""Each identity's :class:`Report` as soon as it is made, in the catalogue's order."""
+    for ident in S.identities():
+        yield report(ident, seed)
+
+
 def run_all(seed: int = 0) -> list[Report]:
     r"""Prove every identity, refute its wrong variants and run its numeric checks."""
-    return [report(ident, seed) for ident in S.identities()]
+    return list(iter_reports(seed))
 
 
 def _sizes(r: Report) -> str:
@@ -350,35 +358,45 @@ def _e(x: float | None) -> str:
     return "-" if x is None else f"{x:.1e}"
 
 
-def format_table(reports: list[Report]) -> str:
-    r"""The table that ``backproof verify`` prints, with one line per failure below it."""
+def table_header() -> list[str]:
+    """The two lines above the rows of the table that ``backproof verify`` prints."""
     head = (
         f"{'#':>2}  {'identity':50} {'proved':>6} {'time':>6} {'steps':>6} {'variants':>9} "
         f"{'f64':>8} {'f32':>8} {'fin.diff':>8}  sizes proved"
     )
-    lines = [head, "-" * len(head)]
-    for r in reports:
-        mark = "✓" if r.proved and r.statement_matches else "✗"
-        refuted = f"{r.variants_refuted}/{len(r.variants)}"
-        lines.append(
-            f"{r.number:>2}  {r.name[:50]:50} {mark:>6} {r.proof_seconds:5.1f}s "
-            f"{r.substantive_steps:>3}/{r.total_steps:<2} "
-            f"{refuted:>9} {_e(r.numeric_max_rel_error):>8} {_e(r.numeric_max_rel_error_float32):>8} "
-            f"{_e(r.fd_rel_error):>8}  {_sizes(r)}{'' if r.ok else '  FAILED'}"
-        )
-    tol = TOLERANCE
-    lines.append(
-        "steps: substantive rewrites / all steps (the rest only unfold definitions); variants: wrong "
-        f"versions refuted, each by {S.REFUTATION} (or {S.SHAPES}); proofs: {S.PROOF}."
+    return [head, "-" * len(head)]
+
+
+def table_row(r: Report) -> str:
+    """One identity's line of the table."""
+    mark = "✓" if r.proved and r.statement_matches else "✗"
+    refuted = f"{r.variants_refuted}/{len(r.variants)}"
+    return (
+        f"{r.number:>2}  {r.name[:50]:50} {mark:>6} {r.proof_seconds:5.1f}s "
+        f"{r.substantive_steps:>3}/{r.total_steps:<2} "
+        f"{refuted:>9} {_e(r.numeric_max_rel_error):>8} {_e(r.numeric_max_rel_error_float32):>8} "
+        f"{_e(r.fd_rel_error):>8}  {_sizes(r)}{'' if r.ok else '  FAILED'}"
     )
-    lines.append(
+
+
+def table_footer(reports: list[Report]) -> list[str]:
+    """The legend, one line per failure, and the count below the rows."""
+    tol = TOLERANCE
+    lines = [
+        "steps: substantive rewrites / all steps (the rest only unfold definitions); variants: wrong "
+        f"versions refuted, each by {S.REFUTATION} (or {S.SHAPES}); proofs: {S.PROOF}.",
         f"tolerances: float64 {tol['float64']:.0e}, float32 {tol['float32']:.0e}, "
         f"finite differences {tol['fd']:.0e} (relative errors: normwise per column against SymPy, "
-        "elementwise |a-n|/max(|a|+|n|, 1e-8) against finite differences; NaN or inf fails)"
-    )
+        "elementwise |a-n|/max(|a|+|n|, 1e-8) against finite differences; NaN or inf fails)",
+    ]
     for r in reports:
         for msg in r.failures:
             lines.append(f"FAILED {r.name}: {msg}")
     passed = sum(r.ok for r in reports)
     lines.append(f"{passed} of {len(reports)} identities verified")
-    return "\n".join(lines)
+    return lines
+
+
+def format_table(reports: list[Report]) -> str:
+    r"""The table that ``backproof verify`` prints, with one line per failure below it."""
+    return "\n".join(table_header() + [table_row(r) for r in reports] + table_footer(reports))
