@@ -319,6 +319,20 @@ def test_network_backprop_equals_sympy_gradient():
     assert {"missing_transpose", "a_for_h", "mask_dropped", "divided_by_N"} <= names
 
 
+def test_the_shallow_networks_deltas_are_shown_as_definitions_and_still_checked():
+    from backproof.symbolic.notation import Defines
+
+    ident = S.identity("network_backprop_equals_sympy_gradient")
+    shown = ident.equations()
+    assert [isinstance(e, Defines) for e in shown] == [True, False, False, True, False, False]
+    assert ident.statement_latex()[0].startswith(r"\delta_{2} \coloneqq")
+    assert ":=" in str(ident).splitlines()[1]
+    # a wrong definition on display is still caught: delta_2 := y + d
+    wrong = Defines(shown[0].lhs, sp.Add(*shown[0].rhs.args[:1], -shown[0].rhs.args[1], evaluate=False))
+    broken = dataclasses.replace(ident, statement=sp.Tuple(wrong, *shown[1:]))
+    assert broken.statement_checks()[0] is False
+
+
 def test_mean_loss_gradient_is_summed_gradient_over_n():
     """The training step is theta - (gamma/B) grad sum E, checked against the training code itself."""
     ident, _ = assert_proved("mean_loss_gradient_is_summed_gradient_over_n")

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy.core.function import AppliedUndef
 
-from .notation import interpret, to_latex
+from .notation import Defines, interpret, to_latex
 
 __all__ = [
     "CATALOGUE",
@@ -918,7 +918,7 @@ class Identity:
 
 def _plain(eq) -> str:
     """A relation in SymPy's plain-text form, for terminals."""
-    rel = "<=" if isinstance(eq, sp.Le) else "="
+    rel = "<=" if isinstance(eq, sp.Le) else ":=" if isinstance(eq, Defines) else "="
     return f"{sp.sstr(eq.lhs)} {rel} {sp.sstr(eq.rhs)}" if isinstance(eq, sp.Rel) else sp.sstr(eq)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 
 from .engine import DEFINITION, Chain, Check, Identity, Link, Step, Variant, register
-from .notation import Had, Step0, nc
+from .notation import Defines, Had, Step0, nc
 from .softmax_identities import softmax_vector
 
 __all__ = ["TINY", "TINY_LABELS", "tiny_network"]
@@ -240,10 +240,10 @@ def _network() -> Identity:
     )
     nab = {k: sp.Symbol(rf"\nabla_{{{k[0]}_{k[1]}}}", commutative=False) for k in ("W2", "b2", "W1", "b1")}
     statement = sp.Tuple(
-        sp.Eq(d2, sp.Add(y, -d, evaluate=False), evaluate=False),
+        Defines(d2, sp.Add(y, -d, evaluate=False), evaluate=False),
         sp.Eq(nab["W2"], d2 * hT, evaluate=False),
         sp.Eq(nab["b2"], d2 * one, evaluate=False),
-        sp.Eq(d1, Had(Step0(a1), W2T * d2), evaluate=False),
+        Defines(d1, Had(Step0(a1), W2T * d2), evaluate=False),
         sp.Eq(nab["W1"], d1 * x_T, evaluate=False),
         sp.Eq(nab["b1"], d1 * one, evaluate=False),
     )
@@ -263,13 +263,13 @@ def _network() -> Identity:
     M = net["M"]
     step_meaning = {**meaning, Step0(a1): M}  # on a linear region, H(a_1) is its pattern M
     delta_chain = Chain(
-        "the recursion's start, $\\delta_2 = y - d$ (identity 6)",
+        "the definition $\\delta_2 \\coloneqq y - d$ (identity 6 proves it is $\\partial E / \\partial a_2$)",
         [Step(net["delta2"]), Step(net["y"] - net["d"], "definition of $\\delta_2$", DEFINITION)],
         size="Ni = 4, Nh = 3, No = 3, N = 2",
         show_latex=False,
     )
     mask_chain = Chain(
-        "the recursion's step, $\\delta_1 = M \\odot W_2^\\top \\delta_2$ on the region with pattern $M$",
+        "the definition $\\delta_1 \\coloneqq M \\odot W_2^\\top \\delta_2$ on the region with pattern $M$",
         [
             Step(net["delta1"]),
             Step(

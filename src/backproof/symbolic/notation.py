@@ -20,7 +20,7 @@ import operator
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-__all__ = ["Diag", "EDiv", "Had", "Inner", "Relu", "Step0", "interpret", "nc", "to_latex"]
+__all__ = ["Defines", "Diag", "EDiv", "Had", "Inner", "Relu", "Step0", "interpret", "nc", "to_latex"]
 
 
 class _Printer(LatexPrinter):
@@ -44,6 +44,18 @@ class _Printer(LatexPrinter):
 def to_latex(expr) -> str:
     r"""LaTeX of a SymPy expression as the site shows it (terms kept in the order written)."""
     return _Printer({"order": "none"}).doprint(expr)
+
+
+class Defines(sp.Equality):
+    r""":math:`\delta_2 \coloneqq y - d`: a definition, shown with :math:`\coloneqq`, not a claim.
+
+    Checked like an equation (its :class:`~backproof.symbolic.Link` ties it to a chain whose
+    one step is marked a definition), so that what the reader sees is still what is checked;
+    the sign tells the reader that nothing is proved there.
+    """
+
+    def _latex(self, printer):
+        return rf"{printer._print(self.lhs)} \coloneqq {printer._print(self.rhs)}"
 
 
 class Diag(sp.Function):
