@@ -84,7 +84,7 @@ def softmax_jvp(a: np.ndarray, e: np.ndarray) -> np.ndarray:
 
     .. math:: J^{\top} e = g \odot e - \left\langle g, e \right\rangle g
 
-    .. math:: \left(J^{\top} e\right)_{i} = {e}_{i} {g}_{i} - {g}_{i} \sum_{j=1}^{n} {e}_{j} {g}_{j}
+    .. math:: \sum_{j=1}^{n} {J}_{j,i} {e}_{j} = {e}_{i} {g}_{i} - {g}_{i} \sum_{j=1}^{n} {e}_{j} {g}_{j}
 
     This is :math:`J e` for the Jacobian :math:`J = \operatorname{diag}(g) - g g^\top`,
     and, :math:`J` being symmetric, also :math:`J^\top e`: the backward step of backprop.

@@ -463,19 +463,18 @@ def _batch_jvp(rows=3, cols=2):
 
 @register(order=4)
 def _jvp() -> Identity:
-    jt_e = sp.Symbol(r"\left(J^{\top} e\right)_{i}")
+    # component i of J^T e, written out (a named symbol such as (J^T e)_i would be shown unchecked)
     general = Chain(
-        "general $n$, component $i$",
+        "general $n$, component $i$ of $J^{\\top} e$",
         [
-            Step(jt_e),
-            Step(sp.Sum(JI[j, i] * eI[j], (j, 1, n)), "definition of the matrix product", DEFINITION),
+            Step(sp.Sum(JI[j, i] * eI[j], (j, 1, n))),
             Step(
                 sp.Sum((gI[j] * sp.KroneckerDelta(j, i) - gI[j] * gI[i]) * eI[j], (j, 1, n)),
                 "identity 3: $J_{ji} = g_j \\delta_{ji} - g_j g_i$",
             ),
             Step(gI[i] * eI[i] - gI[i] * sp.Sum(gI[j] * eI[j], (j, 1, n)), "the delta keeps $j = i$"),
         ],
-        definitions={jt_e: sp.Sum(JI[j, i] * eI[j], (j, 1, n)), JI[j, i]: sp.Derivative(gI[j], aI[i])},
+        definitions={JI[j, i]: sp.Derivative(gI[j], aI[i])},
         hypotheses=CLASSES,
     )
     # the step through identity 3 is checked with g unfolded, so it rests on the definition
@@ -590,10 +589,10 @@ def _loss_gradient() -> Identity:
 
 
 def _general_component(total_step_why="cancel $g_j$; the delta keeps $j = i$"):
-    comp = sp.Symbol(r"\left(J^{\top} (-d / y)\right)_{i}")
+    # component i of J^T (-d / y) with y = g, written out (a named symbol would be shown unchecked)
+    comp = sp.Sum(JI[j, i] * (-dI[j] / gI[j]), (j, 1, n))
     steps = [
         Step(comp),
-        Step(sp.Sum(JI[j, i] * (-dI[j] / gI[j]), (j, 1, n)), "matrix product, with $y = g$", DEFINITION),
         Step(
             sp.Sum((gI[j] * sp.KroneckerDelta(j, i) - gI[j] * gI[i]) * (-dI[j] / gI[j]), (j, 1, n)),
             "identity 3: $J_{ji} = g_j \\delta_{ji} - g_j g_i$",
@@ -601,7 +600,6 @@ def _general_component(total_step_why="cancel $g_j$; the delta keeps $j = i$"):
         Step(gI[i] * sp.Sum(dI[j], (j, 1, n)) - dI[i], total_step_why),
     ]
     defs = {
-        comp: sp.Sum(JI[j, i] * (-dI[j] / gI[j]), (j, 1, n)),
         JI[j, i]: sp.Derivative(gI[j], aI[i]),
         gI[j]: sp.exp(aI[j]) / S,
         gI[i]: sp.exp(aI[i]) / S,
@@ -614,7 +612,7 @@ def _fused() -> Identity:
     _, steps, defs = _general_component()
     total = sp.Sum(dI[j], (j, 1, n))
     general = Chain(
-        "general $n$, component $i$, with $y = g(a)$",
+        "general $n$, component $i$ of $J^{\\top} (-d / y)$, with $y = g(a)$",
         [*steps, Step(gI[i] - dI[i], "assumption: the $d_j$ sum to 1")],
         definitions=defs,
         assumptions={total: 1},
@@ -670,7 +668,10 @@ def _fused() -> Identity:
 def _general_targets() -> Identity:
     _, steps, defs = _general_component()
     general = Chain(
-        "general $n$, component $i$, any targets $d$", steps, definitions=defs, hypotheses=CLASSES
+        "general $n$, component $i$ of $J^{\\top} (-d / y)$, any targets $d$",
+        steps,
+        definitions=defs,
+        hypotheses=CLASSES,
     )
     a, _, d, g = _explicit(4)
     J = _jacobian(g, a)
@@ -706,23 +707,29 @@ def _general_targets() -> Identity:
 def _label_smoothing() -> Identity:
     q = sp.Symbol("c", integer=True, positive=True)  # the true class
     smooth = (1 - eps) * sp.KroneckerDelta(j, q) + eps / n
-    comp = sp.Symbol(r"\left(J^{\top} (-d / y)\right)_{i}")
+    # component i of J^T (-d / y) with y = g, written out; d is the smoothed target
+    comp = sp.Sum(sp.Derivative(gI[j], aI[i]) * (-dI[j] / gI[j]), (j, 1, n))
     general = Chain(
-        "general $n$, component $i$, true class $c$, "
+        "general $n$, component $i$ of $J^{\\top} (-d / y)$, true class $c$, "
         "$d_j = (1 - \\varepsilon)\\delta_{jc} + \\varepsilon / n$",
         [
             Step(comp),
-            Step(gI[i] * sp.Sum(smooth, (j, 1, n)) - smooth.subs(j, i), "identity 10 (any targets)"),
+            Step(
+                gI[i] * sp.Sum(smooth, (j, 1, n)) - smooth.subs(j, i),
+                "identity 10 (any targets), with the smoothed $d$",
+            ),
             Step(
                 gI[i] * ((1 - eps) + eps) - smooth.subs(j, i),
                 "the delta keeps $j = c$; $n$ terms $\\varepsilon / n$",
             ),
             Step(gI[i] - smooth.subs(j, i), "$(1 - \\varepsilon) + \\varepsilon = 1$", DEFINITION),
+            Step(gI[i] - dI[i], "definition of $d_i$", DEFINITION),
         ],
         definitions={
-            comp: sp.Sum(sp.Derivative(gI[j], aI[i]) * (-smooth / gI[j]), (j, 1, n)),
             gI[j]: sp.exp(aI[j]) / S,
             gI[i]: sp.exp(aI[i]) / S,
+            dI[j]: smooth,
+            dI[i]: smooth.subs(j, i),
         },
         hypotheses={**CLASSES, sp.Le(q, n): True},
     )
@@ -730,7 +737,12 @@ def _label_smoothing() -> Identity:
         "label_smoothing_gradient_is_y_minus_d",
         "Label smoothing keeps the fused gradient y − d (its targets sum to 1)",
         [general],
-        assumptions=["$y = g(a)$", "$c \\le n$", "$0 \\le \\varepsilon \\le 1$"],
+        assumptions=[
+            "$y = g(a)$",
+            "$d_j = (1 - \\varepsilon)\\delta_{jc} + \\varepsilon / n$",
+            "$c \\le n$",
+            "$0 \\le \\varepsilon \\le 1$",
+        ],
         variants=[
             Variant(
                 "smoothing_ignored", "$y - \\delta_c$ (the one-hot target)", gI[i] - sp.KroneckerDelta(i, q)
