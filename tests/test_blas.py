@@ -78,3 +78,11 @@ def test_a_bound_call_reads_what_its_arrays_hold_when_it_runs():
 def test_bind_refuses_shapes_that_do_not_multiply():
     with pytest.raises(ValueError, match=r"\(2, 3\) @ \(4, 5\)"):
         _blas.bind(np.zeros((2, 5)), np.zeros((2, 3)), np.zeros((4, 5)))
+
+
+def test_a_read_only_c_is_refused_by_numpy_not_written_through():
+    C = np.zeros((2, 2), np.float32)
+    C.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        _blas.bind(C, np.eye(2, dtype=np.float32), np.eye(2, dtype=np.float32))()
+    assert np.all(C == 0)

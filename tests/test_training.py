@@ -351,3 +351,24 @@ def test_kernel_updates_parameter_arrays_put_in_place_of_the_old_ones():
     assert p.W2 is not old and np.any(p.W2 != 0)
     for name, value in q.arrays().items():
         np.testing.assert_allclose(getattr(p, name), value, rtol=1e-5, atol=1e-6)
+
+
+def test_kernel_refuses_read_only_parameters_with_the_fix_instead_of_writing_through_them():
+    p = init_network([784, 8, 10], seed=0)
+    p.b1 = np.zeros(8, np.float32)
+    p.b1.flags.writeable = False
+    x = np.asfortranarray(np.zeros((784, 4), np.float32))
+    with pytest.raises(InputError, match=r"params.b1 is read-only.*params.copy\(\)"):
+        Kernel(p, 4).update(x, np.zeros(4, np.intp), 0.1)
+
+
+def test_kernel_relu_of_minus_infinity_is_zero_as_the_reference_says():
+    rng = np.random.default_rng(6)
+    x = np.asfortranarray(rng.uniform(-1, 1, (784, 6)))
+    lbl = rng.integers(0, 10, 6)
+    p = init_network([784, 8, 10], "relu", seed=0, dtype=np.float64)
+    p.b1[0] = -np.inf  # a switched-off unit
+    q = p.copy()
+    la, wa = Kernel(p, 6).step(x, lbl, 0.1)
+    lb, wb = _textbook_step(q, x, lbl, 0.1, fused=False)
+    assert np.isfinite(la) and np.isclose(la, lb, rtol=1e-12) and wa == wb

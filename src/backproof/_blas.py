@@ -101,14 +101,20 @@ def bind(
 ) -> Callable[[], None]:
     r"""A call with no arguments that does :math:`C \leftarrow \alpha A B + \beta C` in place.
 
-    ``C`` is C- or Fortran-contiguous, ``A`` and ``B`` any 2-D layout; with ``beta = 0``,
+    ``C`` is writeable and C- or Fortran-contiguous, ``A`` and ``B`` any 2-D layout; with ``beta = 0``,
     ``C``'s old contents are never read. The call holds the three arrays (their memory
     stays valid) and reads whatever they contain when it runs: bind once, call per step.
     """
     if not (A.shape[0] == C.shape[0] and B.shape[1] == C.shape[1] and A.shape[1] == B.shape[0]):
         raise ValueError(f"shapes {A.shape} @ {B.shape} do not give {C.shape}")
     found = None if _GEMM is None else _GEMM.get(C.dtype)
-    if found is not None and A.dtype == B.dtype == C.dtype and min(C.shape + A.shape) > 0:
+    # a read-only C goes to NumPy, which refuses it (BLAS would write through the pointer)
+    if (
+        found is not None
+        and C.flags.writeable
+        and A.dtype == B.dtype == C.dtype
+        and min(C.shape + A.shape) > 0
+    ):
         if not C.flags.c_contiguous and C.flags.f_contiguous:  # Cᵀ = Bᵀ Aᵀ, Cᵀ row-major
             c, a, b = C.T, B.T, A.T
         else:

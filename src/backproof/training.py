@@ -151,9 +151,10 @@ class TrainingResult:
 # ReLU's forward leaves its derivative in tmp instead (tmp is the layer's own, untouched between).
 
 
-def _relu_forward(h, tmp):  # h * [a > 0]: a float mask (bool would make each product a cast)
-    np.greater(h, h.dtype.type(0), out=tmp)
-    np.multiply(h, tmp, out=h)
+def _relu_forward(h, tmp):  # max(a, 0) (-inf gives 0, as relu does); keeps [a > 0] as a float mask
+    zero = h.dtype.type(0)
+    np.maximum(h, zero, out=h)
+    np.greater(h, zero, out=tmp)  # float, not bool: a float x bool product is a casting loop
 
 
 def _relu_backward(delta, h, tmp):  # [a > 0], from the forward pass; 0 at the kink
@@ -209,8 +210,10 @@ def kernel_layout(sizes, batch: int) -> str:
 
     ``"F"`` (Fortran) for a layer at most as wide as the batch (:math:`n_l \le B`), ``"C"``
     otherwise. A rule of thumb measured on OpenBLAS (the products' speeds for these shapes
-    differ by up to a third between orders, ``benchmarks/bench_training.py``); it decides speed
-    only. The rule is fixed, so the same sizes, batch and seed give the same result.
+    differ by up to a third between orders, ``benchmarks/bench_training.py``). The order changes
+    the order of BLAS's sums, so results differ between layouts in the last bits; the rule is
+    fixed, so the same sizes, batch and seed give the same result. The output layer's
+    :math:`h_L` is C-ordered whatever the letter (see :class:`Kernel`).
     """
     return "".join("F" if int(n) <= batch else "C" for n in list(sizes)[1:])
 
@@ -239,9 +242,12 @@ class Kernel:
     Parameters
     ----------
     params : Parameters
-        Updated in place.
+        Updated in place: its arrays' values change, and ``params.W[l]`` is replaced by a copy
+        in the kernel's order when it is not already in it (a reference to the old array then
+        stops following the training). The arrays must be writeable.
     batch : int
-        The number of columns of every ``x`` given to :meth:`step` or :meth:`update`.
+        The number of columns of every ``x`` given to :meth:`step` or :meth:`update`; a
+        different ``x`` object than the last one binds the first layer's calls again.
     layout : str, optional
         One letter per layer, ``"C"`` or ``"F"``, for :math:`W_l` and :math:`h_l`; by default
         ``kernel_layout(params.sizes, batch)``. Kernels sharing ``params`` should share it.
@@ -283,6 +289,12 @@ class Kernel:
             or not all(map(operator.is_, P.b, self._bound[1]))
         ):
             for l in range(L):
+                for name, arr in ((f"W{l + 1}", P.W[l]), (f"b{l + 1}", P.b[l])):
+                    if not arr.flags.writeable:  # BLAS would write through it anyway
+                        raise InputError(
+                            f"params.{name} is read-only and training updates it in place; "
+                            "pass writeable arrays (params.copy())"
+                        )
                 if not P.W[l].flags[f"{self.layout[l]}_CONTIGUOUS"]:
                     fortran = self.layout[l] == "F"
                     P.W[l] = np.asfortranarray(P.W[l]) if fortran else np.ascontiguousarray(P.W[l])
