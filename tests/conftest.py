@@ -23,6 +23,16 @@ def _isolated(monkeypatch, tmp_path_factory):
     monkeypatch.setattr(backproof.mnist, "MIRRORS", ("http://127.0.0.1:9/",))
 
 
+@pytest.fixture(params=[True, False], ids=["one_call", "numpy"])
+def one_call(request, monkeypatch) -> bool:
+    """Run a test on both BLAS paths: NumPy's bundled OpenBLAS in one call, and NumPy alone."""
+    if not request.param:  # as on a NumPy without the bundled OpenBLAS
+        import backproof._blas
+
+        monkeypatch.setattr(backproof._blas, "_GEMM", None)
+    return request.param
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """The full MNIST directory. CI sets BACKPROOF_REQUIRE_FULL_DATA=1, so there it must exist."""
