@@ -33,6 +33,24 @@ def one_call(request, monkeypatch) -> bool:
     return request.param
 
 
+@pytest.fixture(params=["split", "one_call", "numpy"])
+def blas_path(request, monkeypatch) -> str:
+    """Run a test on the three BLAS paths: large products cut into one block per thread in one
+    ``gemm_batch`` call (two threads assumed, whatever the machine has), every product in one
+    ``gemm`` call (as with an OpenBLAS older than 0.3.28), and NumPy alone."""
+    import backproof._blas
+
+    if request.param == "split":
+        if backproof._blas._BATCH is None:  # OpenBLAS before 0.3.28: the path is not taken there
+            pytest.skip("NumPy's bundled OpenBLAS has no gemm_batch (added in OpenBLAS 0.3.28)")
+        monkeypatch.setattr(backproof._blas, "threads", lambda: 2)
+    elif request.param == "one_call":
+        monkeypatch.setattr(backproof._blas, "_BATCH", None)
+    else:
+        monkeypatch.setattr(backproof._blas, "_GEMM", None)
+    return request.param
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """The full MNIST directory. CI sets BACKPROOF_REQUIRE_FULL_DATA=1, so there it must exist."""

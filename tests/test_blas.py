@@ -80,3 +80,75 @@ def test_a_read_only_c_is_refused_by_numpy_not_written_through():
     with pytest.raises(ValueError, match="read-only"):
         _blas.bind(C, np.eye(2, dtype=np.float32), np.eye(2, dtype=np.float32))()
     assert np.all(C == 0)
+
+
+def test_numpy_2_2_or_later_bundles_an_openblas_with_gemm_batch_so_the_split_path_is_tested():
+    # the blas_path fixture skips the split path only on an older OpenBLAS; CI's NumPy is newer
+    major, minor = (int(v) for v in np.__version__.split(".")[:2])
+    if _blas.available() and (major, minor) >= (2, 2):
+        assert _blas._BATCH is not None
+
+
+def _product(seed, m, k, n, orders="FFF", dtype=np.float32):
+    """C (m, n), A (m, k), B (k, n), random, each aligned and in the order its letter gives."""
+    rng = np.random.default_rng(seed)
+    arrays = []
+    for shape, order in zip(((m, n), (m, k), (k, n)), orders):
+        a = _blas.empty_aligned(shape, dtype, order)
+        a[...] = rng.standard_normal(shape)
+        arrays.append(a)
+    return arrays
+
+
+@pytest.mark.parametrize("split", ["rows", "cols", "inner"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("orders", ["FFF", "CCC", "CFC", "FCF"])
+def test_bind_cuts_a_large_product_by_rows_columns_or_inner_dimension_with_the_same_result(
+    blas_path, split, dtype, orders
+):
+    C, A, B = _product(5, 256, 192, 128, orders, dtype)
+    C0 = C.copy()
+    call = _blas.bind(C, A, B, -0.5, 2.0, split=split)
+    # 256 x 128 x 192 multiply-adds: two blocks of 3.1e6, above the crash-safe floor of 2e6
+    assert getattr(call, "blocks", 1) == (2 if blas_path == "split" else 1)
+    call()
+    want = 2.0 * C0.astype(np.float64) - 0.5 * (A.astype(np.float64) @ B)
+    tol = 2e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(C, want, rtol=tol, atol=tol * np.abs(want).max())
+
+
+def test_a_split_product_that_is_called_again_reads_the_arrays_anew(monkeypatch):
+    monkeypatch.setattr(_blas, "threads", lambda: 2)
+    C, A, B = _product(6, 256, 192, 128)
+    call = _blas.bind(C, A, B, 1.0, 0.0, split="inner")
+    assert getattr(call, "blocks", 1) == (1 if _blas._BATCH is None else 2)
+    call()
+    B *= 2  # the bound call holds the memory, not the values: the scratch sums are redone
+    call()
+    np.testing.assert_allclose(C, A.astype(np.float64) @ B, rtol=2e-5, atol=1e-3)
+
+
+def test_bind_does_not_split_a_product_small_enough_for_openblas_small_matrix_path(monkeypatch):
+    # OpenBLAS 0.3.28-0.3.31 crash in gemm_batch for m n k <= 100**3 (DYNAMIC_ARCH builds)
+    monkeypatch.setattr(_blas, "threads", lambda: 2)
+    C, A, B = _product(7, 128, 100, 64)
+    for split in ("rows", "cols", "inner"):
+        call = _blas.bind(C, A, B, 1.0, 0.0, split=split)
+        assert not hasattr(call, "blocks")
+        call()
+        np.testing.assert_allclose(C, A.astype(np.float64) @ B, rtol=1e-4, atol=1e-4)
+
+
+def test_bind_does_not_split_where_two_threads_would_write_one_cache_line(monkeypatch):
+    monkeypatch.setattr(_blas, "threads", lambda: 2)
+    # Fortran-ordered columns of 200 float32 (800 bytes, not a multiple of 128): cutting them
+    # by rows puts a shared line in every column
+    C, A, B = _product(8, 200, 192, 128)
+    assert not hasattr(_blas.bind(C, A, B, 1.0, 0.0, split="rows"), "blocks")
+    assert _blas.bind(C, A, B, 1.0, 0.0, split="cols").blocks == 2  # by columns: one stretch each
+
+
+def test_empty_aligned_starts_on_an_align_boundary_in_either_order():
+    for order in "CF":
+        a = _blas.empty_aligned((7, 5), np.float32, order)
+        assert a.ctypes.data % _blas.ALIGN == 0 and a.flags[f"{order}_CONTIGUOUS"]

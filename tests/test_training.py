@@ -315,6 +315,51 @@ def test_kernel_gives_the_textbook_step_in_every_memory_layout_on_both_blas_path
     assert [w.flags[f"{o}_CONTIGUOUS"] for w, o in zip(p.W, wanted)] == [True] * 3
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("sizes", "batch", "cuts"),
+    [([784, 64, 10], 100, ["inner", None]), ([784, 512, 256, 10], 64, ["rows", "inner", None])],
+)
+def test_kernel_gives_the_textbook_step_with_its_products_shared_between_threads(
+    blas_path, dtype, sizes, batch, cuts
+):
+    rng = np.random.default_rng(9)
+    x = np.asfortranarray(rng.uniform(0, 1, (784, batch)).astype(dtype))
+    lbl = rng.integers(0, 10, batch)
+    p = init_network(sizes, "relu", seed=2, dtype=dtype)
+    q = p.copy()
+    kernel = Kernel(p, batch)
+    assert [c[0] for c in kernel.split[1:]] == cuts
+    for _ in range(3):
+        la, wa = kernel.step(x, lbl, 0.1 / batch)
+        lb, wb = _textbook_step(q, x, lbl, 0.1 / batch, fused=False)
+        assert np.isclose(la, lb, rtol=1e-5 if dtype == np.float32 else 1e-12) and wa == wb
+    blocks = [getattr(call, "blocks", 1) for call in kernel._fwd[1:]]
+    assert blocks == [2 if (cut and blas_path == "split") else 1 for cut in cuts]
+    tol = 1e-5 if dtype == np.float32 else 1e-11
+    for name, value in q.arrays().items():
+        np.testing.assert_allclose(getattr(p, name), value, rtol=tol, atol=tol)
+
+
+def test_kernel_split_shares_by_inputs_or_units_and_leaves_large_batches_to_blas():
+    from backproof.training import kernel_split
+
+    assert kernel_split([784, 64, 10], 100) == [("inner", "cols"), (None, None)]
+    assert kernel_split([784, 512, 256, 10], 64) == [
+        ("rows", "rows"), ("inner", "cols"), (None, None)
+    ]  # fmt: skip
+    assert kernel_split([784, 64, 10], 60000) == [(None, None), (None, None)]
+
+
+def test_kernel_stores_weights_and_buffers_on_128_byte_boundaries():
+    p = init_network([784, 64, 10], seed=0)
+    kernel = Kernel(p, 100)
+    x = np.asfortranarray(np.zeros((784, 100), np.float32))
+    kernel.update(x, np.zeros(100, np.intp), 0.01)
+    arrays = [*p.W, *kernel.h[1:], *kernel.delta[1:], *kernel.tmp[1:]]
+    assert all(a.ctypes.data % 128 == 0 for a in arrays)
+
+
 def test_kernel_layout_stores_a_layer_no_wider_than_the_batch_in_fortran_order():
     from backproof.training import kernel_layout
 
@@ -365,3 +410,23 @@ def test_kernel_relu_of_minus_infinity_is_zero_as_the_reference_says():
     la, wa = Kernel(p, 6).step(x, lbl, 0.1)
     lb, wb = _textbook_step(q, x, lbl, 0.1, fused=False)
     assert np.isfinite(la) and np.isclose(la, lb, rtol=1e-12) and wa == wb
+
+
+def test_kernel_keeps_its_calls_for_a_new_view_of_the_same_memory_and_rebinds_for_other_memory():
+    rng = np.random.default_rng(10)
+    p = init_network([784, 16, 10], seed=0)
+    q = p.copy()
+    kernel = Kernel(p, 8)
+    xb = rng.uniform(0, 1, (8, 784)).astype(np.float32)
+    lbl = rng.integers(0, 10, 8)
+    kernel.update(xb.T, lbl, 0.1)
+    first = kernel._fwd[1]
+    kernel.update(xb.T, lbl, 0.1)  # a fresh view object, the same memory
+    assert kernel._fwd[1] is first
+    other = xb[::-1].copy()
+    kernel.update(other.T, lbl, 0.1)  # other memory: new calls, reading the new x
+    assert kernel._fwd[1] is not first
+    for batch in (xb, xb, other):
+        _textbook_step(q, np.asfortranarray(batch.T), lbl, 0.1, fused=True)
+    for name, value in q.arrays().items():
+        np.testing.assert_allclose(getattr(p, name), value, rtol=1e-5, atol=1e-6)

@@ -20,8 +20,9 @@ row-contiguous (``x`` is the transposed view of an ``(N, n_0)`` block), so a
 minibatch gather is one contiguous copy per sample and ``x`` goes straight into sgemm;
 every product, the updates :math:`W_l \mathrel{-}= \delta_l h_{l-1}^\top` and
 :math:`b_l \mathrel{-}= \delta_l \mathbf{1}` included, is one BLAS call bound once to its
-buffers, and each layer's memory order is the faster one for its shape
-(:func:`kernel_layout`). Where this departs from the course's code it departs in memory
+buffers, each layer's memory order is the faster one for its shape
+(:func:`kernel_layout`), and each thread of BLAS keeps its part of each weight matrix from
+step to step (:func:`kernel_split`). Where this departs from the course's code it departs in memory
 layout and call count only; a test ties every step to :func:`backproof.network.backprop`.
 
 Both loops share one set-up (checks, memory estimate, initialisation), one kernel
@@ -45,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from ._blas import bind
+from ._blas import ALIGN, bind, empty_aligned
 from ._checks import labels_array, positive_float, positive_int
 from .activations import LEAKY_RELU_ALPHA
 from .errors import InputError, TrainingDivergedError
@@ -58,6 +59,7 @@ __all__ = [
     "Kernel",
     "TrainingResult",
     "kernel_layout",
+    "kernel_split",
     "train_full_batch",
     "train_minibatch",
 ]
@@ -218,6 +220,41 @@ def kernel_layout(sizes, batch: int) -> str:
     return "".join("F" if int(n) <= batch else "C" for n in list(sizes)[1:])
 
 
+def kernel_split(sizes, batch: int) -> list[tuple[str | None, str | None]]:
+    r"""How :class:`Kernel` shares each layer's forward product and update between BLAS's threads.
+
+    One pair per layer, ``(forward, update)``, for ``backproof._blas.bind(..., split=...)``.
+    The aim is that each thread keeps the same part of :math:`W_l` (shape
+    :math:`n_l \times n_{l-1}`) in its own cache from step to step, and that as little as
+    possible else crosses between the cores; left to itself, OpenBLAS cuts the forward
+    product by samples and the update by inputs, so :math:`W_l` crosses every step.
+
+    * ``("inner", "cols")`` when :math:`n_{l-1} \ge 2 n_l`: each thread takes a range of the
+      inputs, i.e. columns of :math:`W_l` and rows of :math:`h_{l-1}`; it forms its part of
+      :math:`W_l h_{l-1}`, and the parts are added (so the sum's rounding differs in the last
+      bits), and it updates its columns of :math:`W_l`. A thread reads half the batch.
+    * ``("rows", "rows")`` otherwise: each thread takes a range of the units, i.e. rows of
+      :math:`W_l` and of :math:`h_l`; each reads the whole :math:`h_{l-1}`.
+    * ``(None, None)`` when the batch is large, :math:`B > 4 n_l`: then the batch's numbers
+      outweigh :math:`W_l`'s, and BLAS's own split is the better one.
+
+    A rule of thumb from the cross-core traffic of each choice, checked by timing on two
+    cores (``benchmarks/bench_split.py``). It changes speed and the last bits only; since a
+    product is cut into one block per BLAS thread, the last bits can also differ between
+    machines with different numbers of threads (the same machine gives the same result).
+    """
+    n = [int(v) for v in sizes]
+    cuts: list[tuple[str | None, str | None]] = []
+    for l in range(1, len(n)):
+        if batch > 4 * n[l]:
+            cuts.append((None, None))
+        elif n[l - 1] >= 2 * n[l]:
+            cuts.append(("inner", "cols"))
+        else:
+            cuts.append(("rows", "rows"))
+    return cuts
+
+
 class Kernel:
     r"""One gradient step of a network of any depth for batches of a fixed size, with no allocation.
 
@@ -234,10 +271,12 @@ class Kernel:
     that the softmax's sums over the classes run along contiguous rows. ``x`` is expected to be
     the transposed view of a gathered ``(B, n_0)`` block of rows (Fortran order), as the
     training loops give it. On first use the kernel re-stores any :math:`W_l` that is not in
-    its order (same values, same shape) in ``params.W``. Each product, including
-    :math:`W_l \mathrel{-}= \delta_l h_{l-1}^\top` and :math:`b_l \mathrel{-}= \delta_l \mathbf{1}`,
-    is one BLAS call bound once to its buffers (``backproof._blas.bind``); the calls are
-    bound again if the arrays in ``params.W`` or ``params.b`` are replaced.
+    its order (same values, same shape, data aligned to 128 bytes) in ``params.W``. Each
+    product, including :math:`W_l \mathrel{-}= \delta_l h_{l-1}^\top` and
+    :math:`b_l \mathrel{-}= \delta_l \mathbf{1}`, is one BLAS call bound once to its buffers
+    (``backproof._blas.bind``); the calls are bound again if the arrays in ``params.W`` or
+    ``params.b`` are replaced. A layer's forward product and update are shared between BLAS's
+    threads as :func:`kernel_split` says, so that each thread keeps its part of :math:`W_l`.
 
     Parameters
     ----------
@@ -246,8 +285,9 @@ class Kernel:
         in the kernel's order when it is not already in it (a reference to the old array then
         stops following the training). The arrays must be writeable.
     batch : int
-        The number of columns of every ``x`` given to :meth:`step` or :meth:`update`; a
-        different ``x`` object than the last one binds the first layer's calls again.
+        The number of columns of every ``x`` given to :meth:`step` or :meth:`update`. The
+        first layer's BLAS calls are bound to ``x``'s memory: passing the same buffer each
+        step (``xb.T`` of one gathered ``xb``) is free, other memory binds them again.
     layout : str, optional
         One letter per layer, ``"C"`` or ``"F"``, for :math:`W_l` and :math:`h_l`; by default
         ``kernel_layout(params.sizes, batch)``. Kernels sharing ``params`` should share it.
@@ -262,9 +302,11 @@ class Kernel:
         if len(self.layout) != L or set(self.layout) - {"C", "F"}:
             raise InputError(f"layout must be {L} letters C or F, one per layer; got {layout!r}")
         self.forward_act, self.backward_act = _INPLACE[params.activation]
+        # (forward, update) cuts per layer, from 1; layer 0 has no products
+        self.split = [(None, None), *kernel_split(n, batch)]
 
-        def buffer(l):  # the output layer's in C order
-            return np.empty((n[l], batch), dt, order="C" if l == L else self.layout[l - 1])
+        def buffer(l):  # the output layer's in C order; aligned, as bind's blocks are cut at ALIGN
+            return empty_aligned((n[l], batch), dt, order="C" if l == L else self.layout[l - 1])
 
         # h[l] holds a_l, then h_l = sigma(a_l), l = 1..L-1 (h[0] is x, given to step);
         # the last one holds a_L
@@ -276,18 +318,16 @@ class Kernel:
         self.s = np.empty(batch, dt)
         self.r = np.empty(batch, dt)
         self.cols = np.arange(batch)
-        self._bound: tuple[list, list] | None = None  # the W and b the calls below are bound to
+        self.at_label = np.empty(batch, np.intp)  # flat index of each sample's label in delta_L
+        self._bound: list | None = None  # the W and b the calls below are bound to
         self._x: Any = None  # the x the first layer's calls are bound to
+        self._x_key: Any = None  # its memory and layout
 
     def _bind(self, x) -> None:
         """(Re)bind the BLAS calls when the parameter arrays or ``x`` are not the bound ones."""
         P, h, delta = self.params, self.h, self.delta
         L = P.L
-        if (
-            self._bound is None
-            or not all(map(operator.is_, P.W, self._bound[0]))
-            or not all(map(operator.is_, P.b, self._bound[1]))
-        ):
+        if self._bound is None or any(map(operator.is_not, P.W + P.b, self._bound)):
             for l in range(L):
                 for name, arr in ((f"W{l + 1}", P.W[l]), (f"b{l + 1}", P.b[l])):
                     if not arr.flags.writeable:  # BLAS would write through it anyway
@@ -295,36 +335,50 @@ class Kernel:
                             f"params.{name} is read-only and training updates it in place; "
                             "pass writeable arrays (params.copy())"
                         )
-                if not P.W[l].flags[f"{self.layout[l]}_CONTIGUOUS"]:
-                    fortran = self.layout[l] == "F"
-                    P.W[l] = np.asfortranarray(P.W[l]) if fortran else np.ascontiguousarray(P.W[l])
+                W = P.W[l]
+                if not W.flags[f"{self.layout[l]}_CONTIGUOUS"] or W.ctypes.data % ALIGN:
+                    P.W[l] = empty_aligned(W.shape, W.dtype, self.layout[l])
+                    P.W[l][...] = W
                 if not P.b[l].flags.c_contiguous:
                     P.b[l] = np.ascontiguousarray(P.b[l])
-            self._bound = (list(P.W), list(P.b))
+            self._bound = P.W + P.b
             self._bias = [None] + [P.b[l - 1][:, None] for l in range(1, L + 1)]
             # forward a_l = W_l h_(l-1) + (b_l, already in h_l); backward delta_(l-1) = W_l^T delta_l;
-            # W_l -= delta_l h_(l-1)^T and b_l -= delta_l 1 (scale is already in delta_l)
+            # W_l -= delta_l h_(l-1)^T and b_l -= delta_l 1 (scale is already in delta_l).
+            # The forward product and the update are cut by the rows of W_l, one block per BLAS
+            # thread (split=True, when large enough): each thread keeps its rows of W_l.
             above = range(2, L + 1)  # layer 1's products involve x: bound below
-            self._fwd: list[Any] = [None, None] + [bind(h[l], P.W[l - 1], h[l - 1]) for l in above]
+            split = self.split  # (forward, update) cuts
+            self._fwd: list[Any] = [None, None] + [
+                bind(h[l], P.W[l - 1], h[l - 1], split=split[l][0]) for l in above
+            ]
             self._bwd: list[Any] = [None, None] + [
                 bind(delta[l - 1], P.W[l - 1].T, delta[l], 1.0, 0.0) for l in above
             ]
             self._upd: list[Any] = [None, None] + [
-                bind(P.W[l - 1], delta[l], h[l - 1].T, -1.0) for l in above
+                bind(P.W[l - 1], delta[l], h[l - 1].T, -1.0, split=split[l][1]) for l in above
             ]
             self._upd_b: list[Any] = [None] + [
                 bind(self._bias[l], delta[l], self.ones, -1.0) for l in range(1, L + 1)
             ]
-            self._x = None
+            self._x = self._x_key = None
         if x is not self._x:
-            self._fwd[1] = bind(h[1], P.W[0], x)
-            self._upd[1] = bind(P.W[0], delta[1], x.T, -1.0)
+            # another view of the same memory, laid out alike, needs no new calls (the bound
+            # calls hold the first view, so that memory cannot have been freed and reused)
+            key = (x.__array_interface__["data"][0], x.shape, x.strides, x.dtype)
+            if key != self._x_key:
+                self._fwd[1] = bind(h[1], P.W[0], x, split=self.split[1][0])
+                self._upd[1] = bind(P.W[0], delta[1], x.T, -1.0, split=self.split[1][1])
+                self._x_key = key
             self._x = h[0] = x
 
     def _run(self, x, labels, scale: float, metrics: bool) -> Any:
         """Forward, softmax, backward and update in one pass (a step is ~20 small calls: few frames)."""
-        self._bind(x)
-        h, delta, L = self.h, self.delta, self.params.L
+        P = self.params
+        bound = self._bound
+        if bound is None or x is not self._x or any(map(operator.is_not, P.W + P.b, bound)):
+            self._bind(x)
+        h, delta, L = self.h, self.delta, P.L
         for l in range(1, L + 1):  # a_l = W_l h_(l-1) + b_l, h_l = sigma(a_l)
             np.copyto(h[l], self._bias[l])
             self._fwd[l]()  # += W_l h_(l-1)
@@ -340,19 +394,25 @@ class Kernel:
         if metrics:  # E_n = m + log s - a_L[label], and the errors, before the update
             wrong = int(np.count_nonzero(np.argmax(aL, axis=0) != labels))
             result = float(np.sum(np.log(s) + m - aL[labels, self.cols], dtype=np.float64)), wrong
-        else:  # whether the logits and the sums were finite
-            result = math.isfinite(np.dot(m, s))
         # delta_L = (y - d) * scale, in place: exp(a_L - m) * (scale / s), then -scale at the labels
         scale = y.dtype.type(scale)
         np.divide(scale, s, out=self.r)
         y *= self.r
-        y[labels, self.cols] -= scale
+        at = self.at_label  # y is C-ordered: (label, column j) is element label * B + j
+        np.multiply(labels, y.shape[1], out=at)
+        at += self.cols
+        y.reshape(-1)[at] -= scale
         for l in range(L, 0, -1):
             if l > 1:  # delta_(l-1) = sigma'(a_(l-1)) * W_l^T delta_l, before W_l changes
                 self._bwd[l]()
                 self.backward_act(delta[l - 1], h[l - 1], self.tmp[l - 1])
             self._upd[l]()  # W_l -= delta_l h_(l-1)^T, one BLAS call
             self._upd_b[l]()  # b_l -= delta_l 1, one BLAS call
+        if not metrics:
+            # whether the logits and softmax sums were finite: a column of a_L with NaN or +inf, or
+            # all -inf, makes that column of delta_L NaN, so every entry of b_L, a sum over the
+            # columns, is NaN from then on (one scalar read instead of a reduction)
+            result = math.isfinite(P.b[-1][0])
         return result
 
     def update(self, x: np.ndarray, labels: np.ndarray, scale: float) -> bool:
@@ -823,13 +883,14 @@ def train_minibatch(
     with _progress(T, progress, "minibatch") as bar, np.errstate(over="ignore", invalid="ignore"):
         for epoch in range(n_epochs):
             perm = run.rng.permutation(N)
+            labels = run.lbl[perm]
             unit = f"update (epoch {epoch + 1})"
             for k in range(0, N, B):
                 idx = perm[k : k + B]
                 x = x_cols[idx.shape[0]]
                 # mode="clip": a permutation's indices are in range, and "raise" copies via a buffer
                 run.rows.take(idx, axis=0, out=x.T, mode="clip")
-                run.step(x, run.lbl[idx], t, T, False, unit)
+                run.step(x, labels[k : k + B], t, T, False, unit)
                 t += 1
                 if t % eval_every == 0 and t != T:
                     record(t)
