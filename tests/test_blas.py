@@ -145,7 +145,44 @@ def test_bind_does_not_split_where_two_threads_would_write_one_cache_line(monkey
     # by rows puts a shared line in every column
     C, A, B = _product(8, 200, 192, 128)
     assert not hasattr(_blas.bind(C, A, B, 1.0, 0.0, split="rows"), "blocks")
-    assert _blas.bind(C, A, B, 1.0, 0.0, split="cols").blocks == 2  # by columns: one stretch each
+    by_columns = _blas.bind(C, A, B, 1.0, 0.0, split="cols")  # one stretch of memory each
+    assert getattr(by_columns, "blocks", None) == (None if _blas._BATCH is None else 2)
+
+
+def test_bind_does_not_split_a_written_array_whose_blocks_would_start_inside_a_cache_line(
+    monkeypatch,
+):
+    monkeypatch.setattr(_blas, "threads", lambda: 2)
+    C, A, B = _product(11, 256, 192, 128, "CFF")
+    shifted = _blas.empty_aligned((256 * 128 + 1,), np.float32)[1:].reshape(256, 128)
+    shifted[...] = C  # C order, one float past a boundary: every block starts mid-line
+    assert not hasattr(_blas.bind(shifted, A, B, 1.0, 0.0, split="rows"), "blocks")
+    aligned = _blas.bind(C, A, B, 1.0, 0.0, split="rows")
+    assert getattr(aligned, "blocks", None) == (None if _blas._BATCH is None else 2)
+
+
+@pytest.mark.parametrize(("k", "split"), [(125, False), (126, True)])
+def test_bind_splits_only_above_twice_the_small_matrix_bound(monkeypatch, k, split):
+    # blocks of 128 x 125 x k multiply-adds: exactly 2e6 for k = 125 (kept whole), 2.016e6 for 126
+    monkeypatch.setattr(_blas, "threads", lambda: 2)
+    C, A, B = _product(12, 256, k, 125)
+    call = _blas.bind(C, A, B, 1.0, 0.0, split="rows")
+    assert hasattr(call, "blocks") == (split and _blas._BATCH is not None)
+    call()
+    np.testing.assert_allclose(C, A.astype(np.float64) @ B, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("threads", [3, 4, 8])
+@pytest.mark.parametrize("split", ["rows", "cols", "inner"])
+def test_bind_cuts_into_one_block_per_thread_with_inner_cuts_capped(monkeypatch, threads, split):
+    monkeypatch.setattr(_blas, "threads", lambda: threads)
+    C, A, B = _product(13, 512, 512, 256)
+    C0 = C.copy()
+    call = _blas.bind(C, A, B, 1.0, 1.0, split=split)
+    want = min(threads, _blas.MAX_INNER_BLOCKS) if split == "inner" else threads
+    assert getattr(call, "blocks", None) == (None if _blas._BATCH is None else want)
+    call()
+    np.testing.assert_allclose(C, C0 + A.astype(np.float64) @ B, rtol=1e-4, atol=1e-3)
 
 
 def test_empty_aligned_starts_on_an_align_boundary_in_either_order():

@@ -69,6 +69,13 @@ def test_train_minibatch_writes_the_documented_json(tiny, tmp_path, capsys):
     assert (tmp_path / "m.npz").is_file()
 
 
+@pytest.mark.parametrize(("epochs", "said"), [("1", "1 epoch,"), ("2", "2 epochs,")])
+def test_train_minibatch_summary_says_epoch_or_epochs(tiny, capsys, epochs, said):
+    args = ["train", "--mode", "minibatch", "--epochs", epochs, "--batch-size", "50"]
+    assert main([*args, "--no-progress", "--data", str(tiny)]) == 0
+    assert f"minibatch SGD, {said} B = 50" in capsys.readouterr().out
+
+
 def test_train_full_batch_prints_the_course_summary(tiny, capsys):
     assert main(["train", "--iterations", "3", "--data", str(tiny)]) == 0
     out = capsys.readouterr().out

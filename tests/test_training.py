@@ -334,8 +334,9 @@ def test_kernel_gives_the_textbook_step_with_its_products_shared_between_threads
         la, wa = kernel.step(x, lbl, 0.1 / batch)
         lb, wb = _textbook_step(q, x, lbl, 0.1 / batch, fused=False)
         assert np.isclose(la, lb, rtol=1e-5 if dtype == np.float32 else 1e-12) and wa == wb
-    blocks = [getattr(call, "blocks", 1) for call in kernel._fwd[1:]]
-    assert blocks == [2 if (cut and blas_path == "split") else 1 for cut in cuts]
+    for calls in (kernel._fwd[1:], kernel._upd[1:]):
+        blocks = [getattr(call, "blocks", 1) for call in calls]
+        assert blocks == [2 if (cut and blas_path == "split") else 1 for cut in cuts]
     tol = 1e-5 if dtype == np.float32 else 1e-11
     for name, value in q.arrays().items():
         np.testing.assert_allclose(getattr(p, name), value, rtol=tol, atol=tol)
@@ -428,5 +429,51 @@ def test_kernel_keeps_its_calls_for_a_new_view_of_the_same_memory_and_rebinds_fo
     assert kernel._fwd[1] is not first
     for batch in (xb, xb, other):
         _textbook_step(q, np.asfortranarray(batch.T), lbl, 0.1, fused=True)
+    for name, value in q.arrays().items():
+        np.testing.assert_allclose(getattr(p, name), value, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.uint16, np.int32, np.intp])
+def test_kernel_subtracts_at_the_label_whatever_the_labels_integer_type(dtype):
+    rng = np.random.default_rng(12)
+    x = np.asfortranarray(rng.uniform(0, 1, (784, 100)).astype(np.float32))
+    lbl = rng.integers(0, 10, 100)
+    p = init_network([784, 16, 10], seed=0)
+    q = p.copy()
+    Kernel(p, 100).update(x, lbl.astype(dtype), 0.01)  # uint8 label * 100 must not wrap
+    _textbook_step(q, x, lbl, 0.01, fused=True)
+    for name, value in q.arrays().items():
+        np.testing.assert_allclose(getattr(p, name), value, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_kernel_update_reports_a_step_whose_logits_are_not_finite(bad):
+    rng = np.random.default_rng(13)
+    x = np.asfortranarray(rng.uniform(0, 1, (784, 8)).astype(np.float32))
+    lbl = rng.integers(0, 10, 8)
+    p = init_network([784, 16, 10], seed=0)
+    kernel = Kernel(p, 8)
+    assert kernel.update(x, lbl, 0.01) is True
+    # one column's logits all -inf, or one logit NaN or +inf: that column of delta_L is NaN
+    p.b2 = np.full(10, bad, np.float32) if bad == -np.inf else p.b2
+    if bad != -np.inf:
+        x[0, 3] = bad
+        p.W1[:, 0] = 1.0
+    with np.errstate(invalid="ignore", over="ignore"):  # the training loops ignore them too
+        assert kernel.update(x, lbl, 0.01) is False
+
+
+def test_kernel_rebinds_for_a_view_with_the_same_start_but_other_strides():
+    rng = np.random.default_rng(14)
+    buf = rng.uniform(0, 1, (16, 784)).astype(np.float32)
+    lbl = rng.integers(0, 10, 8)
+    p = init_network([784, 16, 10], seed=0)
+    q = p.copy()
+    kernel = Kernel(p, 8)
+    first, other = buf[:8].T, buf[::2].T  # same first element, rows 0..7 or every other row
+    kernel.update(first, lbl, 0.1)
+    kernel.update(other, lbl, 0.1)
+    for batch in (first, other):
+        _textbook_step(q, np.asfortranarray(batch), lbl, 0.1, fused=True)
     for name, value in q.arrays().items():
         np.testing.assert_allclose(getattr(p, name), value, rtol=1e-5, atol=1e-6)

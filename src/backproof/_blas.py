@@ -49,6 +49,10 @@ ALIGN = 128
 # margin; smaller products gain nothing from a second thread anyway.
 _MIN_BLOCK_WORK = 2 * 100**3
 
+MAX_INNER_BLOCKS = 4
+"""At most this many blocks along the summed dimension: each but the first needs a scratch array
+the size of ``C``, and a serial add."""
+
 
 def _load():
     """``({dtype: (gemm, index type, real type)}, {dtype: gemm_batch}, get_num_threads)`` for
@@ -195,7 +199,7 @@ def _batch_call(C: np.ndarray, A: np.ndarray, B: np.ndarray, alpha: float, beta:
     M, K = A.shape
     N = B.shape[1]
     length = M if split == "rows" else K
-    parts = min(threads(), length // unit)
+    parts = min(threads(), length // unit, MAX_INNER_BLOCKS if split == "inner" else length)
     ranges = _blocks(length, parts, unit) if parts > 1 else []
     if len(ranges) < 2 or min(hi - lo for lo, hi in ranges) * (M * N * K // length) <= _MIN_BLOCK_WORK:
         return None
@@ -270,9 +274,9 @@ def bind(
     ``C``'s old contents are never read. The call holds the three arrays (their memory
     stays valid) and reads whatever they contain when it runs: bind once, call per step.
     With ``split`` (``"rows"``, ``"cols"`` or ``"inner"``) a product large enough is cut into
-    one block per BLAS thread along that dimension (see the module's docstring). Cut by rows
-    or columns, each element's arithmetic is unchanged; cut along the inner dimension, the
-    sum is formed in parts and added, so results change in the last bits.
+    one block per BLAS thread along that dimension (at most :data:`MAX_INNER_BLOCKS` along
+    the inner one; see the module's docstring). Each block runs BLAS's single-threaded code,
+    and an inner cut sums in parts, so results can differ from an uncut call in the last bits.
     """
     if not (A.shape[0] == C.shape[0] and B.shape[1] == C.shape[1] and A.shape[1] == B.shape[0]):
         raise ValueError(f"shapes {A.shape} @ {B.shape} do not give {C.shape}")

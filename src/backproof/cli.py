@@ -285,7 +285,8 @@ def _train(args) -> int:
             eval_every=args.eval_every,
             **common,
         )
-        what = f"minibatch SGD, {args.epochs} epochs, B = {args.batch_size}"
+        epochs = f"{args.epochs} epoch" + ("" if args.epochs == 1 else "s")
+        what = f"minibatch SGD, {epochs}, B = {args.batch_size}"
     # The model first: a JSON that cannot be written must never cost the trained model.
     if model_out is not None:
         path = save_model(model_out, result.params, {"config": result.config, "data": result.data})

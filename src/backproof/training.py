@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _blas
 from ._blas import ALIGN, bind, empty_aligned
 from ._checks import labels_array, positive_float, positive_int
 from .activations import LEAKY_RELU_ALPHA
@@ -231,17 +232,19 @@ def kernel_split(sizes, batch: int) -> list[tuple[str | None, str | None]]:
 
     * ``("inner", "cols")`` when :math:`n_{l-1} \ge 2 n_l`: each thread takes a range of the
       inputs, i.e. columns of :math:`W_l` and rows of :math:`h_{l-1}`; it forms its part of
-      :math:`W_l h_{l-1}`, and the parts are added (so the sum's rounding differs in the last
-      bits), and it updates its columns of :math:`W_l`. A thread reads half the batch.
+      :math:`W_l h_{l-1}`, the parts are added, and it updates its columns of :math:`W_l`.
+      Each thread reads only its range of every sample's inputs. At most 4 blocks (the
+      others' parts are held in scratch arrays of :math:`h_l`'s size).
     * ``("rows", "rows")`` otherwise: each thread takes a range of the units, i.e. rows of
       :math:`W_l` and of :math:`h_l`; each reads the whole :math:`h_{l-1}`.
     * ``(None, None)`` when the batch is large, :math:`B > 4 n_l`: then the batch's numbers
       outweigh :math:`W_l`'s, and BLAS's own split is the better one.
 
     A rule of thumb from the cross-core traffic of each choice, checked by timing on two
-    cores (``benchmarks/bench_split.py``). It changes speed and the last bits only; since a
-    product is cut into one block per BLAS thread, the last bits can also differ between
-    machines with different numbers of threads (the same machine gives the same result).
+    cores (``benchmarks/bench_split.py``). It changes speed and the last bits only (a block
+    runs BLAS's single-threaded code, and the inner cut sums in parts); since a product is cut
+    into one block per BLAS thread, the last bits can also differ between machines with
+    different numbers of threads (the same machine gives the same result).
     """
     n = [int(v) for v in sizes]
     cuts: list[tuple[str | None, str | None]] = []
@@ -282,8 +285,9 @@ class Kernel:
     ----------
     params : Parameters
         Updated in place: its arrays' values change, and ``params.W[l]`` is replaced by a copy
-        in the kernel's order when it is not already in it (a reference to the old array then
-        stops following the training). The arrays must be writeable.
+        in the kernel's order, starting on a 128-byte boundary, when it is not already so (a
+        reference to the old array then stops following the training; ``init_network``'s
+        arrays are usually replaced). The arrays must be writeable.
     batch : int
         The number of columns of every ``x`` given to :meth:`step` or :meth:`update`. The
         first layer's BLAS calls are bound to ``x``'s memory: passing the same buffer each
@@ -345,8 +349,8 @@ class Kernel:
             self._bias = [None] + [P.b[l - 1][:, None] for l in range(1, L + 1)]
             # forward a_l = W_l h_(l-1) + (b_l, already in h_l); backward delta_(l-1) = W_l^T delta_l;
             # W_l -= delta_l h_(l-1)^T and b_l -= delta_l 1 (scale is already in delta_l).
-            # The forward product and the update are cut by the rows of W_l, one block per BLAS
-            # thread (split=True, when large enough): each thread keeps its rows of W_l.
+            # The forward product and the update are cut into one block per BLAS thread as
+            # kernel_split says (when large enough): each thread keeps its part of W_l.
             above = range(2, L + 1)  # layer 1's products involve x: bound below
             split = self.split  # (forward, update) cuts
             self._fwd: list[Any] = [None, None] + [
@@ -399,7 +403,7 @@ class Kernel:
         np.divide(scale, s, out=self.r)
         y *= self.r
         at = self.at_label  # y is C-ordered: (label, column j) is element label * B + j
-        np.multiply(labels, y.shape[1], out=at)
+        np.multiply(labels, y.shape[1], out=at, dtype=np.intp)  # in intp: uint8 labels would wrap
         at += self.cols
         y.reshape(-1)[at] -= scale
         for l in range(L, 0, -1):
@@ -409,14 +413,19 @@ class Kernel:
             self._upd[l]()  # W_l -= delta_l h_(l-1)^T, one BLAS call
             self._upd_b[l]()  # b_l -= delta_l 1, one BLAS call
         if not metrics:
-            # whether the logits and softmax sums were finite: a column of a_L with NaN or +inf, or
-            # all -inf, makes that column of delta_L NaN, so every entry of b_L, a sum over the
+            # whether b_L is finite after the update: a column of a_L with NaN or +inf, or all
+            # -inf, makes that column of delta_L NaN, so every entry of b_L, a sum over the
             # columns, is NaN from then on (one scalar read instead of a reduction)
             result = math.isfinite(P.b[-1][0])
         return result
 
     def update(self, x: np.ndarray, labels: np.ndarray, scale: float) -> bool:
-        """One update; returns whether the batch's logits and softmax sums were finite."""
+        r"""One update; returns whether :math:`b_L` is still finite after it.
+
+        A NaN or :math:`\pm\infty` among a column's logits (or a column all :math:`-\infty`)
+        makes that column of :math:`\delta_L` NaN, and so every entry of :math:`b_L`, which
+        sums the columns; so does an update large enough to overflow :math:`b_L` itself.
+        """
         return self._run(x, labels, scale, False)
 
     def step(self, x: np.ndarray, labels: np.ndarray, scale: float) -> tuple[float, int]:
@@ -514,16 +523,22 @@ def estimate_bytes(sizes, batch: int, itemsize: int = 4) -> int:
     r"""Memory a training run needs beyond its data, in bytes (an estimate, from the sizes alone).
 
     Parameters in float64 while drawn, then the parameters, their gradients and a copy
-    (``itemsize`` bytes each); per layer, three ``(n_l, batch)`` buffers in the kernel;
-    and the evaluation's ``(n_l, 10000)`` activations.
+    (``itemsize`` bytes each); per layer, three ``(n_l, batch)`` buffers in the kernel, and
+    up to three more as scratch where :func:`kernel_split` cuts the forward product along its
+    inputs; and the evaluation's ``(n_l, 10000)`` activations.
     """
     n = [int(v) for v in sizes]
     weights = sum((n[l - 1] + 1) * n[l] for l in range(1, len(n)))
     per_sample = sum(n[1:])
+    scratch = sum(
+        (_blas.MAX_INNER_BLOCKS - 1) * n[l]
+        for l, (cut, _) in enumerate(kernel_split(n, batch), start=1)
+        if cut == "inner"
+    )
     return (
         8 * weights
         + 3 * itemsize * weights
-        + 3 * itemsize * per_sample * batch
+        + itemsize * (3 * per_sample + scratch) * batch
         + 2 * itemsize * per_sample * _EVAL_CHUNK
     )
 
