@@ -323,15 +323,16 @@ class Kernel:
         self.r = np.empty(batch, dt)
         self.cols = np.arange(batch)
         self.at_label = np.empty(batch, np.intp)  # flat index of each sample's label in delta_L
-        self._bound: list | None = None  # the W and b the calls below are bound to
+        self._bound: list = [None] * (2 * L)  # the W and b the calls below are bound to
         self._x: Any = None  # the x the first layer's calls are bound to
         self._x_key: Any = None  # its memory and layout
 
-    def _bind(self, x) -> None:
-        """(Re)bind the BLAS calls when the parameter arrays or ``x`` are not the bound ones."""
+    def _bind(self, x, moved: bool) -> None:
+        """(Re)bind the BLAS calls: all of them when the parameter arrays were replaced
+        (``moved``), the first layer's when ``x`` is not the bound one."""
         P, h, delta = self.params, self.h, self.delta
         L = P.L
-        if self._bound is None or any(map(operator.is_not, P.W + P.b, self._bound)):
+        if moved:
             for l in range(L):
                 for name, arr in ((f"W{l + 1}", P.W[l]), (f"b{l + 1}", P.b[l])):
                     if not arr.flags.writeable:  # BLAS would write through it anyway
@@ -379,9 +380,9 @@ class Kernel:
     def _run(self, x, labels, scale: float, metrics: bool) -> Any:
         """Forward, softmax, backward and update in one pass (a step is ~20 small calls: few frames)."""
         P = self.params
-        bound = self._bound
-        if bound is None or x is not self._x or any(map(operator.is_not, P.W + P.b, bound)):
-            self._bind(x)
+        moved = any(map(operator.is_not, P.W + P.b, self._bound))
+        if moved or x is not self._x:
+            self._bind(x, moved)
         h, delta, L = self.h, self.delta, P.L
         for l in range(1, L + 1):  # a_l = W_l h_(l-1) + b_l, h_l = sigma(a_l)
             np.copyto(h[l], self._bias[l])
