@@ -341,7 +341,7 @@ def test_sigterm_during_a_download_exits_143_and_leaves_no_temporary_file(server
         from backproof.cli import main
         mn.SHA256, mn.SIZES, mn.MIRRORS = {sha!r}, {sizes!r}, ("{server}/drip/",)
         mn._standard_places = lambda: []
-        sys.exit(main(["show", "0"]))
+        sys.exit(main(["show", "0", "--out", {str(tmp_path / "digit.png")!r}]))
         """
     )
     env = {**os.environ, "BACKPROOF_CACHE": str(tmp_path), "MPLBACKEND": "Agg"}

@@ -7,7 +7,9 @@ pictures, downloaded data) goes through this module:
   one line naming the path and the fix, what would fail later: an empty name or
   ``.``, an existing folder, a missing or read-only folder (writability is tried
   by creating and removing a temporary file), a read-only file, a symlink loop.
-  :func:`check_distinct` refuses two outputs that name the same file.
+  :func:`check_distinct` refuses two outputs that name the same file, and
+  :func:`check_not_input` an output that is one of the command's inputs (the same
+  resolved path, or the same device and inode: a hard link, a bind mount).
 * :func:`write_output` writes a regular file atomically: into a temporary file
   beside the target, then renamed over it, so an interrupted write leaves the old
   file intact. It never renames over anything that is not a regular file: a device
@@ -38,7 +40,15 @@ from typing import BinaryIO
 
 from .errors import OutputError
 
-__all__ = ["Output", "check_distinct", "check_output", "sweep_stale", "temporary_path", "write_output"]
+__all__ = [
+    "Output",
+    "check_distinct",
+    "check_not_input",
+    "check_output",
+    "sweep_stale",
+    "temporary_path",
+    "write_output",
+]
 
 TMP_SUFFIX = ".backproof-tmp"
 
@@ -229,6 +239,45 @@ def check_distinct(*outputs: Output | None) -> None:
                 "give them different names"
             )
         seen[key] = out
+
+
+def _same_file(a: os.PathLike | str, b: os.PathLike | str) -> bool:
+    """Whether ``a`` and ``b`` are one file: the same resolved path, or the same device and inode."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samestat(os.stat(a), os.stat(b))
+    except OSError:
+        return False
+
+
+def check_not_input(outputs, inputs, what: str = "input") -> None:
+    r"""Refuse an output that is one of the command's inputs (writing it would destroy the input).
+
+    Parameters
+    ----------
+    outputs : iterable of Output or None
+        Checked outputs (``None`` entries are skipped).
+    inputs : iterable of path-like
+        Files the command reads: a model, a learner's notebook, the data files.
+    what : str
+        What the inputs are, for the message (``"the model"``, ``"a data file"``).
+
+    Raises
+    ------
+    OutputError
+        An output names an input, with both names and the fix.
+    """
+    inputs = [Path(p) for p in inputs if p is not None]
+    for out in outputs:
+        if out is None or (out.direct and os.path.realpath(out.target) == os.path.realpath(os.devnull)):
+            continue
+        for src in inputs:
+            if _same_file(out.target, src):
+                raise OutputError(
+                    f"{out.flag} {_text(out.path)} is {what} {_text(src)}, which this command reads; "
+                    "writing it would destroy it: choose another name"
+                )
 
 
 def _own_stream(target: Path):

@@ -71,8 +71,20 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    t = sub.add_parser("train", help="train the shallow network on MNIST")
-    t.add_argument("--mode", choices=("full", "minibatch"), default="full", help="(default: full)")
+    t = sub.add_parser(
+        "train",
+        help="train a network on MNIST: the course's 784-64-10 by default, any depth with --layers",
+        description="Train a network on MNIST and print its loss and error, one line per epoch "
+        "(minibatch) or per tenth of the run (full batch), then the summary. The course's "
+        "784-64-10 ReLU network by default; any depth with --layers.",
+    )
+    t.add_argument(
+        "--mode",
+        choices=("full", "minibatch"),
+        default=None,
+        help="full-batch gradient descent or minibatch SGD (default: minibatch when --epochs, "
+        "--batch-size or --layers is given, else full)",
+    )
     t.add_argument(
         "--iterations", type=_int_at_least(0), default=None, help="full-batch updates T (default: 100)"
     )
@@ -83,7 +95,12 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=_positive_float, default=0.05, help="learning rate gamma (default: 0.05)")
     t.add_argument("--hidden", type=_int_at_least(1), default=None, help="hidden units Nh (default: 64)")
     _add_depth_arguments(t)
-    t.add_argument("--seed", type=_int_at_least(0), default=0)
+    t.add_argument(
+        "--seed",
+        type=_int_at_least(0),
+        default=0,
+        help="seeds the initial weights and the minibatch shuffling: same seed, same run (default: 0)",
+    )
     t.add_argument(
         "--eval-every",
         type=_int_at_least(1),
@@ -101,10 +118,10 @@ def _build_parser() -> argparse.ArgumentParser:
     t.add_argument("--save", default=None, metavar="MODEL.npz", help="save parameters")
     t.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
-    s = sub.add_parser("show", help="draw one MNIST digit")
-    s.add_argument("index", type=_int_at_least(0))
-    s.add_argument("--split", choices=("train", "test"), default="train")
-    s.add_argument("--data", type=Path, default=None)
+    s = sub.add_parser("show", help="draw one MNIST digit", description="Draw one MNIST digit and its label.")
+    s.add_argument("index", type=_int_at_least(0), help="which image: 0 is the first")
+    s.add_argument("--split", choices=("train", "test"), default="train", help="which set (default: train)")
+    s.add_argument("--data", type=Path, default=None, help="directory holding the MNIST IDX files")
     s.add_argument(
         "--out",
         default=None,
@@ -113,7 +130,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
 
     v = sub.add_parser("verify", help="prove every identity with SymPy and check it against NumPy")
-    v.add_argument("--json", default=None, metavar="OUT")
+    v.add_argument("--json", default=None, metavar="OUT", help="also write every identity's record as JSON")
 
     e = sub.add_parser("evaluate", help="loss and misclassification of a saved model on the test set")
     e.add_argument("model", type=Path, metavar="MODEL.npz", help="a model written by train --save")
@@ -169,8 +186,24 @@ def _add_depth_arguments(t) -> None:
 _MODE_FLAGS = {"full": {"iterations": 100}, "minibatch": {"epochs": 5, "batch_size": 100}}
 
 
+def _infer_mode(args) -> str:
+    """--mode as given, else the mode the other flags name: a deeper network or epochs mean minibatch."""
+    if args.mode is not None:
+        return args.mode
+    named = {mode for mode, flags in _MODE_FLAGS.items() for name in flags if getattr(args, name) is not None}
+    if len(named) > 1:
+        raise InputError(
+            "--iterations is for full-batch training, --epochs and --batch-size for minibatch; "
+            "give the flags of one mode"
+        )
+    if named:
+        return named.pop()
+    return "minibatch" if args.layers is not None else "full"
+
+
 def _settle_train_flags(args) -> None:
     """Refuse flags that the chosen mode or architecture would silently ignore; fill in defaults."""
+    args.mode = _infer_mode(args)
     for mode, flags in _MODE_FLAGS.items():
         for name, default in flags.items():
             if mode != args.mode and getattr(args, name) is not None:
@@ -211,6 +244,59 @@ def _outputs(*pairs: tuple[str | None, str, str | None]):
     outs = [None if path is None else check_output(path, flag, suffix=suffix) for path, flag, suffix in pairs]
     check_distinct(*outs)
     return outs
+
+
+def _not_inputs(outputs, inputs, what: str) -> None:
+    from ._output import check_not_input
+
+    check_not_input(outputs, inputs, what)
+
+
+def _record_printer(args):
+    """A line per epoch (minibatch) or per tenth of the run (full batch), as training records them."""
+    if args.mode == "minibatch":
+        total = f"/{args.epochs}"
+
+        def when(r) -> str | None:
+            e = r["epoch"]
+            return f"epoch {e:g}{total}" if e == int(e) else f"epoch {e:.2f}{total}"
+
+    else:
+        every = max(1, args.iterations // 10)
+
+        def when(r) -> str | None:
+            t = r["step"]
+            return f"iteration {t}/{args.iterations}" if t % every == 0 or t == args.iterations else None
+
+    def show(r) -> None:
+        label = when(r)
+        if label is None:
+            return
+        line = f"{label}: train loss {r['train_loss']:.4f}, error {r['train_error']:.2f}%"
+        if "test_loss" in r:
+            line += f"; test loss {r['test_loss']:.4f}, error {r['test_error']:.2f}%"
+        if args.no_progress or "tqdm" not in sys.modules:
+            print(line, flush=True)
+        else:  # above the progress bar, which tqdm redraws below it
+            sys.modules["tqdm"].tqdm.write(line, file=sys.stdout)
+
+    return show
+
+
+def _check_evaluate_memory(params, n_samples: int, model) -> None:
+    """Refuse, before any work, a model whose evaluation would not fit in the memory available."""
+    from .network import _EVAL_BYTES
+    from .training import _available_bytes
+
+    weights = sum(w.size + b.size for w, b in zip(params.W, params.b))
+    need = 4 * weights + 4 * params.sizes[0] * n_samples + _EVAL_BYTES
+    have = _available_bytes()
+    if have is not None and need > have:
+        raise BackproofError(
+            f"evaluating {model} ({'-'.join(map(str, params.sizes))}) needs about {need / 2**30:.1f} GiB of "
+            f"memory, more than the {have / 2**30:.1f} GiB available; close other programs or use a "
+            "machine with more memory"
+        )
 
 
 def _write_json(out, record) -> None:
@@ -259,6 +345,7 @@ def _train(args) -> int:
     _settle_train_flags(args)
     json_out, model_out = _outputs((args.json, "--json", None), (args.save, "--save", ".npz"))
     data = load_dataset(args.data)
+    _not_inputs((json_out, model_out), data.source.files(), "a data file")
     x, xt = normalize(data.train_images), normalize(data.test_images)
     common = dict(
         lr=args.lr,
@@ -268,6 +355,7 @@ def _train(args) -> int:
         fused=not args.textbook,
         progress=not args.no_progress,
         data=data.describe(),
+        on_record=_record_printer(args),
         **_depth_settings(args),
     )
     print(f"data: {data.source.description}: {data.n_train} training, {data.n_test} test images")
@@ -316,13 +404,20 @@ def _show(args) -> int:
     (out,) = _outputs((args.out, "--out", ".png"))
     if out is not None:
         matplotlib.use("Agg")
+    elif matplotlib.get_backend().lower() in _NO_WINDOW:
+        raise BackproofError(
+            "no window can open here (no display); save the picture instead: "
+            f"backproof show {args.index} --split {args.split} --out digit.png"
+        )
     import matplotlib.pyplot as plt
 
     from ._output import write_output
     from .display import show
-    from .mnist import load_mnist
+    from .mnist import _read_split, locate_mnist
 
-    images, labels = load_mnist(args.split, args.data)
+    source = locate_mnist(args.data, splits=(args.split,))
+    _not_inputs((out,), source.files(), "a data file")
+    images, labels = _read_split(source, args.split)
     if args.index >= labels.shape[0]:
         raise BackproofError(
             f"index {args.index} is out of range: the {args.split} split has {labels.shape[0]} images"
@@ -332,10 +427,6 @@ def _show(args) -> int:
     if out is not None:
         written = write_output(out, lambda fh: plt.savefig(fh, format="png", dpi=100, bbox_inches="tight"))
         print(f"saved to {written}")
-    elif matplotlib.get_backend().lower() in _NO_WINDOW:
-        print(
-            "no window can open here (no display); use --out digit.png to save the picture", file=sys.stderr
-        )
     else:
         plt.show()
     return 0
@@ -392,8 +483,10 @@ def _evaluate(args) -> int:
     from .preprocess import normalize
 
     (json_out,) = _outputs((args.json, "--json", None))
+    _not_inputs((json_out,), [args.model], "the model")
     params, _ = load_model(args.model)
     data = load_dataset(args.data)
+    _not_inputs((json_out,), data.source.files(), "a data file")
     images, labels = data.test_images, data.test_labels
     print(f"data: {data.source.description}")
     if data.source.kind == "sample":
@@ -405,6 +498,7 @@ def _evaluate(args) -> int:
         raise BackproofError(
             f"{args.model} takes {params.sizes[0]} inputs but the images have {images.shape[0]} pixels"
         )
+    _check_evaluate_memory(params, images.shape[1], args.model)
     loss, error = evaluate(params, normalize(images), labels)
     sizes = " -> ".join(str(n) for n in params.sizes)
     print(f"model {args.model}: {sizes} ({params.activation}); test set: {labels.shape[0]} images")
@@ -543,8 +637,13 @@ def _on_sigterm(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     r"""Entry point of the ``backproof`` command; returns the exit status."""
     out, err = sys.stdout, sys.stderr
-    sys.stdout = _SafeStream(out)
-    sys.stderr = _SafeStream(err, lines=not _isatty(err))
+    # a closed stdout or stderr (`>&-`): Python sets it to None; the work (and the saved model)
+    # must not depend on it, so the output goes nowhere instead
+    sys.stdout = _SafeStream(out if out is not None else open(os.devnull, "w"))
+    sys.stderr = _SafeStream(
+        err if err is not None else open(os.devnull, "w"),
+        lines=not _isatty(err),
+    )
     installed, previous = False, None
     try:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)

@@ -86,6 +86,8 @@ def read_idx(path: str | os.PathLike, ndim: int | None = None) -> np.ndarray:
         The file does not exist.
     """
     path = Path(path)
+    if path.exists() and not path.is_file():  # a FIFO would block forever, a device never end
+        raise IDXFormatError(path, "not a regular file (a folder, a pipe or a device); give the IDX file")
     with open(path, "rb") as raw:
         start = raw.read(2)
         raw.seek(0)

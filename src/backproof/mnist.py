@@ -38,6 +38,7 @@ import gzip
 import hashlib
 import importlib.util
 import os
+import stat
 import sys
 import time
 import warnings
@@ -143,6 +144,13 @@ class DataSource:
             return f"{SAMPLE_DESCRIPTION} ({self.location})"
         what = _FULL if self.kind == "full" else _OTHER_IDX
         return f"{what} in {_text(self.location)} (found via {self.how})"
+
+    def files(self) -> list[Path]:
+        """The IDX files of both splits in :attr:`location` (raw and ``.gz``); none for the sample."""
+        if self.kind == "sample":
+            return []
+        directory = Path(self.location)
+        return [p for stems in FILES.values() for stem in stems for p in _candidates(directory, stem)]
 
 
 @dataclass(frozen=True)
@@ -449,6 +457,16 @@ def _fetch(url: str, tmp: Path, stem: str, timeout: float, deadline: float, prog
 
     limit = SIZES[stem] + SIZES[stem] // 100 + 1024  # gzip never grows data by more than this
     end = time.monotonic() + deadline
+    if url.startswith("file://"):  # a FIFO or a device would block or never end: regular files only
+        from urllib.request import url2pathname
+
+        local = url2pathname(url[len("file://") :])
+        try:
+            mode = os.stat(local).st_mode
+        except OSError as exc:
+            raise _MirrorFailedError(f"cannot read {_text(local)} ({exc.strerror})") from None
+        if not stat.S_ISREG(mode):
+            raise _MirrorFailedError(f"{_text(local)} is not a regular file (a pipe or a device)")
     request = urllib.request.Request(url, headers={"User-Agent": f"backproof/{__version__}"})
     try:
         with urllib.request.urlopen(request, timeout=min(timeout, deadline)) as resp:

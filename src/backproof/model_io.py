@@ -255,6 +255,8 @@ def load_model(path: str | os.PathLike, *, max_bytes: int = MAX_MODEL_BYTES) -> 
         raise ModelFileError(f"{name} is a folder, not a model file; give the .npz file inside it")
     if not path.exists():
         raise ModelFileError(f"model file {name} does not exist")
+    if not path.is_file():  # a FIFO would block forever, a device never end: regular files only
+        raise ModelFileError(f"{name} is not a regular file (a pipe or a device); give the .npz file")
     try:
         arrays = _read_members(path, max_bytes)
         header = json.loads(str(arrays.pop("header")))

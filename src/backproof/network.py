@@ -459,10 +459,23 @@ def evaluate(params: Parameters, x: np.ndarray, labels: np.ndarray) -> tuple[flo
         ``x`` has no samples (a mean over none is undefined), or shapes disagree.
     """
     x = _check_x(params, x)
-    if x.shape[1] == 0:
+    N = x.shape[1]
+    if N == 0:
         raise InputError("cannot evaluate on 0 samples: x has no columns; pass a non-empty set")
-    fw = forward(params, x)
-    d = one_hot(labels, params.sizes[-1], dtype=fw.a[-1].dtype)
-    if d.shape[1] != fw.a[-1].shape[1]:
-        raise InputError(f"x has {fw.a[-1].shape[1]} samples but labels has {d.shape[1]}")
-    return cross_entropy_from_logits(fw.a[-1], d), misclassification(fw.a[-1], labels)
+    d = one_hot(labels, params.sizes[-1], dtype=np.result_type(x.dtype, params.W[0].dtype))
+    if d.shape[1] != N:
+        raise InputError(f"x has {N} samples but labels has {d.shape[1]}")
+    lbl = np.asarray(labels)
+    # in chunks of samples, so that a wide network's activations stay within _EVAL_BYTES
+    chunk = max(1, min(N, _EVAL_BYTES // (3 * sum(params.sizes[1:]) * d.dtype.itemsize)))
+    loss_sum, wrong = 0.0, 0.0
+    for k in range(0, N, chunk):
+        a_L = forward(params, x[:, k : k + chunk]).a[-1]
+        n = a_L.shape[1]
+        loss_sum += cross_entropy_from_logits(a_L, d[:, k : k + chunk]) * n
+        wrong += misclassification(a_L, lbl[k : k + chunk]) * n
+    return loss_sum / N, wrong / N
+
+
+#: Bytes of activations :func:`evaluate` holds at once (it works through the samples in chunks).
+_EVAL_BYTES = 256 * 2**20

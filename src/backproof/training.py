@@ -41,6 +41,7 @@ import numbers
 import operator
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -631,6 +632,7 @@ class _Run:
         # one memory layout for every kernel of the run (the last, smaller batch's too)
         self.layout = kernel_layout(self.params.sizes, self.N if batch is None else min(batch, self.N))
         self.history = History()
+        self.on_record: Callable[[dict], None] | None = None  # told of each record as it is made
 
     def rate(self, t: int, T: int) -> float:
         r""":math:`\gamma_t` of update ``t`` out of ``T``."""
@@ -667,6 +669,12 @@ class _Run:
                 error.args = (str(error).replace("the loss", f"the {where}-set loss", 1),)
                 raise error
         self.history.add(step, epoch, train, test)
+        if self.on_record is not None:
+            record = {"step": int(step), "epoch": float(epoch)}
+            record.update(train_loss=train[0], train_error=train[1])
+            if test is not None:
+                record.update(test_loss=test[0], test_error=test[1])
+            self.on_record(record)
 
     def result(self, settings: dict, initial, final, seconds: float, data) -> TrainingResult:
         sizes = list(self.params.sizes)
@@ -752,6 +760,10 @@ _COMMON_DOC = r"""
         Show a progress bar.
     data : dict, optional
         Description of the data, stored in the result.
+    on_record : callable, optional
+        Called with each record as it is made (a dict: ``step``, ``epoch``, ``train_loss``,
+        ``train_error`` and, with a test set, ``test_loss`` and ``test_error``); the command
+        line prints a line per epoch with it.
 """
 
 
@@ -773,6 +785,7 @@ def train_full_batch(
     fused: bool = True,
     progress: bool = False,
     data: dict | None = None,
+    on_record: Callable[[dict], None] | None = None,
 ) -> TrainingResult:
     T = positive_int("iterations", iterations, allow_zero=True)
     eval_every = positive_int("eval_every", eval_every)
@@ -791,6 +804,7 @@ def train_full_batch(
         batch=None,
         fused=fused,
     )
+    run.on_record = on_record
     N, x_cols = run.N, run.rows.T
     test_metrics = (lambda: _metrics(run.params, *run.test)) if run.test else (lambda: None)
     initial = None
@@ -859,6 +873,7 @@ def train_minibatch(
     fused: bool = True,
     progress: bool = False,
     data: dict | None = None,
+    on_record: Callable[[dict], None] | None = None,
 ) -> TrainingResult:
     n_epochs = positive_int("epochs", epochs, allow_zero=True)
     B = positive_int("batch_size", batch_size)
@@ -877,6 +892,7 @@ def train_minibatch(
         batch=B,
         fused=fused,
     )
+    run.on_record = on_record
     N, n_inputs = run.rows.shape
     if B > N:
         raise InputError(f"batch_size {B} is larger than the training set ({N} samples)")
