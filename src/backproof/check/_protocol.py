@@ -61,10 +61,12 @@ def encode(value: Any) -> tuple[bytes, bytes]:
     def array(tag: str, arr: np.ndarray):
         if arr.dtype.kind not in "biufc" or arr.dtype.fields is not None or arr.dtype.subdtype is not None:
             raise Unsendable(f"an array of dtype {arr.dtype}, not of numbers")
-        data = np.ascontiguousarray(arr).tobytes()
-        size[0] += len(data)
-        if size[0] > MAX_DATA:
+        size[0] += arr.nbytes
+        if size[0] > MAX_DATA:  # before copying anything
             raise Unsendable(f"more than {MAX_DATA // 2**20} MB of arrays")
+        data = np.ascontiguousarray(arr).tobytes()
+        if len(data) != arr.nbytes:  # a subclass that lies about its size
+            raise Unsendable("an array whose bytes do not match its shape")
         buffers.append(data)
         return {tag: [arr.dtype.str, [int(n) for n in arr.shape]]}
 
@@ -92,6 +94,8 @@ def encode(value: Any) -> tuple[bytes, bytes]:
             return array("$scalar", np.asarray(v))
         if isinstance(v, np.ndarray):
             return array("$array", np.asarray(v))  # a subclass (np.matrix) travels as a plain array
+        if hasattr(v, "__array__") and depth < MAX_DEPTH:  # a tensor of another library: converted here, in the worker
+            return walk(np.asarray(v), depth + 1)
         raise Unsendable(f"a {t.__name__} object")
 
     try:

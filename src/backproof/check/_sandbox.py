@@ -44,6 +44,7 @@ TOKEN_VAR = "BACKPROOF_WORKER"  # in every worker's environment: ``<checker pid>
 _ENV_KEPT = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 _KINDS = {"exception", "exit", "memory", "unsendable"}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
+_USED = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,400}$")  # co_names holds dotted imports too
 COPY_FILE_MAX = 16 * 2**20  # bigger files of the learner's folder are linked, not copied
 COPY_TOTAL_MAX = 256 * 2**20
 _SKIP_DIRS = {
@@ -251,7 +252,7 @@ class Learner:
                         "folder": self.folder,
                         "cell_limit": self.cell_limit,
                     },
-                    self.load_limit if self.cell_limit is None else self.cell_limit + 5.0,
+                    self.load_limit if self.cell_limit is None else self.cell_limit + _grace(self.cell_limit),
                 )
             except LearnerError as exc:
                 cell = getattr(exc, "cell", None)
@@ -385,6 +386,11 @@ class Learner:
             raise
 
 
+def _grace(limit: float) -> float:
+    r"""How long past a cell's own limit (SIGALRM in the worker) the checker waits before killing it."""
+    return min(5.0, max(1.0, limit / 2))
+
+
 def _garbled(why: str) -> str:
     return (
         f"the process running it sent a reply that is not a valid answer ({one_line(why, 120)}): "
@@ -425,7 +431,7 @@ def _load_reply(reply) -> tuple[dict, list[str]]:
             and type(required) is int
             and 0 <= required <= len(params)
             and isinstance(used, list)
-            and all(isinstance(u, str) and _NAME.match(u) for u in used)
+            and all(isinstance(u, str) and _USED.match(u) for u in used)
         ):
             raise bad
         out[name] = (params, required, used)
