@@ -120,7 +120,11 @@ def test_a_memory_bomb_is_stopped_by_the_limit(tmp_path):
 @needs_write_guard
 def test_the_worker_cannot_write_backproofs_files_nor_the_learners_folder(tmp_path):
     before = package_state()
-    report = hostile("write_files", tmp_path, ["softmax"])
+    planted = PACKAGE / "check" / "_hostile_new.py"
+    try:
+        report = hostile("write_files", tmp_path, ["softmax"])
+    finally:
+        planted.unlink(missing_ok=True)  # only there if the sandbox failed
     said = problems(report, "softmax")
     assert "RESULT" in said, said
     for attempt in ("backproof-append", "backproof-new", "folder-append", "folder-new"):
@@ -142,8 +146,22 @@ def test_the_graders_environment_never_reaches_the_report(tmp_path, monkeypatch)
 
 @needs_linux
 def test_processes_the_learner_starts_do_not_outlive_the_check(tmp_path):
-    report = hostile("fork_setsid", tmp_path, ["softmax"])  # hostile() asserts none is left
+    report = hostile("fork_setsid", tmp_path, ["softmax"])  # hostile() asserts none is marked
     assert report["softmax"].status == "fail"
+    name = f"backproof-hostile-orphan-{os.getpid()}".encode()
+
+    def unmarked() -> list[int]:  # started with an empty environment: found by its name
+        found = []
+        for entry in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    if name in fh.read():
+                        found.append(int(entry))
+            except OSError:
+                continue
+        return found
+
+    assert wait_until(lambda: not unmarked(), 5), unmarked()
 
 
 @needs_write_guard
