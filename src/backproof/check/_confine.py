@@ -10,8 +10,12 @@ which held, and the checker says so in its documentation, never in a verdict):
   changed. From Landlock ABI 6 (Linux 6.12) the worker also cannot send signals to processes
   outside its domain (the checker) nor connect to their abstract sockets; from ABI 1 it
   cannot ptrace them, which also keeps ``/proc/<checker>/environ`` and ``mem`` closed.
-* **An unprivileged user** when started as root and Python, NumPy and backproof can be read
-  by everyone: the worker switches to ``nobody`` (no capabilities, not the owner of anything).
+* **An unprivileged user** when started as root and Python, NumPy, backproof (and with
+  ``--run-all`` the learner's folder) can be read by everyone: the worker switches to
+  ``nobody`` (no capabilities, not the owner of anything). Otherwise, as root, it keeps uid 0
+  but drops every capability (bounding set emptied, ``SECBIT_NOROOT`` locked, so an
+  ``exec`` gives none back): it still reads what root owns and may change the permission
+  bits of root's files (Landlock does not cover ``chmod``), but not their contents.
 * **Resource limits**: address space (``--memory``), no core files, at most 64 MiB per file.
 * ``no_new_privs``, so nothing the learner executes gains privileges.
 
@@ -155,8 +159,12 @@ def _world_readable(path: str) -> bool:
         return False
 
 
-def nobody_ids() -> tuple[int, int] | None:
-    r"""``(uid, gid)`` the worker takes when started as root, or None when it stays as it is."""
+def nobody_ids(readable: list[str]) -> tuple[int, int] | None:
+    r"""``(uid, gid)`` the worker takes when started as root, or None when it stays as it is.
+
+    Only when Python, NumPy, backproof and the folders in ``readable`` (the learner's own, for
+    ``--run-all``) can be read by everyone: else the worker stays root without capabilities.
+    """
     if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return None
     try:
@@ -169,6 +177,7 @@ def nobody_ids() -> tuple[int, int] | None:
     import numpy
 
     needed = [
+        *readable,
         sys.executable,
         os.path.dirname(os.__file__),
         os.path.dirname(numpy.__file__),

@@ -421,8 +421,9 @@ def check_file(
     Parameters
     ----------
     path : str or pathlib.Path
-        The learner's notebook or module. It is read, never written; its code runs in a child
-        process whose working directory is a temporary folder.
+        The learner's notebook or module. It is read, never written; its code runs in a
+        confined child process whose working directory is a copy of its folder (see
+        :mod:`backproof.check._sandbox`).
     mapping : dict, optional
         Course name -> the learner's name, e.g. ``{"softmaxp": "my_softmax_grad"}``.
     only : list of str, optional

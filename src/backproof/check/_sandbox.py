@@ -195,6 +195,7 @@ class Learner:
         private = Path(self._tmp.name)
         (private / "tmp").mkdir()
         self.folder = str(_shadow(Path(folder), private, run_all)) if folder else None
+        self._readable = [str(Path(folder).resolve())] if folder and run_all else []
         self._proc: subprocess.Popen | None = None
         self._fds: dict[str, int] = {}
         self.functions: dict = {}
@@ -219,6 +220,7 @@ class Learner:
             "lifeline": life_r,
             "private": self._tmp.name,
             "memory_mb": self.memory_mb,
+            "readable": self._readable,
         }
         try:
             self._proc = subprocess.Popen(
@@ -289,6 +291,8 @@ class Learner:
     def restart(self) -> None:
         self._kill()
         self.restarts += 1
+        if self.progress is not None and self.cell_limit is not None and self.restarts == 1:
+            self.progress("  (a call crashed the process: running the cells again, silently)")
         self._start()
 
     @property
@@ -338,7 +342,7 @@ class Learner:
                 raise LearnerError(err[0], one_line(err[1]))
             if cell is not None and {"id", "cell", "event"} <= set(msg) and isinstance(msg["cell"], str):
                 cell[:] = [one_line(msg["cell"], 40)]
-                if self.progress is not None:
+                if self.progress is not None and not self.restarts:  # once: not again after a crash
                     self.progress(_progress_line(msg))
                 deadline = time.monotonic() + limit
                 continue

@@ -271,7 +271,7 @@ def main() -> None:
 
     from . import _confine, _protocol  # loaded before the learner's code runs
 
-    ids = _confine.nobody_ids()
+    ids = _confine.nobody_ids(config["readable"])
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     watched = (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
