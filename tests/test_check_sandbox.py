@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import backproof
 from backproof.check import _protocol as P
 from backproof.check import check_file
 from backproof.check._confine import landlock_abi
@@ -26,7 +27,7 @@ from backproof.check._sandbox import marked
 HOSTILE = Path(__file__).parent / "check_cases" / "hostile"
 SOLUTION = Path(__file__).parent / "check_cases" / "course_solution.py"
 SRC = Path(__file__).parent.parent / "src"
-PACKAGE = SRC / "backproof"
+PACKAGE = Path(backproof.__file__).parent  # as installed: what the worker imports
 LINUX = sys.platform.startswith("linux")
 needs_linux = pytest.mark.skipif(not LINUX, reason="the sandbox's layers are Linux's (Landlock, /proc)")
 needs_write_guard = pytest.mark.skipif(
