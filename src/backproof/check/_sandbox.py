@@ -108,7 +108,7 @@ def _env(token: str, private: str) -> dict[str, str]:
     return env
 
 
-def _copy_tree(src: Path, dst: Path, budget: list[int], python_only: bool) -> None:
+def _copy_tree(src: Path, dst: Path, budget: list[int], python_only: bool, depth: int = 0) -> None:
     dst.mkdir(exist_ok=True)
     try:
         entries = sorted(os.scandir(src), key=lambda e: e.name)
@@ -118,15 +118,18 @@ def _copy_tree(src: Path, dst: Path, budget: list[int], python_only: bool) -> No
         target = dst / e.name
         try:
             if e.is_dir(follow_symlinks=True):
-                if python_only:
+                if python_only and (e.name in _SKIP_DIRS or e.name.startswith(".") or depth >= 3):
                     continue
-                if e.name in _SKIP_DIRS or e.is_symlink():
+                if not python_only and (e.name in _SKIP_DIRS or e.is_symlink()):
                     target.symlink_to(e.path)
                 else:
-                    _copy_tree(Path(e.path), target, budget, python_only)
+                    _copy_tree(Path(e.path), target, budget, python_only, depth + 1)
                 continue
             if python_only and not e.name.endswith(".py"):
                 continue
+            if budget[1] <= 0:  # a home folder: 2000 files are enough for any assignment
+                return
+            budget[1] -= 1
             size = e.stat().st_size
             if size <= COPY_FILE_MAX and size <= budget[0] and not e.is_symlink():
                 shutil.copyfile(e.path, target)
@@ -140,7 +143,8 @@ def _copy_tree(src: Path, dst: Path, budget: list[int], python_only: bool) -> No
 def _shadow(folder: Path, private: Path, run_all: bool) -> Path:
     r"""A copy of the learner's ``folder`` at ``private/root/<folder's absolute path>``.
 
-    Without ``run_all`` only its ``.py`` files (modules the learner imports). With it, the
+    Without ``run_all`` only its ``.py`` files, also in sub-folders three deep (modules and
+    packages the learner imports). With it, the
     whole folder (files over 16 MiB, and past 256 MiB in all, as symbolic links), and at
     every level above it links to the entries beside, so ``../mnist`` and ``../../data``
     lead where they lead from the original; writing into the copy is allowed, writing
@@ -149,7 +153,7 @@ def _shadow(folder: Path, private: Path, run_all: bool) -> Path:
     folder = folder.resolve()
     copy = private / "root" / folder.relative_to(folder.anchor)
     copy.parent.mkdir(parents=True, exist_ok=True)
-    _copy_tree(folder, copy, [COPY_TOTAL_MAX], python_only=not run_all)
+    _copy_tree(folder, copy, [COPY_TOTAL_MAX, 2000], python_only=not run_all)
     if run_all:
         level, here = copy, folder
         while here != here.parent:
@@ -244,7 +248,8 @@ class Learner:
             try:
                 self.confinement = self._expect(0, self.load_limit)
             except LearnerError as exc:
-                raise LearnerError(exc.kind, f"the worker process could not start: {exc.message}") from None
+                why = exc.message or self._exit_status()
+                raise LearnerError(exc.kind, f"the worker process could not start: {why}") from None
             statements = [s for s in self.statements if s[2] not in self.skipped]
             try:
                 reply = self._request(
@@ -258,6 +263,8 @@ class Learner:
                 )
             except LearnerError as exc:
                 cell = getattr(exc, "cell", None)
+                if exc.kind == "died":
+                    exc.message = self._exit_status()
                 if exc.kind != "timeout" or cell is None or self.cell_limit is None:
                     raise
                 self.skipped[cell] = (
@@ -287,6 +294,15 @@ class Learner:
             os.killpg(proc.pid, signal.SIGKILL)  # the group this object started, by its id
         kill_marked(self.token)
         proc.wait()
+
+    def _exit_status(self) -> str:
+        r"""How the process ended (it has, or is about to: its reply pipe closed)."""
+        code = None
+        try:
+            code = self._proc.wait(timeout=2) if self._proc is not None else None
+        except subprocess.TimeoutExpired:
+            pass
+        return _death(code)
 
     def restart(self) -> None:
         self._kill()
@@ -378,12 +394,7 @@ class Learner:
                 exc.message = f"did not return within {limit:g} s (an infinite loop?)"
                 self.restart()
             elif exc.kind == "died":
-                code = None
-                try:
-                    code = self._proc.wait(timeout=2) if self._proc is not None else None
-                except subprocess.TimeoutExpired:
-                    pass
-                exc.message = _death(code)
+                exc.message = self._exit_status()
                 self.restart()
             elif exc.kind == "garbled":
                 self.restart()
