@@ -196,8 +196,11 @@ class Learner:
         self.skipped: dict[str, str] = {}  # cell -> why, for cells that had to be left out
         self.token = f"{os.getpid()}-{secrets.token_hex(6)}"
         self._tmp = tempfile.TemporaryDirectory(prefix="backproof-check-")
-        private = Path(self._tmp.name)
-        (private / "tmp").mkdir()
+        os.chmod(self._tmp.name, 0o711)  # the worker (maybe ``nobody``) reaches its folder, lists nothing
+        private = Path(self._tmp.name, "worker")  # the one place the worker may write
+        (private / "tmp").mkdir(parents=True)
+        self._private = str(private)
+        Path(self._tmp.name, "checker").mkdir(mode=0o700)  # the checker's own: Hypothesis' cache
         self.folder = str(_shadow(Path(folder), private, run_all)) if folder else None
         self._readable = [str(Path(folder).resolve())] if folder and run_all else []
         self._proc: subprocess.Popen | None = None
@@ -222,7 +225,7 @@ class Learner:
             "requests": req_r,
             "replies": rep_w,
             "lifeline": life_r,
-            "private": self._tmp.name,
+            "private": self._private,
             "memory_mb": self.memory_mb,
             "readable": self._readable,
         }
@@ -233,8 +236,8 @@ class Learner:
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 pass_fds=(req_r, rep_w, life_r),
-                cwd=self.folder or self._tmp.name,
-                env=_env(self.token, self._tmp.name),
+                cwd=self.folder or self._private,
+                env=_env(self.token, self._private),
                 start_new_session=True,  # its own process group and session, away from the terminal
             )
         finally:
@@ -313,8 +316,8 @@ class Learner:
 
     @property
     def scratch(self) -> str:
-        r"""A temporary folder that lives as long as this object (the child's private folder)."""
-        return self._tmp.name
+        r"""A folder of the checker's, as long as this object lives (the child cannot write it)."""
+        return os.path.join(self._tmp.name, "checker")
 
     def close(self) -> None:
         self._kill()
