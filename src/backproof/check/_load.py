@@ -60,7 +60,8 @@ def code_cells(path: Path, notes: list[str] | None = None) -> list[Cell]:
     r"""The code cells of a notebook, or the whole text of a ``.py`` file as one cell.
 
     A cell is labelled with its execution count when it has one (``In [30]``, what Jupyter
-    shows), else with its position among all cells, Markdown included (``cell 5``). A cell
+    shows), else with its position among all cells, Markdown included (``cell 5``); a count
+    seen before gets its position too (``In [1] (cell 7)``). A cell
     whose source is not text (a hand-edited file) is skipped with a note in ``notes``.
     """
     text = _read_text(path)
@@ -77,11 +78,15 @@ def code_cells(path: Path, notes: list[str] | None = None) -> list[Cell]:
         except Exception as exc:  # nbformat raises several kinds for a broken file
             raise UnreadableFileError(f"{path} is not a readable Jupyter notebook: {one_line(exc)}") from None
         cells = []
+        seen: set[str] = set()
         for position, c in enumerate(raw_cells, 1):
             if not isinstance(c, dict) or c.get("cell_type") != "code":
                 continue
             count = c.get("execution_count")
             label = f"In [{count}]" if type(count) is int else f"cell {position}"
+            if label in seen:  # counts repeat after a kernel restart: the position tells them apart
+                label = f"{label} (cell {position})"
+            seen.add(label)
             source = c.get("source")
             if isinstance(source, list) and all(isinstance(x, str) for x in source):
                 source = "".join(source)

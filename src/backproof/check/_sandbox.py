@@ -29,6 +29,7 @@ import json
 import os
 import re
 import secrets
+import select
 import shutil
 import signal
 import subprocess
@@ -59,6 +60,7 @@ _SKIP_DIRS = {
     ".tox",
 }
 _ids = itertools.count()
+SLOW_CELL = 2.0  # seconds after which a cell still running is announced
 
 
 class LearnerError(Exception):
@@ -194,6 +196,7 @@ class Learner:
         self.cell_limit = cell_limit if run_all else None
         self.progress = progress
         self.skipped: dict[str, str] = {}  # cell -> why, for cells that had to be left out
+        self._reported: set[str] = set()  # cells whose progress line was printed
         self.token = f"{os.getpid()}-{secrets.token_hex(6)}"
         self._tmp = tempfile.TemporaryDirectory(prefix="backproof-check-")
         os.chmod(self._tmp.name, 0o711)  # the worker (maybe ``nobody``) reaches its folder, lists nothing
@@ -273,6 +276,8 @@ class Learner:
                 self.skipped[cell] = (
                     f"did not finish within {self.cell_limit:g} s and could not be stopped: left out"
                 )
+                self._say(cell, f"  {cell}: could not be stopped: running the cells again without it")
+                self._reported.add(cell)
                 self._kill()
                 continue
             self.functions, self.load_notes = _load_reply(reply)
@@ -337,7 +342,11 @@ class Learner:
         if fd is None:
             raise LearnerError("died", "")
         deadline = time.monotonic() + limit
+        pending: str | None = None  # a cell that started: said "running" only if it takes a while
         while True:
+            if pending is not None and not select.select([fd], [], [], SLOW_CELL)[0]:
+                self._say(pending, f"  {pending}: running ...")
+                pending = None
             try:
                 msg = P.read_frame(fd, deadline)
             except TimeoutError:
@@ -361,11 +370,19 @@ class Learner:
                 raise LearnerError(err[0], one_line(err[1]))
             if cell is not None and {"id", "cell", "event"} <= set(msg) and isinstance(msg["cell"], str):
                 cell[:] = [one_line(msg["cell"], 40)]
-                if self.progress is not None and not self.restarts:  # once: not again after a crash
-                    self.progress(_progress_line(msg))
+                if msg["event"] == "start":
+                    pending = cell[0]
+                else:
+                    pending = None
+                    self._say(cell[0], _progress_line(msg))
+                    self._reported.add(cell[0])
                 deadline = time.monotonic() + limit
                 continue
             raise LearnerError("garbled", _garbled("a reply of an unknown form"))
+
+    def _say(self, cell: str, line: str) -> None:
+        if self.progress is not None and not self.restarts and cell not in self._reported:
+            self.progress(line)  # once per cell: not again when the cells run again
 
     def _request(self, msg: dict, limit: float):
         rid = next(_ids) + 1
@@ -418,8 +435,6 @@ def _garbled(why: str) -> str:
 
 def _progress_line(msg: dict) -> str:
     cell, event = msg["cell"], msg["event"]
-    if event == "start":
-        return f"  {one_line(cell, 40)}: running"
     seconds = msg.get("seconds")
     took = f" ({seconds:.1f} s)" if isinstance(seconds, (int, float)) else ""
     why = msg.get("why")
