@@ -97,6 +97,25 @@ def test_patching_numpy_builtins_and_backproof_in_the_worker_changes_no_verdict(
     assert "values differ" in problems(report, "softmax")
 
 
+def test_an_exception_message_cannot_forge_lines_of_the_report(tmp_path):
+    report = hostile("forge_report", tmp_path, ["softmax", "relu"])
+    text = report.format()
+    assert report["softmax"].status == "crashed"
+    assert not any(line.startswith(("\u2713 pass", "score 1.00")) for line in text.splitlines())
+    assert "\x1b" not in text and "\u2028" not in text
+
+
+def test_an_array_like_of_another_library_is_converted_in_the_worker(tmp_path):
+    path = tmp_path / "tensor.py"
+    path.write_text(
+        "import numpy as np\n\n\nclass Tensor:\n    def __init__(self, v):\n        self.v = v\n\n"
+        "    def __array__(self, dtype=None, copy=None):\n"
+        "        return np.asarray(self.v, dtype=dtype)\n\n\n"
+        "def relu(a):\n    return Tensor(np.maximum(a, 0))\n"
+    )
+    assert check_file(path, only=["relu"])["relu"].status == "pass"
+
+
 def test_huge_prints_are_dropped_and_a_huge_result_is_refused(tmp_path):
     report = hostile("huge_output", tmp_path, ["softmax", "relu"])
     assert report["softmax"].status == "fail" and "shape" in problems(report, "softmax")

@@ -195,12 +195,23 @@ def write_frame(fd: int, value: Any) -> None:
         view = view[n:]
 
 
+def readable(fd: int, seconds: float) -> bool:
+    r"""Whether ``fd`` has something to read within ``seconds`` (poll: any fd number, unlike select)."""
+    if seconds <= 0:
+        seconds = 0
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+        return bool(poller.poll(min(seconds, 2**31 / 1000) * 1000))
+    return bool(select.select([fd], [], [], seconds)[0])
+
+
 def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
     chunks = []
     while n:
         if deadline is not None:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
+            if left <= 0 or not readable(fd, left):
                 raise TimeoutError()
         chunk = os.read(fd, min(n, 2**20))
         if not chunk:

@@ -29,7 +29,6 @@ import json
 import os
 import re
 import secrets
-import select
 import shutil
 import signal
 import subprocess
@@ -85,6 +84,7 @@ class LearnerError(Exception):
 
 def one_line(text: str, limit: int = 400) -> str:
     r"""Text from the learner's process, safe to print in a report: one line, printable, short."""
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates cannot be printed
     text = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "..."
 
@@ -344,7 +344,7 @@ class Learner:
         deadline = time.monotonic() + limit
         pending: str | None = None  # a cell that started: said "running" only if it takes a while
         while True:
-            if pending is not None and not select.select([fd], [], [], SLOW_CELL)[0]:
+            if pending is not None and not P.readable(fd, SLOW_CELL):
                 self._say(pending, f"  {pending}: running ...")
                 pending = None
             try:
