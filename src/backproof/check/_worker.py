@@ -249,8 +249,14 @@ def _kill_all(worker: int, status: list) -> None:
 
 
 def _exit_like(status: list) -> None:
-    if status and os.WIFSIGNALED(status[0]):
+    if status and os.WIFSIGNALED(status[0]):  # die of the same signal, so the checker can name it
         sig = os.WTERMSIG(status[0])
+        try:
+            import resource
+
+            resource.setrlimit(resource.RLIMIT_CORE, (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+        except (ImportError, ValueError, OSError):
+            pass
         signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
         os.kill(os.getpid(), sig)
