@@ -122,10 +122,11 @@ def test_huge_prints_are_dropped_and_a_huge_result_is_refused(tmp_path):
     assert report["relu"].status == "crashed" and "more than 256 MB" in problems(report, "relu")
 
 
-def test_endless_recursion_is_a_crash_or_a_timeout(tmp_path):
-    report = hostile("deep_recursion", tmp_path, ["softmax", "relu"])
+def test_endless_recursion_and_a_segfault_are_crashes_or_a_timeout(tmp_path):
+    report = hostile("deep_recursion", tmp_path, ["softmax", "relu", "relup"])
     assert report["softmax"].status == "crashed" and "RecursionError" in problems(report, "softmax")
     assert report["relu"].status in ("crashed", "timed out")
+    assert report["relup"].status == "crashed" and "killed by SIGSEGV" in problems(report, "relup")
 
 
 def test_a_memory_bomb_is_stopped_by_the_limit(tmp_path):

@@ -13,3 +13,9 @@ def relu(a):
         return down(n + 1) + 1
 
     return down(0)
+
+
+def relup(a, e):
+    import ctypes
+
+    return ctypes.string_at(0)  # what a C stack overflow ends in: a segmentation fault
