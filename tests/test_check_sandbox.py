@@ -295,6 +295,30 @@ def test_run_all_leaves_out_a_cell_that_cannot_be_stopped_and_runs_the_rest(tmp_
     assert not leftovers()
 
 
+def test_the_copy_of_the_folder_holds_code_copies_and_data_links(tmp_path):
+    from backproof.check._sandbox import _shadow
+
+    folder = tmp_path / "course" / "hw"
+    (folder / "helpers").mkdir(parents=True)
+    (folder / ".git").mkdir()
+    (tmp_path / "course" / "mnist").mkdir()
+    (folder / "hw.py").write_text("x = 1\n")
+    (folder / "helpers" / "util.py").write_text("y = 2\n")
+    (folder / ".git" / "HEAD").write_text("ref\n")
+    with open(folder / "big.bin", "wb") as fh:
+        fh.truncate(17 * 2**20)  # over the 16 MiB copied
+    plain = _shadow(folder, tmp_path / "a", run_all=False)
+    assert sorted(str(p.relative_to(plain)) for p in plain.rglob("*") if p.is_file()) == [
+        "helpers/util.py",
+        "hw.py",
+    ]
+    full = _shadow(folder, tmp_path / "b", run_all=True)
+    assert (full / "hw.py").is_file() and not (full / "hw.py").is_symlink()
+    assert (full / "big.bin").is_symlink() and (full / ".git").is_symlink()
+    assert (full / ".." / "mnist").resolve() == (tmp_path / "course" / "mnist").resolve()
+    assert str(full).endswith(str(folder.resolve()))
+
+
 # ---------------------------------------------------------------- files that used to give tracebacks
 
 

@@ -47,6 +47,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")
 _USED = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,400}$")  # co_names holds dotted imports too
 COPY_FILE_MAX = 16 * 2**20  # bigger files of the learner's folder are linked, not copied
 COPY_TOTAL_MAX = 256 * 2**20
+COPY_FILES_MAX = 2000  # past this many files (a home folder), the rest is linked, not copied
 _SKIP_DIRS = {
     ".git",
     ".hg",
@@ -122,18 +123,18 @@ def _copy_tree(src: Path, dst: Path, budget: list[int], python_only: bool, depth
             if e.is_dir(follow_symlinks=True):
                 if python_only and (e.name in _SKIP_DIRS or e.name.startswith(".") or depth >= 3):
                     continue
-                if not python_only and (e.name in _SKIP_DIRS or e.is_symlink()):
+                if not python_only and (e.name in _SKIP_DIRS or e.is_symlink() or budget[1] <= 0):
                     target.symlink_to(e.path)
                 else:
                     _copy_tree(Path(e.path), target, budget, python_only, depth + 1)
                 continue
             if python_only and not e.name.endswith(".py"):
                 continue
-            if budget[1] <= 0:  # a home folder: 2000 files are enough for any assignment
+            if python_only and budget[1] <= 0:  # a home folder: enough for any assignment
                 return
             budget[1] -= 1
             size = e.stat().st_size
-            if size <= COPY_FILE_MAX and size <= budget[0] and not e.is_symlink():
+            if size <= COPY_FILE_MAX and size <= budget[0] and budget[1] >= 0 and not e.is_symlink():
                 shutil.copyfile(e.path, target)
                 budget[0] -= size
             else:  # a data file: read through a link (writing through it is what the sandbox refuses)
@@ -147,7 +148,8 @@ def _shadow(folder: Path, private: Path, run_all: bool) -> Path:
 
     Without ``run_all`` only its ``.py`` files, also in sub-folders three deep (modules and
     packages the learner imports). With it, the
-    whole folder (files over 16 MiB, and past 256 MiB in all, as symbolic links), and at
+    whole folder (files over 16 MiB, and past 256 MiB or 2000 files in all, as symbolic
+    links), and at
     every level above it links to the entries beside, so ``../mnist`` and ``../../data``
     lead where they lead from the original; writing into the copy is allowed, writing
     through a link into the original is not (see :mod:`backproof.check._confine`).
@@ -155,7 +157,7 @@ def _shadow(folder: Path, private: Path, run_all: bool) -> Path:
     folder = folder.resolve()
     copy = private / "root" / folder.relative_to(folder.anchor)
     copy.parent.mkdir(parents=True, exist_ok=True)
-    _copy_tree(folder, copy, [COPY_TOTAL_MAX, 2000], python_only=not run_all)
+    _copy_tree(folder, copy, [COPY_TOTAL_MAX, COPY_FILES_MAX], python_only=not run_all)
     if run_all:
         level, here = copy, folder
         while here != here.parent:
