@@ -119,7 +119,7 @@ def test_an_array_like_of_another_library_is_converted_in_the_worker(tmp_path):
 def test_huge_prints_are_dropped_and_a_huge_result_is_refused(tmp_path):
     report = hostile("huge_output", tmp_path, ["softmax", "relu"])
     assert report["softmax"].status == "fail" and "shape" in problems(report, "softmax")
-    assert report["relu"].status == "crashed" and "more than 256 MB" in problems(report, "relu")
+    assert report["relu"].status == "crashed" and "more than 64 MB" in problems(report, "relu")
 
 
 def test_endless_recursion_and_a_segfault_are_crashes_or_a_timeout(tmp_path):

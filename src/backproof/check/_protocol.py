@@ -36,7 +36,7 @@ import numpy as np
 MAGIC = b"BPK1"
 _HEAD = struct.Struct("<4sIQ")
 MAX_JSON = 8 * 2**20  # bytes of JSON in one frame
-MAX_DATA = 256 * 2**20  # bytes of array data in one frame
+MAX_DATA = 64 * 2**20  # bytes of array data in one frame (what the checks exchange is far smaller)
 MAX_DEPTH = 40  # nesting of lists, tuples and dicts
 _DTYPE = re.compile(r"^[<>|=]?[biufc][1-9][0-9]?$")
 _TAGS = ("$tuple", "$dict", "$complex", "$array", "$scalar")
