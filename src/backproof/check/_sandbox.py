@@ -39,6 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import _protocol as P
+from ._confine import landlock_abi
 
 TOKEN_VAR = "BACKPROOF_WORKER"  # in every worker's environment: ``<checker pid>-<random>``
 _ENV_KEPT = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
@@ -111,7 +112,9 @@ def _env(token: str, private: str) -> dict[str, str]:
     return env
 
 
-def _copy_tree(src: Path, dst: Path, budget: list[int], python_only: bool, depth: int = 0) -> None:
+def _copy_tree(
+    src: Path, dst: Path, budget: list[int], python_only: bool, links: bool, depth: int = 0
+) -> None:
     dst.mkdir(exist_ok=True)
     try:
         entries = sorted(os.scandir(src), key=lambda e: e.name)
@@ -124,9 +127,10 @@ def _copy_tree(src: Path, dst: Path, budget: list[int], python_only: bool, depth
                 if python_only and (e.name in _SKIP_DIRS or e.name.startswith(".") or depth >= 3):
                     continue
                 if not python_only and (e.name in _SKIP_DIRS or e.is_symlink() or budget[1] <= 0):
-                    target.symlink_to(e.path)
+                    if links:
+                        target.symlink_to(e.path)
                 else:
-                    _copy_tree(Path(e.path), target, budget, python_only, depth + 1)
+                    _copy_tree(Path(e.path), target, budget, python_only, links, depth + 1)
                 continue
             if python_only and not e.name.endswith(".py"):
                 continue
@@ -137,13 +141,13 @@ def _copy_tree(src: Path, dst: Path, budget: list[int], python_only: bool, depth
             if size <= COPY_FILE_MAX and size <= budget[0] and budget[1] >= 0 and not e.is_symlink():
                 shutil.copyfile(e.path, target)
                 budget[0] -= size
-            else:  # a data file: read through a link (writing through it is what the sandbox refuses)
+            elif links:  # a data file: read through a link (writing through it is what the sandbox refuses)
                 target.symlink_to(e.path)
         except OSError:
             continue
 
 
-def _shadow(folder: Path, private: Path, run_all: bool) -> Path:
+def _shadow(folder: Path, private: Path, run_all: bool, links: bool = True) -> Path:
     r"""A copy of the learner's ``folder`` at ``private/root/<folder's absolute path>``.
 
     Without ``run_all`` only its ``.py`` files, also in sub-folders three deep (modules and
@@ -152,13 +156,15 @@ def _shadow(folder: Path, private: Path, run_all: bool) -> Path:
     links), and at
     every level above it links to the entries beside, so ``../mnist`` and ``../../data``
     lead where they lead from the original; writing into the copy is allowed, writing
-    through a link into the original is not (see :mod:`backproof.check._confine`).
+    through a link into the original is not (see :mod:`backproof.check._confine`). Where
+    that cannot be refused (``links`` false: no Landlock), there are no links at all: data
+    outside the folder and big files are then out of reach, but safe.
     """
     folder = folder.resolve()
     copy = private / "root" / folder.relative_to(folder.anchor)
     copy.parent.mkdir(parents=True, exist_ok=True)
-    _copy_tree(folder, copy, [COPY_TOTAL_MAX, COPY_FILES_MAX], python_only=not run_all)
-    if run_all:
+    _copy_tree(folder, copy, [COPY_TOTAL_MAX, COPY_FILES_MAX], python_only=not run_all, links=links)
+    if run_all and links:
         level, here = copy, folder
         while here != here.parent:
             try:
@@ -206,7 +212,14 @@ class Learner:
         (private / "tmp").mkdir(parents=True)
         self._private = str(private)
         Path(self._tmp.name, "checker").mkdir(mode=0o700)  # the checker's own: Hypothesis' cache
-        self.folder = str(_shadow(Path(folder), private, run_all)) if folder else None
+        links = landlock_abi() >= 1  # links to the originals only where writing through them is refused
+        self.folder = str(_shadow(Path(folder), private, run_all, links)) if folder else None
+        self._notes: list[str] = []
+        if run_all and not links:
+            self._notes.append(
+                "--run-all: this system cannot stop your code from writing through links (no Landlock), so "
+                "the copy of your folder links to nothing outside it: paths such as ../mnist do not resolve"
+            )
         self._readable = [str(Path(folder).resolve())] if folder and run_all else []
         self._proc: subprocess.Popen | None = None
         self._fds: dict[str, int] = {}
@@ -284,6 +297,7 @@ class Learner:
                 continue
             self.functions, self.load_notes = _load_reply(reply)
             self.load_notes.extend(f"{c} {why}" for c, why in self.skipped.items())
+            self.load_notes.extend(self._notes)
             return
 
     def _kill(self) -> None:
