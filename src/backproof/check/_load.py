@@ -106,6 +106,11 @@ def cells_of(path: Path) -> list[str]:
     return [c.source for c in code_cells(path)]
 
 
+def cell_labels(path: Path) -> list[str]:
+    r"""The labels of :func:`code_cells` (``In [12]``, ``cell 7``, ``the file``), as :func:`cells_of`."""
+    return [c.label for c in code_cells(path)]
+
+
 def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300]
 
