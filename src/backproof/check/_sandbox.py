@@ -87,7 +87,7 @@ class LearnerError(Exception):
 def one_line(text: str, limit: int = 400) -> str:
     r"""Text from the learner's process, safe to print in a report: one line, printable, short."""
     text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates cannot be printed
-    text = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", text).strip()
+    text = " ".join(re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", text).split())  # no forged columns
     return text if len(text) <= limit else text[: limit - 1] + "..."
 
 
