@@ -188,6 +188,17 @@ def test_processes_the_learner_starts_do_not_outlive_the_check(tmp_path):
     assert wait_until(lambda: not unmarked(), 5), unmarked()
 
 
+@pytest.mark.skipif(
+    not LINUX or (os.geteuid() == 0 and nobody_ids([]) is None),
+    reason="the worker runs as root here, which RLIMIT_NPROC exempts (the clean-up still reaps a bomb)",
+)
+def test_a_fork_bomb_is_held_to_a_few_processes_and_reaped(tmp_path):
+    report = hostile("fork_bomb", tmp_path, ["softmax"])  # hostile() asserts none is left
+    said = problems(report, "softmax")
+    assert report["softmax"].status == "crashed" and "FORKS" in said, said
+    assert int(said.split("FORKS ")[1].split()[0]) <= 64 and "then" in said
+
+
 @needs_write_guard
 def test_signals_to_the_supervisor_and_the_checker_are_refused(tmp_path):
     if landlock_abi() < 6 and nobody_ids([]) is None:

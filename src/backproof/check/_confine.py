@@ -16,7 +16,9 @@ which held, and the checker says so in its documentation, never in a verdict):
   but drops every capability (bounding set emptied, ``SECBIT_NOROOT`` locked, so an
   ``exec`` gives none back): it still reads what root owns and may change the permission
   bits of root's files (Landlock does not cover ``chmod``), but not their contents.
-* **Resource limits**: address space (``--memory``), no core files, at most 64 MiB per file.
+* **Resource limits**: address space (``--memory``), no core files, at most 64 MiB per file;
+  when not root, at most 64 more processes and threads than its user already runs (root is
+  exempt from that limit: a fork bomb is then only killed at the end, with the rest).
 * ``no_new_privs``, so nothing the learner executes gains privileges.
 
 Non-goals: hiding files from reading (the learner's code may read what its user may read:
@@ -37,6 +39,9 @@ _WRITE_FILE, _REMOVE_DIR, _REMOVE_FILE = 1 << 1, 1 << 4, 1 << 5
 _MAKE = sum(1 << b for b in range(6, 13))  # char, dir, reg, sock, fifo, block, sym
 _REFER, _TRUNCATE = 1 << 13, 1 << 14
 _SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1 << 0, 1 << 1
+
+
+NPROC_MORE = 64  # processes and threads the learner's code may start (when not root)
 
 
 class _RulesetAttr(ctypes.Structure):
@@ -186,16 +191,33 @@ def nobody_ids(readable: list[str]) -> tuple[int, int] | None:
     return ids if all(_world_readable(p) for p in needed) else None
 
 
+def _tasks_of(uid: int) -> int:
+    r"""How many processes and threads user ``uid`` runs now (what ``RLIMIT_NPROC`` counts)."""
+    n = 0
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/status") as fh:
+                fields = dict(line.split(":", 1) for line in fh if ":" in line)
+            if int(fields["Uid"].split()[0]) == uid:
+                n += int(fields.get("Threads", "1"))
+        except (OSError, ValueError, KeyError):
+            continue
+    return n
+
+
 def _limits(megabytes: int) -> None:
     try:
         import resource
     except ImportError:  # not POSIX: no limit, the parent's timeout still applies
         return
-    for which, value in (
+    limits = [
         (resource.RLIMIT_AS, megabytes * 2**20),
         (resource.RLIMIT_CORE, 0),
         (resource.RLIMIT_FSIZE, 64 * 2**20),
-    ):
+    ]
+    if os.getuid() != 0 and os.path.isdir("/proc"):  # root is exempt from it: a fork bomb is then reaped only
+        limits.append((resource.RLIMIT_NPROC, _tasks_of(os.getuid()) + NPROC_MORE))
+    for which, value in limits:
         _, hard = resource.getrlimit(which)
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)
