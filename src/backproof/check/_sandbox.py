@@ -6,9 +6,9 @@ what Python needs to find backproof and NumPy; nothing of the grader's), its wor
 directory in a private temporary folder holding a copy of the learner's folder (see
 :func:`_shadow`), sends it the statements to execute, then one call per request. Requests
 and replies are plain-data frames (:mod:`backproof.check._protocol`) on two pipes of their
-own, never stdout; each reply is checked (its size, its form, the request it answers) before
-anything is read from it, and a reply that is not exactly what was asked for ends the
-worker and counts as a crash of that call. Each call has a time limit; when it is exceeded,
+own, never stdout; each reply is checked (its size before it is read, then its form and the
+request it answers), and a reply that is not exactly what was asked for ends the worker and
+counts as a crash of that call. Each call has a time limit; when it is exceeded,
 the child dies (a crash in C code, ``os._exit``, the memory limit) or a reply is garbled, the
 child is killed and a fresh one is started with the same definitions, so the other functions
 are still checked.
@@ -17,7 +17,7 @@ The child and everything it started die with :meth:`Learner.close` on every path
 end, an exception, Ctrl-C, the command line's SIGTERM (which raises there); when the
 checker itself is killed, the supervisor sees its lifeline pipe close and kills them.
 
-Non-goals: Windows (the time limit waits on a pipe with ``select``); hiding the learner's
+Non-goals: Windows (the time limit waits on a pipe with ``poll``/``select``); hiding the learner's
 own files or data from its code (see :mod:`backproof.check._confine` for what holds).
 """
 
