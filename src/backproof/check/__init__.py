@@ -11,8 +11,11 @@ known mistake gives on the same inputs, the report names the mistake.
 >>> report = check_file("my_assignment.ipynb")                     # doctest: +SKIP
 >>> print(report.format()); report.exit_code                       # doctest: +SKIP
 
-Non-goals: grading style or speed, running untrusted code safely (the limits catch
-mistakes, not attacks), checking functions the course does not ask for.
+The learner's code runs in a confined worker process that exchanges only plain data with
+the checker (see :mod:`backproof.check._sandbox` and :mod:`backproof.check._confine` for
+what holds where).
+
+Non-goals: grading style or speed, checking functions the course does not ask for.
 """
 
 from __future__ import annotations

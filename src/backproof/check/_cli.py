@@ -10,6 +10,7 @@ Non-goals: checking several files in one run (loop in the shell; each report is 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -32,6 +33,8 @@ def _positive(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    if value == float("inf"):
+        raise argparse.ArgumentTypeError("must be a finite number of seconds, e.g. 60")
     return value
 
 
@@ -42,7 +45,14 @@ def _megabytes(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of MB") from None
     if value < 256:
         raise argparse.ArgumentTypeError(f"must be at least 256 (MB), got {value}")
+    if value > MEMORY_MAX_MB:
+        raise argparse.ArgumentTypeError(
+            f"{value} MB is more than the {MEMORY_MAX_MB} MB (1 TiB) a limit can be; give e.g. --memory 4096"
+        )
     return value
+
+
+MEMORY_MAX_MB = 2**20
 
 
 def _can_show(text: str, stream) -> bool:
@@ -73,7 +83,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="your name for a course function, e.g. --map softmaxp=my_softmax_grad (repeatable)",
     )
     c.add_argument("--only", default=None, metavar="NAMES", help="comma-separated course functions to check")
-    c.add_argument("--run-all", action="store_true", help="run every cell in order, not only the definitions")
+    c.add_argument(
+        "--run-all",
+        action="store_true",
+        help="run every cell in order, as you ran it, in a copy of your folder (not only the definitions)",
+    )
+    c.add_argument(
+        "--cell-limit",
+        type=_positive,
+        default=600.0,
+        metavar="SECONDS",
+        help="with --run-all: time allowed to each cell (default %(default)g)",
+    )
     c.add_argument(
         "--json", type=Path, default=None, metavar="OUT", help="write the report as JSON for grading"
     )
@@ -97,15 +118,37 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return c
 
 
+def _json_output(args):
+    r"""``--json`` checked before any of the learner's code runs, and never the learner's own file."""
+    import os
+
+    from .._output import Output, check_distinct, check_output
+
+    out = check_output(args.json, "--json")
+    mine = Output("the file checked", args.file, args.file, direct=False)
+    check_distinct(mine, out)
+    try:
+        same = os.path.samestat(os.stat(out.target), os.stat(args.file))
+    except OSError:
+        same = False
+    if same:  # a hard link, or /dev/fd/N opened on it
+        raise BackproofError(
+            f"--json {args.json} is the file checked, {args.file}; give the report another name"
+        )
+    return out
+
+
 def run(args) -> int:
     r"""Run the check described by the parsed ``args``; returns the exit status."""
+    from .._output import write_output
     from ._run import check_file
 
-    if args.json is not None and not args.json.parent.resolve().is_dir():
-        raise BackproofError(
-            f"--json {args.json}: directory {args.json.parent} does not exist; create it first"
-        )
+    out = _json_output(args) if args.json is not None else None
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
     report = check_file(
         args.file,
         mapping=dict(args.map),
@@ -113,13 +156,21 @@ def run(args) -> int:
         run_all=args.run_all,
         time_limit=args.time_limit,
         memory_mb=args.memory,
+        cell_limit=args.cell_limit,
+        progress=progress if args.run_all else None,
     )
     text = report.format(site=args.site)
     if not _can_show(text, sys.stdout):
         text = report.format(site=args.site, ascii=True)  # γ -> gamma etc., not "?"
     print(text)
-    if args.json is not None:
-        report.write_json(args.json)
-        print(f"report written to {args.json}")
+    if out is not None:
+        data = (json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+        def write(fh) -> None:
+            fh.write(data)
+
+        written = write_output(out, write)
+        if not out.direct:
+            print(f"report written to {written}")
     sys.stdout.flush()
     return report.exit_code

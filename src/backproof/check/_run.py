@@ -413,14 +413,17 @@ def check_file(
     time_limit: float = 3.0,
     memory_mb: int = 2048,
     load_limit: float = 30.0,
+    cell_limit: float = 600.0,
+    progress=None,
 ) -> Report:
     r"""Check a learner's ``.py`` or ``.ipynb``, function by function (see :mod:`backproof.check`).
 
     Parameters
     ----------
     path : str or pathlib.Path
-        The learner's notebook or module. It is read, never written; its code runs in a child
-        process whose working directory is a temporary folder.
+        The learner's notebook or module. It is read, never written; its code runs in a
+        confined child process whose working directory is a copy of its folder (see
+        :mod:`backproof.check._sandbox`).
     mapping : dict, optional
         Course name -> the learner's name, e.g. ``{"softmaxp": "my_softmax_grad"}``.
     only : list of str, optional
@@ -432,7 +435,13 @@ def check_file(
     memory_mb : int
         Address-space limit of the child process, in MiB.
     load_limit : float
-        Seconds allowed to run the definitions (ten times this with ``run_all``).
+        Seconds allowed to run the definitions (without ``run_all``).
+    cell_limit : float
+        With ``run_all``: seconds allowed to each cell; a cell that takes longer is stopped and
+        reported, and the cells after it still run.
+    progress : callable, optional
+        With ``run_all``: called with one line per cell as it starts, fails or ends slowly
+        (the command line prints them on stderr).
 
     Returns
     -------
@@ -467,7 +476,14 @@ def check_file(
     folder = str(Path(path).resolve().parent)
     try:
         learner = Learner(
-            src.statements, folder, time_limit, memory_mb, load_limit if not run_all else 10 * load_limit
+            src.statements,
+            folder,
+            time_limit,
+            memory_mb,
+            load_limit,
+            run_all=run_all,
+            cell_limit=cell_limit,
+            progress=progress,
         )
     except LearnerError as exc:
         why = f"loading the file {'timed out' if exc.kind == 'timeout' else 'failed: ' + exc.message}"
