@@ -120,21 +120,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 def _json_output(args):
     r"""``--json`` checked before any of the learner's code runs, and never the learner's own file."""
-    import os
-
-    from .._output import Output, check_distinct, check_output
+    from .._output import check_not_input, check_output
 
     out = check_output(args.json, "--json")
-    mine = Output("the file checked", args.file, args.file, direct=False)
-    check_distinct(mine, out)
-    try:
-        same = os.path.samestat(os.stat(out.target), os.stat(args.file))
-    except OSError:
-        same = False
-    if same:  # a hard link, or /dev/fd/N opened on it
-        raise BackproofError(
-            f"--json {args.json} is the file checked, {args.file}; give the report another name"
-        )
+    check_not_input([out], [args.file], "the file checked,")  # the same path, a hard link, /dev/fd/N
     return out
 
 
