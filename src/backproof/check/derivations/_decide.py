@@ -120,6 +120,13 @@ def normal(expr: sp.Expr) -> sp.Expr:
     return expr
 
 
+def unnormal(expr: sp.Expr) -> sp.Expr:
+    r"""The normal form with each atom e^{a_x} written as an exponential again."""
+    return expr.replace(
+        lambda e: isinstance(e, sp.Indexed) and e.base == EXP, lambda e: sp.exp(sp.IndexedBase("a")[e.indices])
+    )
+
+
 def apply_case(expr: sp.Expr, case: list[tuple[str, sp.Symbol, sp.Symbol]]) -> sp.Expr:
     for kind, i, j in case:
         if kind == "eq":
@@ -174,9 +181,10 @@ def _index_note(keys) -> str:
 
 
 def _value(rng: random.Random, name: str) -> Fraction:
-    if name in ("a", "z"):
-        return Fraction(rng.randint(-2, 2))
-    return Fraction(rng.choice([-3, -2, -1, 1, 2, 3]), rng.choice([1, 1, 2, 3]))
+    r"""Integers for what may reach an exponential (a, W, h, b, x, …), small fractions for e and d."""
+    if name in ("e", "d", "δ"):
+        return Fraction(rng.choice([-3, -2, -1, 1, 2, 3]), rng.choice([1, 1, 2, 3]))
+    return Fraction(rng.randint(-2, 2))
 
 
 def _size_symbols(expr: sp.Expr) -> set[sp.Symbol]:
@@ -260,6 +268,10 @@ class _Unknown(Exception):
     pass
 
 
+_MEMO = sp.Symbol("memo'")  # the key of the memo of sums inside ``bound``
+_FREE: dict = {}
+
+
 def _fast(expr: sp.Expr, pt: Point, rng: random.Random, bound: dict) -> mpmath.mpf:
     r"""``expr`` at ``pt`` in 50-digit arithmetic (a search; a point found is then checked exactly)."""
     if expr.is_Integer or expr.is_Rational:
@@ -310,19 +322,159 @@ def _fast(expr: sp.Expr, pt: Point, rng: random.Random, bound: dict) -> mpmath.m
     if isinstance(expr, sp.Max):
         return max(_fast(a, pt, rng, bound) for a in args)
     if isinstance(expr, sp.Sum):
+        memo = bound.setdefault(_MEMO, {})
+        if expr not in _FREE:
+            _FREE[expr] = tuple(expr.free_symbols)
+        key = (expr, tuple(bound.get(x) for x in _FREE[expr]))
+        if key in memo:
+            return memo[key]
         (k, lo, hi) = expr.limits[0]
         a, b = int(_fast(lo, pt, rng, bound)), int(_fast(hi, pt, rng, bound))
         total = mpmath.mpf(0)
         for v in range(a, b + 1):
             total += _fast(expr.function, pt, rng, {**bound, k: v})
+        memo[key] = total
         return total
     if expr is sp.E:
         return mpmath.e
     raise _Unknown(type(expr).__name__)
 
 
-def _exact(expr: sp.Expr, pt: Point) -> sp.Expr:
-    return _evaluate(expr, pt, random.Random(0))
+class _Q:
+    r"""An exact number p(t)/q(t), t = e, p and q Laurent polynomials with rational coefficients.
+
+    Every value the refuter meets (integer logits, rational e and d) lies in this field, and a
+    value is zero exactly when p is the zero polynomial, because e is transcendental.
+    """
+
+    __slots__ = ("den", "num")
+
+    def __init__(self, num: dict[int, Fraction], den: dict[int, Fraction] | None = None):
+        self.num = {k: v for k, v in num.items() if v}
+        self.den = den or {0: Fraction(1)}
+
+    @staticmethod
+    def _mul(p, q):
+        out: dict[int, Fraction] = {}
+        for a, x in p.items():
+            for b, y in q.items():
+                out[a + b] = out.get(a + b, Fraction(0)) + x * y
+        return {k: v for k, v in out.items() if v}
+
+    @staticmethod
+    def _add(p, q):
+        out = dict(p)
+        for k, v in q.items():
+            out[k] = out.get(k, Fraction(0)) + v
+        return {k: v for k, v in out.items() if v}
+
+    def __add__(self, o):
+        return _Q(self._add(self._mul(self.num, o.den), self._mul(o.num, self.den)), self._mul(self.den, o.den))
+
+    def __mul__(self, o):
+        return _Q(self._mul(self.num, o.num), self._mul(self.den, o.den))
+
+    def inverse(self):
+        if not self.num:
+            raise ZeroDivisionError
+        return _Q(self.den, self.num)
+
+    def power(self, k: int):
+        base = self if k >= 0 else self.inverse()
+        out = _Q({0: Fraction(1)})
+        for _ in range(abs(k)):
+            out = out * base
+        return out
+
+    def is_zero(self) -> bool:
+        return not self.num
+
+    def as_rational(self) -> Fraction | None:
+        if set(self.num) <= {0} and set(self.den) == {0}:
+            return self.num.get(0, Fraction(0)) / self.den[0]
+        return None
+
+    def value(self) -> mpmath.mpf:
+        with mpmath.workdps(50):
+            ev = lambda p: mpmath.fsum(v.numerator * mpmath.e**k / v.denominator for k, v in p.items())  # noqa: E731
+            return ev(self.num) / ev(self.den)
+
+
+def _exact(expr: sp.Expr, pt: Point, bound: dict | None = None) -> _Q:
+    r"""``expr`` at ``pt``, exactly (values already drawn by the search); raises _Unknown otherwise."""
+    bound = {} if bound is None else bound
+    if expr.is_Rational:
+        return _Q({0: Fraction(int(expr.p), int(expr.q))})
+    if isinstance(expr, sp.Symbol):
+        if expr in bound:
+            return _Q({0: Fraction(bound[expr])})
+        for table in (pt.sizes, pt.indices):
+            if expr.name in table:
+                return _Q({0: Fraction(table[expr.name])})
+        return _Q({0: pt.values[expr.name][()]})
+    if isinstance(expr, sp.Indexed):
+        key = tuple(_int(_exact(t, pt, bound)) for t in expr.indices)
+        return _Q({0: pt.values[str(expr.base.label)][key]})
+    args = expr.args
+    if isinstance(expr, sp.Add):
+        out = _Q({})
+        for a in args:
+            out = out + _exact(a, pt, bound)
+        return out
+    if isinstance(expr, sp.Mul):
+        out = _Q({0: Fraction(1)})
+        for a in args:
+            out = out * _exact(a, pt, bound)
+        return out
+    if isinstance(expr, sp.Pow):
+        k = _exact(args[1], pt, bound).as_rational()
+        if k is None or k.denominator != 1:
+            raise _Unknown("a power that is not an integer")
+        return _exact(args[0], pt, bound).power(int(k))
+    if isinstance(expr, sp.exp):
+        k = _exact(args[0], pt, bound).as_rational()
+        if k is None or k.denominator != 1:
+            raise _Unknown("an exponential of a non-integer")
+        return _Q({int(k): Fraction(1)})
+    if expr is sp.E:
+        return _Q({1: Fraction(1)})
+    if isinstance(expr, sp.KroneckerDelta):
+        x, y = (_exact(a, pt, bound).as_rational() for a in args)
+        return _Q({0: Fraction(int(x == y))})
+    if isinstance(expr, sp.Sum):
+        (k, lo, hi) = expr.limits[0]
+        out = _Q({})
+        for v in range(_int(_exact(lo, pt, bound)), _int(_exact(hi, pt, bound)) + 1):
+            out = out + _exact(expr.function, pt, {**bound, k: v})
+        return out
+    raise _Unknown(type(expr).__name__)
+
+
+def _int(q: _Q) -> int:
+    r = q.as_rational()
+    if r is None or r.denominator != 1:
+        raise _Unknown("an index that is not an integer")
+    return int(r)
+
+
+def agree(before: sp.Expr, after: sp.Expr, frees, conds, lo, seed: int = 0) -> bool:
+    r"""True when the two agree at every sample point and at least three points could be evaluated.
+
+    For naming a target or a slip only: agreement at points is evidence, not a proof.
+    """
+    sizes = _size_symbols(before) | _size_symbols(after)
+    seen = 0
+    for pt, rng in points(frees, conds, sizes, lo, seed):
+        try:
+            with mpmath.workdps(30):
+                x = _fast(before, pt, rng, {})
+                y = _fast(after, pt, rng, {})
+        except (ZeroDivisionError, _Unknown, ValueError, TypeError, OverflowError, KeyError):
+            continue
+        if abs(x - y) > mpmath.mpf(10) ** -20 * (1 + abs(x) + abs(y)):
+            return False
+        seen += 1
+    return seen >= 3
 
 
 def refute(
@@ -352,9 +504,13 @@ def refute(
         if not exact:
             return pt, sp.Float(x, 15), sp.Float(y, 15)
         try:
-            xe, ye = _exact(before, pt), _exact(after, pt)
-        except (ValueError, TypeError, ZeroDivisionError):
-            continue
-        if differs(xe, ye):
-            return pt, xe, ye
+            diff = _exact(before, pt) + _exact(after, pt) * _Q({0: Fraction(-1)})
+            certain = not diff.is_zero()
+        except (_Unknown, KeyError, ZeroDivisionError):  # log, Max, …: SymPy decides exactly
+            try:
+                certain = bool(differs(_evaluate(before, pt, rng), _evaluate(after, pt, rng)))
+            except (ValueError, TypeError, ZeroDivisionError):
+                continue
+        if certain:
+            return pt, sp.Float(x, 15), sp.Float(y, 15)
     return None

@@ -98,7 +98,7 @@ def _shown_cond(kind: str, i, j) -> str:
 
 
 def decide(
-    B: sp.Expr, A: sp.Expr, frees: list[str], conds: list, env: Env
+    B: sp.Expr, A: sp.Expr, frees: list[str], conds: list, env: Env, split: list[str] | None = None
 ) -> tuple[str, str, list[str], D.Point | None, tuple | None]:
     r"""``(status, reason, needs, counterexample, values)`` for the step ``B = A``."""
     B, A = env.expand(B), env.expand(A)
@@ -117,7 +117,7 @@ def decide(
         ):
             return "follows", "proved in both cases, " + " and ".join(_shown_cond(*c) for c in pairs[0]), [], None, None
         return "could not decide", why + "; no counterexample found either", [], None, None
-    for cases in _pairs(B, A, syms, conds):
+    for cases in _pairs(B, A, _index_syms(split if split is not None else frees), conds):
         for c in cases:
             extra = conds + [c]
             if D.refute(D.apply_case(B, extra), D.apply_case(A, extra), syms, extra, env.lo, exact=False) is None:
@@ -168,7 +168,7 @@ def define(lhs: str, rhs: Read, env: Env) -> bool:
         return False
     name = m.group(1).lstrip("\\")
     name = {"sigma": "σ", "delta": "δ"}.get(name, name)
-    if len(name) > 1 and name != "softmax" or name in ("a", "e", "d", "n"):
+    if len(name) > 1 and name != "softmax" or name in ("e", "n"):
         return False
     idx = [c for c in (m.group(2) or "") if c.isalpha()]
     if name == "δ" and len(idx) == 2:
@@ -232,7 +232,7 @@ def check_chain(der: Derivation, env: Env) -> ChainResult:
             continue
         try:
             B, A, frees = scalar_pair(b, a, env)
-            status, why, needs, pt, vals = decide(B, A, frees, conds, env)
+            status, why, needs, pt, vals = decide(B, A, frees, conds, env, sorted(b.frees))
         except NotRead as exc:
             not_read.append((items[n + 1], str(exc)))
             continue
@@ -286,7 +286,7 @@ def _same_value(x: Val, y: Val, env: Env, frees_x: set[str], frees_y: set[str], 
     except NotRead:
         return False
     syms = _index_syms(frees)
-    return D.refute(D.apply_case(env.expand(bx), list(conds)), D.apply_case(env.expand(by), list(conds)), syms, list(conds), env.lo, exact=False) is None
+    return D.agree(D.apply_case(env.expand(bx), list(conds)), D.apply_case(env.expand(by), list(conds)), syms, list(conds), env.lo)
 
 
 def _target_reads(name: str, env: Env):
@@ -338,6 +338,7 @@ def _target(der: Derivation, reads, items, env: Env) -> tuple[str | None, str]:
         return None, ""
     (r0, i0), (rl, il) = live[0], live[-1]
     starts = [n for n in TARGETS if _matches(r0, i0.text, env, 0, n)]
+    starts.sort(key=lambda n: TARGETS[n][3] is not None)  # a result that needs no condition first
     for n in starts:
         if _matches(rl, il.text, env, 1, n):
             return n, "recognised from its first and last lines"

@@ -334,6 +334,8 @@ class _Parser:
                 return self.matrix_of(name)
             if name in env.macros or name in LOSS_NAMES:
                 return scalar(sp.Symbol(name))
+            if name == "n":
+                return scalar(N)
             return scalar(self.idx(name) if name in INDEX_LETTERS else sp.Symbol(name))
         self.take("_")
         toks = self.group()
@@ -342,7 +344,7 @@ class _Parser:
         if "=" in toks:  # 1_{i=j}
             return self._iverson(toks, name)
         ix = self.indices(toks)
-        if name == "δ" and len(ix) == 2 and "δ" not in env.macros:
+        if name == "δ" and len(ix) == 2 and len(env.macros.get("δ", ((), 0))[0]) != 2:
             return scalar(sp.KroneckerDelta(*ix))
         if name == "J" and len(ix) == 2 and "J" not in env.macros:
             return scalar(self.derivative(env.base("g")[ix[0]], env.base("a")[ix[1]]))

@@ -47,39 +47,44 @@ def _say(key: str, **kw) -> tuple[str, str]:
     return key, text
 
 
+def _closed_sums(expr: sp.Expr) -> list[sp.Sum]:
+    r"""The sums of ``expr`` that do not use the index of a sum around them."""
+    return [s for s in expr.atoms(sp.Sum) if not any("'" in x.name or "κ" in x.name for x in s.free_symbols)]
+
+
 def diagnose(b: Read, a: Read, B: sp.Expr, A: sp.Expr, frees: list[str], conds, env: Env):
     r"""``(key, sentence)`` of the slip this refuted step matches, or None."""
     syms = [Env.index(f) for f in frees]
 
     def same(x: sp.Expr, y: sp.Expr) -> bool:
         x, y = D.apply_case(env.expand(x), conds), D.apply_case(env.expand(y), conds)
-        return D.refute(x, y, syms, conds, env.lo, seed=7, exact=False) is None
+        return D.agree(x, y, syms, conds, env.lo, seed=7)
 
     for r in (b, a):
         if r.clashes:
             return _say("index-clash", k=r.clashes[0])
     Ae = env.expand(A)
     Be = env.expand(B)
-    for e in Ae.atoms(sp.exp):
+    for e in A.atoms(sp.exp):  # the shape of the line as written
         arg = sp.expand(e.args[0])
         if arg.as_coeff_Add()[0] != 0 and any(isinstance(t, sp.Indexed) for t in arg.atoms(sp.Indexed)):
             return _say("exp-power-rule")
         if any(isinstance(t, sp.Mul) and len(t.atoms(sp.Indexed)) > 1 for t in sp.Add.make_args(arg)):
             return _say("exp-product")
-    if any(isinstance(p.base, sp.Sum) and p.exp == 2 for p in Be.atoms(sp.Pow)) and any(
+    if any(isinstance(p.base, sp.Sum) and abs(p.exp) == 2 for p in Be.atoms(sp.Pow)) and any(
         s.function.has(sp.exp) and any(isinstance(x, sp.exp) and x.args[0].as_coeff_Mul()[0] == 2 for x in s.function.atoms(sp.exp))
         for s in Ae.atoms(sp.Sum)
     ):
         return _say("square-of-sum")
     if same(-A, B):
         return _say("sign-lost", what="the whole line")
-    for s in Ae.atoms(sp.Sum):  # quotient rule without the square: one more 1/Σ gives it back
+    for s in _closed_sums(Ae):  # quotient rule without the square: one more 1/Σ gives it back
         if s.function.has(sp.exp) and same(A / s, B):
             return _say("quotient-square")
     for t in sp.Add.make_args(sp.expand(A)):
         if len(sp.Add.make_args(sp.expand(A))) > 1 and same(A - 2 * t, B):
             return _say("sign-lost", what=f"the term {t}")
-    for s in A.atoms(sp.Sum):  # Σ_k (u_k − c) written for Σ_k u_k − c
+    for s in _closed_sums(A):  # Σ_k (u_k − c) written for Σ_k u_k − c
         k, lo, hi = s.limits[0]
         terms = sp.Add.make_args(sp.expand(s.function))
         free = [t for t in terms if k not in t.free_symbols]
@@ -97,16 +102,19 @@ def diagnose(b: Read, a: Read, B: sp.Expr, A: sp.Expr, frees: list[str], conds, 
         for y in syms:
             if x != y and same(A.xreplace({x: y}), B):
                 return _say("wrong-index", x=x, y=y)
-    for s in A.atoms(sp.Sum):
+    for s in _closed_sums(A):
         k = s.limits[0][0]
         for x in syms:
             if same(A.xreplace({s: s.function.xreplace({k: x})}), B):
                 return _say("sum-kept", x=x)
-    for s in Be.atoms(sp.Sum):
-        if any(str(i.base.label) == "e" for i in s.function.atoms(sp.Indexed)):
+    Bn = D.normal(D.apply_case(Be, conds))
+    for s in _closed_sums(Bn):
+        e_terms = [i for i in s.function.atoms(sp.Indexed) if str(i.base.label) == "e"]
+        if e_terms:
             k = s.limits[0][0]
-            options = [sp.Integer(1), sp.Integer(0)] + [s.function.xreplace({k: x}) for x in syms]
-            if any(same(Be.xreplace({s: o}), A) for o in options):
+            options = [sp.Integer(0), s.xreplace({t: sp.Integer(1) for t in e_terms})]
+            options += [s.function.xreplace({k: x}) for x in syms]
+            if any(same(D.unnormal(Bn.xreplace({s: o})), A) for o in options):
                 return _say("inner-product-dropped")
     for dlt in Be.atoms(sp.KroneckerDelta):
         if set(dlt.args) <= set(syms) and same(Be.xreplace({dlt: sp.Integer(1)}), A):
