@@ -19,7 +19,7 @@ import sympy as sp
 
 from . import _decide as D
 from .extract import Derivation, Item
-from .read import Env, NotRead, Read, Val, read_line
+from .read import INDEX_LETTERS, Env, NotRead, Read, Val, read_line
 
 __all__ = ["TARGETS", "Step", "check_chain"]
 
@@ -171,6 +171,8 @@ def define(lhs: str, rhs: Read, env: Env) -> bool:
     if len(name) > 1 and name != "softmax" or name in ("e", "n"):
         return False
     idx = [c for c in (m.group(2) or "") if c.isalpha()]
+    if name in INDEX_LETTERS and not idx:
+        return False  # "k = i" in the prose is not a definition
     if name == "δ" and len(idx) == 2:
         return False
     params = tuple(Env.index(c) for c in idx)
@@ -225,18 +227,21 @@ def check_chain(der: Derivation, env: Env) -> ChainResult:
     steps: list[Step] = []
     conds: list = []
     start = 1 if reads and reads[0] is None and not not_read[:1] else 0
-    for n in range(start, len(items) - 1):
-        b, a = reads[n], reads[n + 1]
-        conds = _conds(items[: n + 2]) + [c for c in conds if c not in _conds(items[: n + 2])]
-        if b is None or a is None:
-            continue
+    live = [n for n in range(start, len(items)) if reads[n] is not None]
+    for p, q in zip(live, live[1:]):
+        b, a = reads[p], reads[q]
+        assert b is not None and a is not None
+        stated = _conds(items[: q + 1])
+        conds = stated + [c for c in conds if c not in stated]
         try:
             B, A, frees = scalar_pair(b, a, env)
             status, why, needs, pt, vals = decide(B, A, frees, conds, env, sorted(b.frees))
         except NotRead as exc:
-            not_read.append((items[n + 1], str(exc)))
+            not_read.append((items[q], str(exc)))
             continue
-        step = Step(items[n], items[n + 1], status, why, needs)
+        step = Step(items[p], items[q], status, why, needs)
+        if q > p + 1:
+            step.reason = (why + "; " if why else "") + "checked across the line(s) not read"
         if pt is not None:
             step.counterexample = pt.shown()
             step.values = (_num(vals[0]), _num(vals[1]))

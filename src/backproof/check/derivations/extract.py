@@ -89,11 +89,12 @@ _MARKER = re.compile(r"backproof\s*:\s*target\s*[:=]?\s*([\w-]+)", re.I)
 _INLINE_DEF = re.compile(r"(?<![\\$])\$([^$]+?=[^$]+?)\$(?!\$)")
 _REL = r"(\\neq|\\ne(?![a-z])|≠|\\not=|=)"
 _COND = re.compile(
-    r"(?:,|\\quad|\\qquad|\\text\{[^{}]*\}|\(|\s)*"
+    r"(?:,|\\quad|\\qquad|\\[;:!,]|\\text\{[^{}]*\}|\(|\s)*"
     r"(?:\\text\{\s*)?(?:for|if|when|where|with)?(?:\s*\})?\s*(?:all\s*)?\$?\s*"
     rf"([a-z])\s*{_REL}\s*([a-z])\s*\$?\s*(?:\}})?\s*\)?\s*[.,]?\s*$"
 )
-_COND_WORD = re.compile(r"(,|\\quad|\\qquad|\\text\{\s*(for|if|when|where|with)|\\;|\\,|\()")
+_COND_WORD = re.compile(r"(,|\\quad|\\qquad|\\text\{\s*(for|if|when|where|with)|\\;|\\,|\(|\b(for|if|when)\b)")
+_NOTE = re.compile(r"(?:\\[;,:!]|\\q?quad|\s)*\\text\{\s*\(?\s*([A-Za-z]{3,})")
 
 
 def _line_of(text: str, offset: int) -> int:
@@ -129,10 +130,10 @@ def _is_compound_rel(text: str, k: int) -> bool:
     return before.endswith(("\\not", "<", ">", "!", ":")) or text[k + 1 : k + 2] == "="
 
 
-def _condition(row: str) -> tuple[str, list[tuple[str, str, str]]]:
-    r"""A row without the condition written beside it, and that condition."""
+def _condition(row: str, whole: bool = False) -> tuple[str, list[tuple[str, str, str]]]:
+    r"""A row without the condition written beside it, and that condition (``whole``: only a condition)."""
     m = _COND.search(row)
-    if m is None or m.start() == 0:
+    if m is None or (m.start() == 0 and not whole):
         return row, []
     head = row[: m.start()]
     tail = row[m.start() :]
@@ -150,7 +151,7 @@ def _cases(m: re.Match) -> str:
     vals, kinds = [], []
     for r in rows:
         value, _, cond = r.partition("&")
-        _, conds = _condition(" , " + cond.replace("\\text{otherwise}", "").strip()) if cond.strip() else ("", [])
+        _, conds = _condition(" , " + cond.replace("\\text{otherwise}", "").strip(), whole=True) if cond.strip() else ("", [])
         vals.append(value)
         kinds.append(conds[0] if conds else ("otherwise", "", ""))
     eq = next((n for n, c in enumerate(kinds) if c[0] == "eq"), None)
@@ -167,6 +168,15 @@ def _rows(body: str) -> list[str]:
         lambda m: r"\cdots" if re.search(r"\\[cvdl]?dots", m.group(0)) else r"\begin", body
     )
     return [r for r in re.split(r"\\\\(?:\[[^\]]*\])?", body) if r.strip()]
+
+
+def _without_note(row: str) -> str:
+    r"""A row without a remark in words written after it (``\;\text{(only k = i survives)}``)."""
+    m = _NOTE.search(row)
+    words = ("softmax", "diag", "exp", "log", "relu", "for", "if", "when", "where", "with")
+    if m is not None and m.start() > 0 and m.group(1).lower() not in words:
+        return row[: m.start()]
+    return row
 
 
 def _clean(piece: str) -> str:
@@ -205,6 +215,7 @@ def find_derivations(source: Source) -> list[Derivation]:
                 rel = body.find(row.strip()[:20])
                 line = _line_of(text, offset + max(rel, 0))
                 row, conds = _condition(_clean(row))
+                row = _without_note(row)
                 pieces = [_clean(p) for p in _split_top(carry + row, "=")]
                 carry = ""
                 if pieces and pieces[-1] == "" and len(pieces) > 1:  # "… = \\" then the next row

@@ -12,6 +12,8 @@ Non-goals: diagnosing a step that follows; more than one slip per step.
 
 from __future__ import annotations
 
+import re
+
 import sympy as sp
 
 from . import _decide as D
@@ -36,20 +38,30 @@ SLIPS: dict[str, str] = {
     "exp-power-rule": "the derivative of e^x is e^x: the power rule (x e^(x−1)) does not apply to an exponential",
     "exp-product": "e^x e^y = e^(x+y), not e^(xy)",
     "square-of-sum": "the square of a sum is not the sum of the squares: (Σ_k e^(a_k))² ≠ Σ_k e^(2a_k)",
-    "factor-dropped": "a factor {what} is missing",
+    "factor-dropped": "the line differs from the one before by a factor {what}: a factor is dropped (or added)",
 }
+
+
+def show(expr) -> str:
+    r"""An expression as a learner reads it: g_i, d_i/y_i, g_i^2 (not g[i], g[i]**2)."""
+    text = str(expr).replace("**", "^").replace("*", "·")
+    return re.sub(r"(\w+)\[([^\]]+)\]", lambda m: f"{m.group(1)}_{m.group(2).replace(', ', '')}", text)
 
 
 def _say(key: str, **kw) -> tuple[str, str]:
     text = SLIPS[key]
     for k, v in kw.items():
-        text = text.replace("{" + k + "}", str(v))
+        text = text.replace("{" + k + "}", show(v))
     return key, text
 
 
 def _closed_sums(expr: sp.Expr) -> list[sp.Sum]:
     r"""The sums of ``expr`` that do not use the index of a sum around them."""
-    return [s for s in expr.atoms(sp.Sum) if not any("'" in x.name or "κ" in x.name for x in s.free_symbols)]
+    return [
+        s
+        for s in expr.atoms(sp.Sum)
+        if not any(isinstance(x, sp.Symbol) and ("'" in x.name or "κ" in x.name) for x in s.free_symbols)
+    ]
 
 
 def diagnose(b: Read, a: Read, B: sp.Expr, A: sp.Expr, frees: list[str], conds, env: Env):
