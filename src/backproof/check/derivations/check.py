@@ -58,6 +58,8 @@ class Step:
     values: tuple[str, str] | None = None  # the two sides at the counterexample
     diagnosis: str | None = None
     slip: str | None = None
+    exprs: tuple = ()  # the two sides as checked (definitions unfolded), for tests and the curious
+    conditions: list[str] = field(default_factory=list)  # the learner's, under which it was checked
 
 
 def _index_syms(names) -> list[sp.Symbol]:
@@ -98,7 +100,13 @@ def _shown_cond(kind: str, i, j) -> str:
 
 
 def decide(
-    B: sp.Expr, A: sp.Expr, frees: list[str], conds: list, env: Env, split: list[str] | None = None
+    B: sp.Expr,
+    A: sp.Expr,
+    frees: list[str],
+    conds: list,
+    env: Env,
+    split: list[str] | None = None,
+    dens: list[sp.Expr] | None = None,
 ) -> tuple[str, str, list[str], D.Point | None, tuple | None]:
     r"""``(status, reason, needs, counterexample, values)`` for the step ``B = A``."""
     B, A = env.expand(B), env.expand(A)
@@ -107,6 +115,12 @@ def decide(
     found = D.refute(D.apply_case(B, conds), D.apply_case(A, conds), syms, conds, env.lo)
     if found is None:
         assumptions = [CLASSES, *stated]
+        for case in [[]] + [[c] for cases in _pairs(B, A, syms, conds) for c in cases]:
+            if _undefined([env.expand(x) for x in dens or []], conds + case):
+                if not case:
+                    return "could not decide", "a denominator is 0", [], None, None
+                other = ("ne" if case[0][0] == "eq" else "eq", case[0][1], case[0][2])
+                return "holds only if", "a denominator is 0 when " + _shown_cond(*case[0]), [_shown_cond(*other)], None, None
         ok, why = D.proves(D.normal(D.apply_case(B, conds)), D.normal(D.apply_case(A, conds)), assumptions)
         if ok:
             return "follows", why, [], None, None
@@ -127,6 +141,14 @@ def decide(
                     return "holds only if", "", [_shown_cond(*c)], pt, (x, y)
     pt, x, y = found
     return "does not follow", "the two sides differ at the point below", [], pt, (x, y)
+
+
+def _undefined(dens: list[sp.Expr], conds: list) -> bool:
+    r"""Whether a denominator the learner wrote is identically 0 under ``conds`` (the line is then undefined)."""
+    for den in dens:
+        if sp.cancel(sp.together(D.normal(D.apply_case(den, conds)))) == 0:
+            return True
+    return False
 
 
 def _pairs(B, A, syms, conds):
@@ -235,11 +257,12 @@ def check_chain(der: Derivation, env: Env) -> ChainResult:
         conds = stated + [c for c in conds if c not in stated]
         try:
             B, A, frees = scalar_pair(b, a, env)
-            status, why, needs, pt, vals = decide(B, A, frees, conds, env, sorted(b.frees))
+            status, why, needs, pt, vals = decide(B, A, frees, conds, env, sorted(b.frees), b.dens + a.dens)
         except NotRead as exc:
             not_read.append((items[q], str(exc)))
             continue
-        step = Step(items[p], items[q], status, why, needs)
+        step = Step(items[p], items[q], status, why, needs, exprs=(env.expand(B), env.expand(A)))
+        step.conditions = [_shown_cond(k, i, j) for k, i, j in conds]
         if q > p + 1:
             step.reason = (why + "; " if why else "") + "checked across the line(s) not read"
         if pt is not None:
@@ -344,9 +367,13 @@ def _target(der: Derivation, reads, items, env: Env) -> tuple[str | None, str]:
     (r0, i0), (rl, il) = live[0], live[-1]
     starts = [n for n in TARGETS if _matches(r0, i0.text, env, 0, n)]
     starts.sort(key=lambda n: TARGETS[n][3] is not None)  # a result that needs no condition first
-    for n in starts:
-        if _matches(rl, il.text, env, 1, n):
-            return n, "recognised from its first and last lines"
+    def shape(n: str) -> bool:  # a last line with a derivative in it names the target whose result has one
+        return ("partial" in TARGETS[n][2]) == ("partial" in il.text or "∂" in il.text)
+
+    both = [n for n in starts if _matches(rl, il.text, env, 1, n)]
+    both.sort(key=lambda n: not shape(n))
+    if both:
+        return both[0], "recognised from its first and last lines"
     if starts:
         conditioned = [n for n in starts if TARGETS[n][3] and any(it.conditions for it in items)]
         return (conditioned or starts)[0], "recognised from its first line"

@@ -194,6 +194,7 @@ class _Parser:
         self.bound: list[dict[str, sp.Symbol]] = []
         self.clashes: list[str] = []  # summation indices that are also free indices of the line
         self.frees: set[str] = set()
+        self.dens: list[sp.Expr] = []  # every denominator written: the line is defined only where none is 0
 
     # -- token helpers
     def peek(self, k: int = 0) -> str | None:
@@ -232,7 +233,13 @@ class _Parser:
             raise NotRead(f"cannot read {' '.join(toks)!r}")
         self.clashes += parser.clashes
         self.frees |= parser.frees
+        self.dens += parser.dens
         return value
+
+    def divide(self, u: Val, v: Val) -> Val:
+        if v.kind == 0 and not self.bound:
+            self.dens.append(v.expr)
+        return _div(u, v)
 
     def idx(self, name: str) -> sp.Expr:
         for scope in reversed(self.bound):
@@ -284,7 +291,7 @@ class _Parser:
                 value = _mul(value, self.unary(), tok, self.env)
             elif tok == "/":
                 self.take()
-                value = _div(value, self.unary())
+                value = self.divide(value, self.unary())
             elif self.starts_factor():
                 value = _mul(value, self.unary(), "", self.env)
             else:
@@ -408,7 +415,7 @@ class _Parser:
             num, den = self.group(), self.group()
             if num[:1] == ["\\partial"] or (num[:1] == ["d"] and den[:1] == ["d"]):
                 return self.fraction_derivative(num, den)
-            return _div(self.sub(num), self.sub(den))
+            return self.divide(self.sub(num), self.sub(den))
         if tok == "\\partial":
             return self.inline_derivative()
         if tok == "\\nabla":
@@ -635,6 +642,7 @@ class Read:
     value: Val
     frees: set[str]
     clashes: list[str]
+    dens: list[sp.Expr] = field(default_factory=list)
 
 
 def read_line(text: str, env: Env) -> Read:
@@ -651,4 +659,4 @@ def read_line(text: str, env: Env) -> Read:
         raise NotRead("nested too deeply or cut short") from None
     except (TypeError, ValueError, AttributeError, sp.SympifyError) as exc:
         raise NotRead(f"cannot make sense of it ({type(exc).__name__})") from None
-    return Read(value, parser.frees, parser.clashes)
+    return Read(value, parser.frees, parser.clashes, parser.dens)

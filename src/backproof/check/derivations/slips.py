@@ -31,8 +31,8 @@ SLIPS: dict[str, str] = {
     "transposed": "the Jacobian is transposed: the indices of {what} are swapped (the chain rule sums "
     "∂a_k/∂h_j over the first index k)",
     "wrong-index": "{x} is written where {y} belongs",
-    "sum-kept": "only the k = {x} term of the sum depends on a_{x}: its derivative is that one term, not the "
-    "whole sum",
+    "sum-kept": "only the k = {x} term of the sum depends on the variable with index {x}: the derivative of the "
+    "sum is that one term, not the whole sum",
     "inner-product-dropped": "the inner product ⟨g, e⟩ = Σ_k g_k e_k is dropped (or replaced by one of its terms)",
     "delta-dropped": "∂a_{i}/∂a_{j} is δ_{i}{j}, which is 0 for {j} ≠ {i}: the Kronecker delta is dropped",
     "exp-power-rule": "the derivative of e^x is e^x: the power rule (x e^(x−1)) does not apply to an exponential",
