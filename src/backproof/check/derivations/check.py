@@ -42,7 +42,7 @@ ALIASES = {"diagonal": "softmax-diagonal", "off-diagonal": "softmax-off-diagonal
            "symmetric": "jacobian-symmetric", "delta": "softmax-backward", "backward": "softmax-backward",
            "gradient-y": "cross-entropy-gradient", "grad-y": "cross-entropy-gradient", "update": "output-gradient"}  # fmt: skip
 
-CLASSES = "every free index is a class (in the range of the sums)"
+CLASSES = "every free index is a class, in the range of the sums"
 
 
 @dataclass

@@ -78,9 +78,12 @@ class DerivationReport:
 
     def format(self) -> str:
         marks = {"follows": "✓", "wrong": "✗", "needs a condition": "✗", "incomplete": "?", "reached another result": "✗"}
-        lines = [f"{marks[self.status]} {self.status:<10} derivation at {self.where}: {self.title()}"]
+        lines = [f"{marks[self.status]} {self.status}: derivation at {self.where}: {self.title()}"]
         n_ok = sum(s.status == "follows" for s in self.steps)
-        lines.append(f"    {n_ok} of {len(self.steps)} steps follow (assuming {CLASSES})")
+        if self.steps:
+            lines.append(f"    {n_ok} of {len(self.steps)} steps follow (assuming {CLASSES})")
+        else:
+            lines.append("    no step could be checked")
         for s in self.steps:
             if s.status == "follows":
                 continue
