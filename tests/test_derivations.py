@@ -245,3 +245,63 @@ def test_false_steps_are_not_reported_as_following(text):
     (step,) = r.steps
     assert step.status != "follows", f"SOUNDNESS: a false step was reported as following: {text}"
     assert r.status != "follows", f"SOUNDNESS: a derivation with a false step was reported as following: {text}"
+
+
+def test_committed_example_is_what_make_example_writes(tmp_path):
+    import importlib.util
+    import shutil
+
+    import nbformat
+
+    from backproof.check import example_notebook
+
+    spec = importlib.util.spec_from_file_location("make_example", HERE / "make_example.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    shutil.copy(example_notebook(), tmp_path / "my_assignment.ipynb")
+    module.main(tmp_path)
+    sources = [
+        [c.source.strip() for c in nbformat.read(str(p), as_version=4).cells]
+        for p in (example_notebook(derivations=True), tmp_path / "my_work.ipynb")
+    ]
+    assert sources[0] == sources[1]
+
+
+def test_cli_check_reports_derivations_beside_functions_in_text_and_json(tmp_path, capsys):
+    from backproof.check import example_notebook
+    from backproof.cli import main
+
+    out = tmp_path / "report.json"
+    code = main(["check", str(example_notebook(derivations=True)), "--only", "softmaxp,derivations", "--json", str(out)])
+    text = capsys.readouterr().out
+    assert code == 1  # softmaxp passes, the off-diagonal derivation does not
+    assert "✓ pass       softmaxp" in text
+    assert "derivations (3 found in the Markdown cells):" in text
+    assert "✗ wrong: derivation at cell 6, line 16" in text and "squared" in text
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert [f["name"] for f in report["functions"]] == ["softmaxp"]
+    assert [d["status"] for d in report["derivations"]] == ["follows", "wrong", "follows"]
+    assert report["derivations"][1]["slip"] == "quotient-square"
+    assert report["derivations"][1]["first_wrong_step"] == "cell 6, line 16"
+
+
+def test_cli_only_a_result_checks_that_derivation_and_no_function(capsys):
+    from backproof.check import check_file, example_notebook
+
+    report = check_file(example_notebook(derivations=True), only=["softmax-diagonal"])
+    assert report.functions == [] and [d.target for d in report.derivations] == ["softmax-diagonal"]
+    assert report.exit_code == 0
+    with pytest.raises(ValueError, match="softmax-diagonal"):
+        check_file(example_notebook(derivations=True), only=["softmax-diagonl"])
+
+
+def test_a_markdown_or_tex_file_is_checked_for_derivations_alone(tmp_path):
+    from backproof.check import check_file
+
+    report = check_file(HERE / "correct_sigma.tex")
+    assert report.functions == [] and report.ok and len(report.derivations) == 2
+    report = check_file(HERE / "wrong_layer.md")
+    assert not report.ok and report.exit_code == 1
+    ascii_text = report.format(ascii=True)
+    ascii_text.encode("ascii")
+    assert "?" not in ascii_text and "d" in ascii_text

@@ -11,6 +11,9 @@ known mistake gives on the same inputs, the report names the mistake.
 >>> report = check_file("my_assignment.ipynb")                     # doctest: +SKIP
 >>> print(report.format()); report.exit_code                       # doctest: +SKIP
 
+The derivations in a notebook's Markdown cells (or a ``.md``/``.tex`` file) are checked too,
+step by step: see :mod:`backproof.check.derivations`.
+
 Non-goals: grading style or speed, running untrusted code safely (the limits catch
 mistakes, not attacks), checking functions the course does not ask for.
 """
@@ -49,9 +52,13 @@ def __getattr__(name):  # lazy: importing backproof.check costs nothing until it
     raise AttributeError(name)
 
 
-def example_notebook() -> Path:
-    r"""A learner's notebook shipped with backproof, with one mistake in it (used by the site)."""
-    return Path(__file__).parent / "examples" / "my_assignment.ipynb"
+def example_notebook(derivations: bool = False) -> Path:
+    r"""A learner's notebook shipped with backproof, with mistakes in it (used by the site).
+
+    ``derivations=True`` gives the same code with the learner's derivations in Markdown cells,
+    one of which has a slip (``my_work.ipynb``).
+    """
+    return Path(__file__).parent / "examples" / ("my_work.ipynb" if derivations else "my_assignment.ipynb")
 
 
 def mistake_catalogue() -> list[tuple[str, str, str]]:

@@ -253,7 +253,7 @@ def check_chain(der: Derivation, env: Env) -> ChainResult:
     for p, q in zip(live, live[1:]):
         b, a = reads[p], reads[q]
         assert b is not None and a is not None
-        stated = _conds(items[: q + 1])
+        stated = _conds(items)  # a condition written beside any line holds for the whole chain
         conds = stated + [c for c in conds if c not in stated]
         try:
             B, A, frees = scalar_pair(b, a, env)

@@ -5,7 +5,7 @@ A derivation is a chain of expressions joined by ``=``: inside one display (``$$
 rows (``&=`` and ``\\``), and across consecutive displays when a display starts with ``=`` or
 with the expression the previous one ended on; the prose between two displays is kept as the
 step's justification. A condition written beside a row ("for j ≠ i", ``\quad (i \neq j)``,
-``\text{if } i = j``) is attached to that row. A marker ``backproof: target NAME`` in the text
+``\text{if } i = j``) is attached to that row and holds for the whole chain. A marker ``backproof: target NAME`` in the text
 before a derivation (in an HTML comment or a ``%`` comment) names the course result it targets.
 
 Non-goals: inline maths as steps (inline ``$S = …$`` is read only as a definition); LaTeX
