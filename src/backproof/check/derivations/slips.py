@@ -19,7 +19,7 @@ import sympy as sp
 from . import _decide as D
 from .read import Env, Read
 
-__all__ = ["SLIPS", "diagnose"]
+__all__ = ["SLIPS", "catalogue", "diagnose"]
 
 SLIPS: dict[str, str] = {
     "index-clash": "the summation index {k} is also used as a free index: Σ_{k} runs over every class, so "
@@ -40,6 +40,12 @@ SLIPS: dict[str, str] = {
     "square-of-sum": "the square of a sum is not the sum of the squares: (Σ_k e^(a_k))² ≠ Σ_k e^(2a_k)",
     "factor-dropped": "the line differs from the one before by a factor {what}: a factor is dropped (or added)",
 }
+
+
+def catalogue() -> list[tuple[str, str]]:
+    r"""``(key, diagnosis)`` of every slip, with example indices in place of the blanks (for the site)."""
+    example = {"k": "i", "what": "a term", "x": "j", "y": "i", "i": "i", "j": "j"}
+    return [_say(key, **example) for key in SLIPS]
 
 
 def show(expr) -> str:
