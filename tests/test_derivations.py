@@ -113,7 +113,9 @@ def test_each_derivation_gets_its_status_target_and_first_wrong_step(reports, na
         assert r.status == status, r.format()
     else:
         step = r.first_wrong
-        assert step is not None, "SOUNDNESS: a derivation with a false step has no step that does not follow\n" + r.format()
+        assert step is not None, (
+            "SOUNDNESS: a derivation with a false step has no step that does not follow\n" + r.format()
+        )
         assert step.after.where == wrong[0], r.format()
         assert step.slip == wrong[1], r.format()
         assert step.diagnosis
@@ -156,7 +158,9 @@ def _at_random_point(exprs, conditions, rng):
         if all(_holds(c, named) for c in conditions):
             break
     expanded = [e.xreplace(fixed).doit() for e in exprs]
-    values = {x: sp.Rational(rng.randint(-20, 20), rng.randint(1, 9)) for e in expanded for x in e.atoms(sp.Indexed)}
+    values = {
+        x: sp.Rational(rng.randint(-20, 20), rng.randint(1, 9)) for e in expanded for x in e.atoms(sp.Indexed)
+    }
     return [complex(sp.N(e.xreplace(values), 30)) for e in expanded]
 
 
@@ -213,7 +217,10 @@ def test_a_step_that_needs_an_unstated_condition_says_which():
 
 
 def test_a_marker_names_the_target_and_another_result_reached_is_said():
-    text = "<!-- backproof: target softmax-backward -->\n$$\\frac{\\partial g_i}{\\partial a_i} = g_i - g_i^2 = g_i(1-g_i)$$"
+    text = (
+        "<!-- backproof: target softmax-backward -->\n"
+        "$$\\frac{\\partial g_i}{\\partial a_i} = g_i - g_i^2 = g_i(1-g_i)$$"
+    )
     (r,) = check_derivations(text)
     assert r.target == "softmax-backward" and r.target_how == "named by the marker"
     assert r.status == "reached another result" and r.reached == "softmax-diagonal"
@@ -244,7 +251,9 @@ def test_false_steps_are_not_reported_as_following(text):
     (r,) = check_derivations(text)
     (step,) = r.steps
     assert step.status != "follows", f"SOUNDNESS: a false step was reported as following: {text}"
-    assert r.status != "follows", f"SOUNDNESS: a derivation with a false step was reported as following: {text}"
+    assert r.status != "follows", (
+        f"SOUNDNESS: a derivation with a false step was reported as following: {text}"
+    )
 
 
 def test_committed_example_is_what_make_example_writes(tmp_path):
@@ -272,7 +281,16 @@ def test_cli_check_reports_derivations_beside_functions_in_text_and_json(tmp_pat
     from backproof.cli import main
 
     out = tmp_path / "report.json"
-    code = main(["check", str(example_notebook(derivations=True)), "--only", "softmaxp,derivations", "--json", str(out)])
+    code = main(
+        [
+            "check",
+            str(example_notebook(derivations=True)),
+            "--only",
+            "softmaxp,derivations",
+            "--json",
+            str(out),
+        ]
+    )
     text = capsys.readouterr().out
     assert code == 1  # softmaxp passes, the off-diagonal derivation does not
     assert "✓ pass       softmaxp" in text

@@ -31,7 +31,8 @@ DERIVATIONS = [
     "&= -g_i g_j \\qquad \\text{for } j \\neq i\n"
     "\\end{aligned}\n$$\n",
     "## Q2. Back through the softmax\n\n"
-    "$$\\delta = J^T e = \\left(\\mathrm{diag}(g) - g g^T\\right) e = g \\odot e - \\langle g, e \\rangle g$$\n",
+    "$$\\delta = J^T e = \\left(\\mathrm{diag}(g) - g g^T\\right) e"
+    " = g \\odot e - \\langle g, e \\rangle g$$\n",
 ]
 
 

@@ -136,7 +136,9 @@ class Report:
     @property
     def ok(self) -> bool:
         r"""True when something was checked, every checked function passes and no derivation is wrong."""
-        if any(d.status in ("wrong", "needs a condition", "reached another result") for d in self.derivations):
+        if any(
+            d.status in ("wrong", "needs a condition", "reached another result") for d in self.derivations
+        ):
             return False
         if not self.checked:
             return bool(self.derivations) and not self.functions

@@ -58,14 +58,17 @@ def _collapse(body: sp.Expr, k: sp.Symbol, lo, hi) -> sp.Expr:
     r"""``Σ_{k=lo}^{hi} body`` by linearity, with factors free of k taken out and δ_{kx} collapsed."""
     out = sp.Integer(0)
     for term in sp.Add.make_args(sp.expand(body)):
-        dep, ind = [], []
+        dep: list[sp.Expr] = []
+        ind: list[sp.Expr] = []
         for f in sp.Mul.make_args(term):
             (dep if k in f.free_symbols else ind).append(f)
         delta = next(
             (
                 f
                 for f in dep
-                if isinstance(f, sp.KroneckerDelta) and k in f.args and len(f.free_symbols - {k}) == len(f.free_symbols) - 1
+                if isinstance(f, sp.KroneckerDelta)
+                and k in f.args
+                and len(f.free_symbols - {k}) == len(f.free_symbols) - 1
             ),
             None,
         )
@@ -123,7 +126,8 @@ def normal(expr: sp.Expr) -> sp.Expr:
 def unnormal(expr: sp.Expr) -> sp.Expr:
     r"""The normal form with each atom e^{a_x} written as an exponential again."""
     return expr.replace(
-        lambda e: isinstance(e, sp.Indexed) and e.base == EXP, lambda e: sp.exp(sp.IndexedBase("a")[e.indices])
+        lambda e: isinstance(e, sp.Indexed) and e.base == EXP,
+        lambda e: sp.exp(sp.IndexedBase("a")[e.indices]),
     )
 
 
@@ -132,16 +136,20 @@ def apply_case(expr: sp.Expr, case: list[tuple[str, sp.Symbol, sp.Symbol]]) -> s
         if kind == "eq":
             expr = expr.xreplace({j: i})
         else:
+            pair = {i, j}
             expr = expr.replace(
-                lambda e: isinstance(e, sp.KroneckerDelta) and set(e.args) == {i, j}, lambda e: sp.Integer(0)
+                lambda e, pair=pair: isinstance(e, sp.KroneckerDelta) and set(e.args) == pair,
+                lambda e: sp.Integer(0),
             )
     return expr
 
 
 def proves(before: sp.Expr, after: sp.Expr, assumptions: list[str]) -> tuple[bool | None, str]:
     r"""Whether ``before = after`` is proved (the only place that says so); the reason."""
+    import importlib
+
     try:
-        from backproof.symbolic import core  # the trusted core, when present
+        core = importlib.import_module("backproof.symbolic.core")  # the trusted core, when present
     except ImportError:
         core = None
     if core is not None and hasattr(core, "check_step"):
@@ -191,13 +199,25 @@ def _size_symbols(expr: sp.Expr) -> set[sp.Symbol]:
     out: set[sp.Symbol] = set()
     for s in expr.atoms(sp.Sum):
         for _, lo, hi in s.limits:
-            out |= {x for x in sp.sympify(lo).free_symbols | sp.sympify(hi).free_symbols if isinstance(x, sp.Symbol)}
-    return {s for s in out if "'" not in s.name and "κ" not in s.name} | ({N} if N in expr.free_symbols else set())
+            out |= {
+                x
+                for x in sp.sympify(lo).free_symbols | sp.sympify(hi).free_symbols
+                if isinstance(x, sp.Symbol)
+            }
+    return {s for s in out if "'" not in s.name and "κ" not in s.name} | (
+        {N} if N in expr.free_symbols else set()
+    )
 
 
 def _evaluate(expr: sp.Expr, pt: Point, rng: random.Random) -> sp.Expr:
     fixed = {**pt.sizes, **pt.indices}
-    expr = expr.xreplace({s: sp.Integer(fixed[s.name]) for s in expr.free_symbols if isinstance(s, sp.Symbol) and s.name in fixed})
+    expr = expr.xreplace(
+        {
+            s: sp.Integer(fixed[s.name])
+            for s in expr.free_symbols
+            if isinstance(s, sp.Symbol) and s.name in fixed
+        }
+    )
     expr = expr.doit()
     rep = {}
     for x in expr.atoms(sp.Indexed):
@@ -264,7 +284,7 @@ def points(
     return out
 
 
-class _Unknown(Exception):
+class _Unknown(Exception):  # noqa: N818 - internal: an expression the evaluator cannot take
     pass
 
 
@@ -325,15 +345,15 @@ def _fast(expr: sp.Expr, pt: Point, rng: random.Random, bound: dict) -> mpmath.m
         memo = bound.setdefault(_MEMO, {})
         if expr not in _FREE:
             _FREE[expr] = tuple(expr.free_symbols)
-        key = (expr, tuple(bound.get(x) for x in _FREE[expr]))
-        if key in memo:
-            return memo[key]
+        memo_key = (expr, tuple(bound.get(x) for x in _FREE[expr]))
+        if memo_key in memo:
+            return memo[memo_key]
         (k, lo, hi) = expr.limits[0]
-        a, b = int(_fast(lo, pt, rng, bound)), int(_fast(hi, pt, rng, bound))
+        first, last = int(_fast(lo, pt, rng, bound)), int(_fast(hi, pt, rng, bound))
         total = mpmath.mpf(0)
-        for v in range(a, b + 1):
-            total += _fast(expr.function, pt, rng, {**bound, k: v})
-        memo[key] = total
+        for m in range(first, last + 1):
+            total += _fast(expr.function, pt, rng, {**bound, k: m})
+        memo[memo_key] = total
         return total
     if expr is sp.E:
         return mpmath.e
@@ -369,7 +389,9 @@ class _Q:
         return {k: v for k, v in out.items() if v}
 
     def __add__(self, o):
-        return _Q(self._add(self._mul(self.num, o.den), self._mul(o.num, self.den)), self._mul(self.den, o.den))
+        return _Q(
+            self._add(self._mul(self.num, o.den), self._mul(o.num, self.den)), self._mul(self.den, o.den)
+        )
 
     def __mul__(self, o):
         return _Q(self._mul(self.num, o.num), self._mul(self.den, o.den))

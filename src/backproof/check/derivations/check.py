@@ -12,6 +12,7 @@ Non-goals: judging prose; steps that are not equalities.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -25,22 +26,50 @@ __all__ = ["TARGETS", "Step", "check_chain"]
 
 # name -> (what it says, first line, last line, condition)
 TARGETS: dict[str, tuple[str, str, str, tuple[str, str, str] | None]] = {
-    "softmax-diagonal": ("∂g_i/∂a_i = g_i(1 − g_i)", r"\frac{\partial g_i}{\partial a_i}", r"g_i(1-g_i)", None),
+    "softmax-diagonal": (
+        "∂g_i/∂a_i = g_i(1 − g_i)",
+        r"\frac{\partial g_i}{\partial a_i}",
+        r"g_i(1-g_i)",
+        None,
+    ),
     "softmax-off-diagonal": (
         "∂g_i/∂a_j = −g_i g_j for j ≠ i",
         r"\frac{\partial g_i}{\partial a_j}",
         r"-g_i g_j",
         ("ne", "i", "j"),
     ),
-    "softmax-jacobian": ("∂g_i/∂a_j = g_i(δ_ij − g_j)", r"\frac{\partial g_i}{\partial a_j}", r"g_i\delta_{ij} - g_i g_j", None),
-    "jacobian-symmetric": ("∂g_i/∂a_j = ∂g_j/∂a_i (J = Jᵀ)", r"\frac{\partial g_i}{\partial a_j}", r"\frac{\partial g_j}{\partial a_i}", None),
+    "softmax-jacobian": (
+        "∂g_i/∂a_j = g_i(δ_ij − g_j)",
+        r"\frac{\partial g_i}{\partial a_j}",
+        r"g_i\delta_{ij} - g_i g_j",
+        None,
+    ),
+    "jacobian-symmetric": (
+        "∂g_i/∂a_j = ∂g_j/∂a_i (J = Jᵀ)",
+        r"\frac{\partial g_i}{\partial a_j}",
+        r"\frac{\partial g_j}{\partial a_i}",
+        None,
+    ),
     "softmax-backward": ("δ = Jᵀe = g ⊙ e − ⟨g, e⟩ g", r"J^T e", r"g \odot e - \langle g, e \rangle g", None),
     "cross-entropy-gradient": ("∇_y E = −d/y", r"\nabla_y E", r"-d / y", None),
-    "output-gradient": ("∂E/∂a_i = y_i Σ_k d_k − d_i (y − d for one-hot d)", r"\nabla_a E", r"y \sum_k d_k - d", None),
+    "output-gradient": (
+        "∂E/∂a_i = y_i Σ_k d_k − d_i (y − d for one-hot d)",
+        r"\nabla_a E",
+        r"y \sum_k d_k - d",
+        None,
+    ),
 }
-ALIASES = {"diagonal": "softmax-diagonal", "off-diagonal": "softmax-off-diagonal", "jacobian": "softmax-jacobian",
-           "symmetric": "jacobian-symmetric", "delta": "softmax-backward", "backward": "softmax-backward",
-           "gradient-y": "cross-entropy-gradient", "grad-y": "cross-entropy-gradient", "update": "output-gradient"}  # fmt: skip
+ALIASES = {
+    "diagonal": "softmax-diagonal",
+    "off-diagonal": "softmax-off-diagonal",
+    "jacobian": "softmax-jacobian",
+    "symmetric": "jacobian-symmetric",
+    "delta": "softmax-backward",
+    "backward": "softmax-backward",
+    "gradient-y": "cross-entropy-gradient",
+    "grad-y": "cross-entropy-gradient",
+    "update": "output-gradient",
+}
 
 CLASSES = "every free index is a class, in the range of the sums"
 
@@ -120,22 +149,41 @@ def decide(
                 if not case:
                     return "could not decide", "a denominator is 0", [], None, None
                 other = ("ne" if case[0][0] == "eq" else "eq", case[0][1], case[0][2])
-                return "holds only if", "a denominator is 0 when " + _shown_cond(*case[0]), [_shown_cond(*other)], None, None
+                return (
+                    "holds only if",
+                    "a denominator is 0 when " + _shown_cond(*case[0]),
+                    [_shown_cond(*other)],
+                    None,
+                    None,
+                )
         ok, why = D.proves(D.normal(D.apply_case(B, conds)), D.normal(D.apply_case(A, conds)), assumptions)
         if ok:
             return "follows", why, [], None, None
         pairs = _pairs(B, A, syms, conds)
         if pairs and all(
-            D.proves(D.normal(D.apply_case(B, conds + [c])), D.normal(D.apply_case(A, conds + [c])), assumptions)[0]
+            D.proves(
+                D.normal(D.apply_case(B, [*conds, c])), D.normal(D.apply_case(A, [*conds, c])), assumptions
+            )[0]
             for c in pairs[0]
         ):
-            return "follows", "proved in both cases, " + " and ".join(_shown_cond(*c) for c in pairs[0]), [], None, None
+            return (
+                "follows",
+                "proved in both cases, " + " and ".join(_shown_cond(*c) for c in pairs[0]),
+                [],
+                None,
+                None,
+            )
         return "could not decide", why + "; no counterexample found either", [], None, None
     for cases in _pairs(B, A, _index_syms(split if split is not None else frees), conds):
         for c in cases:
-            extra = conds + [c]
-            if D.refute(D.apply_case(B, extra), D.apply_case(A, extra), syms, extra, env.lo, exact=False) is None:
-                ok, _ = D.proves(D.normal(D.apply_case(B, extra)), D.normal(D.apply_case(A, extra)), [CLASSES, *stated])
+            extra = [*conds, c]
+            if (
+                D.refute(D.apply_case(B, extra), D.apply_case(A, extra), syms, extra, env.lo, exact=False)
+                is None
+            ):
+                ok, _ = D.proves(
+                    D.normal(D.apply_case(B, extra)), D.normal(D.apply_case(A, extra)), [CLASSES, *stated]
+                )
                 if ok:
                     pt, x, y = found
                     return "holds only if", "", [_shown_cond(*c)], pt, (x, y)
@@ -144,7 +192,7 @@ def decide(
 
 
 def _undefined(dens: list[sp.Expr], conds: list) -> bool:
-    r"""Whether a denominator the learner wrote is identically 0 under ``conds`` (the line is then undefined)."""
+    r"""Whether a denominator the learner wrote is identically 0 under ``conds`` (the line is undefined)."""
     for den in dens:
         if sp.cancel(sp.together(D.normal(D.apply_case(den, conds)))) == 0:
             return True
@@ -190,7 +238,7 @@ def define(lhs: str, rhs: Read, env: Env) -> bool:
         return False
     name = m.group(1).lstrip("\\")
     name = {"sigma": "σ", "delta": "δ"}.get(name, name)
-    if len(name) > 1 and name != "softmax" or name in ("e", "n"):
+    if (len(name) > 1 and name != "softmax") or name in ("e", "n"):
         return False
     idx = [c for c in (m.group(2) or "") if c.isalpha()]
     if name in INDEX_LETTERS and not idx:
@@ -207,7 +255,9 @@ def define(lhs: str, rhs: Read, env: Env) -> bool:
         env.vector_macros.add(name)
     else:
         return False
-    if name in {str(s) for s in body.free_symbols} or any(str(x.base.label) == name for x in body.atoms(sp.Indexed)):
+    if name in {str(s) for s in body.free_symbols} or any(
+        str(x.base.label) == name for x in body.atoms(sp.Indexed)
+    ):
         return False
     env.macros[name] = (params, body)
     env.defined.add(name)
@@ -250,7 +300,7 @@ def check_chain(der: Derivation, env: Env) -> ChainResult:
     conds: list = []
     start = 1 if reads and reads[0] is None and not not_read[:1] else 0
     live = [n for n in range(start, len(items)) if reads[n] is not None]
-    for p, q in zip(live, live[1:]):
+    for p, q in itertools.pairwise(live):
         b, a = reads[p], reads[q]
         assert b is not None and a is not None
         stated = _conds(items)  # a condition written beside any line holds for the whole chain
@@ -265,11 +315,11 @@ def check_chain(der: Derivation, env: Env) -> ChainResult:
         step.conditions = [_shown_cond(k, i, j) for k, i, j in conds]
         if q > p + 1:
             step.reason = (why + "; " if why else "") + "checked across the line(s) not read"
-        if pt is not None:
+        if pt is not None and vals is not None:
             step.counterexample = pt.shown()
             step.values = (_num(vals[0]), _num(vals[1]))
         if status == "holds only if":
-            conds = conds + [(k, Env.index(str(i)), Env.index(str(j))) for k, i, j in _need_conds(needs)]
+            conds = [*conds, *[(k, Env.index(str(i)), Env.index(str(j))) for k, i, j in _need_conds(needs)]]
         if status == "does not follow" and not any(s.status == "does not follow" for s in steps):
             from .slips import diagnose
 
@@ -294,11 +344,17 @@ def _need_conds(needs: list[str]):
 def _set_range(items: list[Item], env: Env) -> None:
     r"""The class range of the derivation, from the first sum with limits (1..n if none)."""
     for it in items:
-        m = re.search(r"\\sum\s*_\{?\s*[a-z]\s*=\s*(\d)\s*\}?\s*\^\s*\{?\s*([^{}\s]+(?:\s*-\s*1)?)\s*\}?", it.text)
+        m = re.search(
+            r"\\sum\s*_\{?\s*[a-z]\s*=\s*(\d)\s*\}?\s*\^\s*\{?\s*([^{}\s]+(?:\s*-\s*1)?)\s*\}?", it.text
+        )
         if m:
             lo = sp.Integer(int(m.group(1)))
             hi_text = m.group(2).replace(" ", "")
-            hi = sp.Integer(int(hi_text)) if hi_text.isdigit() else (sp.Symbol("n", integer=True, positive=True) - (1 if "-1" in hi_text else 0))
+            hi = (
+                sp.Integer(int(hi_text))
+                if hi_text.isdigit()
+                else (sp.Symbol("n", integer=True, positive=True) - (1 if "-1" in hi_text else 0))
+            )
             if (lo, hi) != (env.lo, env.hi):
                 new = Env(lo=lo, hi=hi)
                 new.macros.update({k: v for k, v in env.macros.items() if k in env.defined})
@@ -314,7 +370,13 @@ def _same_value(x: Val, y: Val, env: Env, frees_x: set[str], frees_y: set[str], 
     except NotRead:
         return False
     syms = _index_syms(frees)
-    return D.agree(D.apply_case(env.expand(bx), list(conds)), D.apply_case(env.expand(by), list(conds)), syms, list(conds), env.lo)
+    return D.agree(
+        D.apply_case(env.expand(bx), list(conds)),
+        D.apply_case(env.expand(by), list(conds)),
+        syms,
+        list(conds),
+        env.lo,
+    )
 
 
 def _target_reads(name: str, env: Env):
@@ -367,6 +429,7 @@ def _target(der: Derivation, reads, items, env: Env) -> tuple[str | None, str]:
     (r0, i0), (rl, il) = live[0], live[-1]
     starts = [n for n in TARGETS if _matches(r0, i0.text, env, 0, n)]
     starts.sort(key=lambda n: TARGETS[n][3] is not None)  # a result that needs no condition first
+
     def shape(n: str) -> bool:  # a last line with a derivative in it names the target whose result has one
         return ("partial" in TARGETS[n][2]) == ("partial" in il.text or "∂" in il.text)
 

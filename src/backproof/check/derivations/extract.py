@@ -5,8 +5,9 @@ A derivation is a chain of expressions joined by ``=``: inside one display (``$$
 rows (``&=`` and ``\\``), and across consecutive displays when a display starts with ``=`` or
 with the expression the previous one ended on; the prose between two displays is kept as the
 step's justification. A condition written beside a row ("for j ≠ i", ``\quad (i \neq j)``,
-``\text{if } i = j``) is attached to that row and holds for the whole chain. A marker ``backproof: target NAME`` in the text
-before a derivation (in an HTML comment or a ``%`` comment) names the course result it targets.
+``\text{if } i = j``) is attached to that row and holds for the whole chain. A marker
+``backproof: target NAME`` in the text before a derivation (in an HTML comment or a ``%``
+comment) names the course result it targets.
 
 Non-goals: inline maths as steps (inline ``$S = …$`` is read only as a definition); LaTeX
 macros defined by the learner (``\newcommand``).
@@ -93,7 +94,9 @@ _COND = re.compile(
     r"(?:\\text\{\s*)?(?:for|if|when|where|with)?(?:\s*\})?\s*(?:all\s*)?\$?\s*"
     rf"([a-z])\s*{_REL}\s*([a-z])\s*\$?\s*(?:\}})?\s*\)?\s*[.,]?\s*$"
 )
-_COND_WORD = re.compile(r"(,|\\quad|\\qquad|\\text\{\s*(for|if|when|where|with)|\\;|\\,|\(|\b(for|if|when)\b)")
+_COND_WORD = re.compile(
+    r"(,|\\quad|\\qquad|\\text\{\s*(for|if|when|where|with)|\\;|\\,|\(|\b(for|if|when)\b)"
+)
 _NOTE = re.compile(r"(?:\\[;,:!]|\\q?quad|\s)*\\text\{\s*\(?\s*([A-Za-z]{3,})")
 
 
@@ -151,7 +154,11 @@ def _cases(m: re.Match) -> str:
     vals, kinds = [], []
     for r in rows:
         value, _, cond = r.partition("&")
-        _, conds = _condition(" , " + cond.replace("\\text{otherwise}", "").strip(), whole=True) if cond.strip() else ("", [])
+        _, conds = (
+            _condition(" , " + cond.replace("\\text{otherwise}", "").strip(), whole=True)
+            if cond.strip()
+            else ("", [])
+        )
         vals.append(value)
         kinds.append(conds[0] if conds else ("otherwise", "", ""))
     eq = next((n for n, c in enumerate(kinds) if c[0] == "eq"), None)
@@ -164,9 +171,7 @@ def _cases(m: re.Match) -> str:
 def _rows(body: str) -> list[str]:
     body = _JUNK.sub(" ", _INNER_ENV.sub(" ", body))
     body = _CASES.sub(_cases, body)
-    body = _MATRIX.sub(
-        lambda m: r"\cdots" if re.search(r"\\[cvdl]?dots", m.group(0)) else r"\begin", body
-    )
+    body = _MATRIX.sub(lambda m: r"\cdots" if re.search(r"\\[cvdl]?dots", m.group(0)) else r"\begin", body)
     return [r for r in re.split(r"\\\\(?:\[[^\]]*\])?", body) if r.strip()]
 
 
@@ -208,7 +213,7 @@ def find_derivations(source: Source) -> list[Derivation]:
             body = m.group("a") or m.group("b") or m.group("c") or ""
             offset = m.start("a") if m.group("a") else m.start("b") if m.group("b") else m.start("c")
             why = " ".join(prose.split())[-160:]
-            continues = current is not None and prose.strip() != "" or current is not None
+            continues = (current is not None and prose.strip() != "") or current is not None
             lines_seen = 0
             carry = ""
             for row in _rows(body):

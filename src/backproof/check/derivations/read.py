@@ -72,7 +72,7 @@ def dummy(name: str = "k") -> sp.Symbol:
 class Env:
     r"""What a derivation has declared: definitions, the class range, the softmax names."""
 
-    lo: sp.Expr = sp.Integer(1)
+    lo: sp.Expr = sp.S.One
     hi: sp.Expr = N
     macros: dict[str, tuple[tuple[sp.Symbol, ...], sp.Expr]] = field(default_factory=dict)
     vector_macros: set[str] = field(default_factory=set)
@@ -81,7 +81,10 @@ class Env:
     def __post_init__(self):
         p = sp.Symbol("p'", integer=True)
         for name in SOFTMAX_NAMES:
-            self.macros[name] = ((p,), sp.exp(self.base("a")[p]) / self.class_sum(lambda k: sp.exp(self.base("a")[k])))
+            self.macros[name] = (
+                (p,),
+                sp.exp(self.base("a")[p]) / self.class_sum(lambda k: sp.exp(self.base("a")[k])),
+            )
         y = self.base("y")
         for name in LOSS_NAMES:
             self.macros[name] = ((), -self.class_sum(lambda k: self.base("d")[k] * sp.log(y[k])))
@@ -131,7 +134,9 @@ _DROP = re.compile(
     r"\\(left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg|displaystyle|textstyle|limits|nolimits"
     r"|quad|qquad|space|enspace|thinspace|medspace|thickspace)(?![A-Za-z])|\\[,;:! ]|~|&"
 )
-_WRAP = re.compile(r"\\(mathbf|boldsymbol|bm|vec|mathit|mathsf|mathcal|mathnormal|pmb|hat|bar|tilde)\s*(\{[^{}]*\}|\w)")
+_WRAP = re.compile(
+    r"\\(mathbf|boldsymbol|bm|vec|mathit|mathsf|mathcal|mathnormal|pmb|hat|bar|tilde)\s*(\{[^{}]*\}|\w)"
+)
 _NAMED = re.compile(r"\\(mathrm|operatorname|text|textrm|mathbb)\s*\{\s*([^{}]*?)\s*\}")
 _TOKEN = re.compile(r"\\[A-Za-z]+|\d+(?:\.\d+)?|[A-Za-z]|\S")
 _WORDS = ("softmax", "diag", "exp", "log", "ln", "relu", "max", "sum")
@@ -216,7 +221,7 @@ class _Parser:
                 return [tok[0]]
             return [tok]
         self.take("{")
-        depth, out = 1, []
+        depth, out = 1, list[str]()
         while True:
             tok = self.take()
             depth += tok == "{"
@@ -335,7 +340,11 @@ class _Parser:
                 raise NotRead(f"the softmax of {' '.join(arg)!r}: only the logits a are read")
             return self.vector_of(name)
         if self.peek() != "_":
-            if name in VECTOR_NAMES or name in env.vector_macros or (name in env.macros and len(env.macros[name][0]) == 1):
+            if (
+                name in VECTOR_NAMES
+                or name in env.vector_macros
+                or (name in env.macros and len(env.macros[name][0]) == 1)
+            ):
                 return self.vector_of(name)
             if name in MATRIX_NAMES:
                 return self.matrix_of(name)
@@ -374,7 +383,7 @@ class _Parser:
         return Val(2, lambda r, c: base[r, c])
 
     def group_until(self, close: str) -> list[str]:
-        depth, out = 0, []
+        depth, out = 0, list[str]()
         while True:
             tok = self.take()
             if tok == close and depth == 0:

@@ -77,7 +77,13 @@ class DerivationReport:
         return f"{self.first} = …"
 
     def format(self) -> str:
-        marks = {"follows": "✓", "wrong": "✗", "needs a condition": "✗", "incomplete": "?", "reached another result": "✗"}
+        marks = {
+            "follows": "✓",
+            "wrong": "✗",
+            "needs a condition": "✗",
+            "incomplete": "?",
+            "reached another result": "✗",
+        }
         lines = [f"{marks[self.status]} {self.status}: derivation at {self.where}: {self.title()}"]
         n_ok = sum(s.status == "follows" for s in self.steps)
         if self.steps:
@@ -87,18 +93,25 @@ class DerivationReport:
         for s in self.steps:
             if s.status == "follows":
                 continue
-            lines.append(f"    {s.status}: step at {s.after.where}" + (f" ({', '.join(s.needs)} only)" if s.needs else ""))
+            lines.append(
+                f"    {s.status}: step at {s.after.where}"
+                + (f" ({', '.join(s.needs)} only)" if s.needs else "")
+            )
             lines.append(f"        from: {s.before.text}")
             lines.append(f"        to:   {s.after.text}")
             if s.after.why:
                 lines.append(f"        (your words before it: “{s.after.why[-80:]}”)")
             if s.status == "holds only if":
-                lines.append(f"        holds for {', '.join(s.needs)} only: write the condition beside the line")
+                lines.append(
+                    f"        holds for {', '.join(s.needs)} only: write the condition beside the line"
+                )
             if s.counterexample:
                 shown = ", ".join(f"{k} = {v}" for k, v in s.counterexample.items())
                 lines.append(f"        counterexample: {shown}")
                 if s.values:
-                    lines.append(f"        there the first line is {s.values[0]} and the second {s.values[1]}")
+                    lines.append(
+                        f"        there the first line is {s.values[0]} and the second {s.values[1]}"
+                    )
             if s.diagnosis:
                 lines.append(f"        diagnosis: {s.diagnosis}")
             if s.status == "could not decide":
@@ -108,7 +121,9 @@ class DerivationReport:
             lines.append(f"        ({why})")
         if self.status == "reached another result":
             other = f" ({TARGETS[self.reached][0]})" if self.reached else ""
-            lines.append(f"    every step follows, but it ends at {self.reached_text}{other}, not the course's result")
+            lines.append(
+                f"    every step follows, but it ends at {self.reached_text}{other}, not the course's result"
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict:

@@ -28,17 +28,20 @@ SLIPS: dict[str, str] = {
     "sign-lost": "a sign is lost: the step is right up to the sign of {what}",
     "sum-of-difference": "Σ_k (u_k − c) is Σ_k u_k − n·c, not Σ_k u_k − c: a term that does not depend on k "
     "belongs outside the sum",
-    "transposed": "the Jacobian is transposed: the indices of {what} are swapped (the chain rule sums "
-    "∂a_k/∂h_j over the first index k)",
+    "transposed": "the Jacobian is transposed: the indices of {what} are swapped "
+    "(the chain rule sums ∂a_k/∂h_j over the first index k)",
     "wrong-index": "{x} is written where {y} belongs",
-    "sum-kept": "only the k = {x} term of the sum depends on the variable with index {x}: the derivative of the "
-    "sum is that one term, not the whole sum",
-    "inner-product-dropped": "the inner product ⟨g, e⟩ = Σ_k g_k e_k is dropped (or replaced by one of its terms)",
+    "sum-kept": "only the k = {x} term of the sum depends on the variable with index {x}: "
+    "the derivative of the sum is that one term, not the whole sum",
+    "inner-product-dropped": "the inner product ⟨g, e⟩ = Σ_k g_k e_k is dropped "
+    "(or replaced by one of its terms)",
     "delta-dropped": "∂a_{i}/∂a_{j} is δ_{i}{j}, which is 0 for {j} ≠ {i}: the Kronecker delta is dropped",
-    "exp-power-rule": "the derivative of e^x is e^x: the power rule (x e^(x−1)) does not apply to an exponential",
+    "exp-power-rule": "the derivative of e^x is e^x: "
+    "the power rule (x e^(x−1)) does not apply to an exponential",
     "exp-product": "e^x e^y = e^(x+y), not e^(xy)",
     "square-of-sum": "the square of a sum is not the sum of the squares: (Σ_k e^(a_k))² ≠ Σ_k e^(2a_k)",
-    "factor-dropped": "the line differs from the one before by a factor {what}: a factor is dropped (or added)",
+    "factor-dropped": "the line differs from the one before by a factor {what}: "
+    "a factor is dropped (or added)",
 }
 
 
@@ -90,7 +93,8 @@ def diagnose(b: Read, a: Read, B: sp.Expr, A: sp.Expr, frees: list[str], conds, 
         if any(isinstance(t, sp.Mul) and len(t.atoms(sp.Indexed)) > 1 for t in sp.Add.make_args(arg)):
             return _say("exp-product")
     if any(isinstance(p.base, sp.Sum) and abs(p.exp) == 2 for p in Be.atoms(sp.Pow)) and any(
-        s.function.has(sp.exp) and any(isinstance(x, sp.exp) and x.args[0].as_coeff_Mul()[0] == 2 for x in s.function.atoms(sp.exp))
+        s.function.has(sp.exp)
+        and any(isinstance(x, sp.exp) and x.args[0].as_coeff_Mul()[0] == 2 for x in s.function.atoms(sp.exp))
         for s in Ae.atoms(sp.Sum)
     ):
         return _say("square-of-sum")
@@ -112,7 +116,8 @@ def diagnose(b: Read, a: Read, B: sp.Expr, A: sp.Expr, frees: list[str], conds, 
                 return _say("sum-of-difference")
     for base in {x.base for x in A.atoms(sp.Indexed) if len(x.indices) == 2}:
         swapped = A.replace(
-            lambda x: isinstance(x, sp.Indexed) and x.base == base, lambda x: x.base[x.indices[1], x.indices[0]]
+            lambda x, base=base: isinstance(x, sp.Indexed) and x.base == base,
+            lambda x: x.base[x.indices[1], x.indices[0]],
         )
         if same(swapped, B):
             return _say("transposed", what=str(base))
@@ -139,6 +144,12 @@ def diagnose(b: Read, a: Read, B: sp.Expr, A: sp.Expr, frees: list[str], conds, 
             i, j = dlt.args
             return _say("delta-dropped", i=i, j=j)
     ratio = sp.cancel(sp.together(D.normal(Be) / D.normal(Ae))) if Ae != 0 else None
-    if ratio is not None and ratio != 1 and not ratio.has(sp.Sum) and len(sp.Mul.make_args(ratio)) <= 2 and ratio.is_number is not True:
+    if (
+        ratio is not None
+        and ratio != 1
+        and not ratio.has(sp.Sum)
+        and len(sp.Mul.make_args(ratio)) <= 2
+        and ratio.is_number is not True
+    ):
         return _say("factor-dropped", what=str(ratio))
     return None
