@@ -105,6 +105,8 @@ import sympy as sp
 from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from . import core
+from .core import Rule
 from .engine import DEFINITION, REFUTATION, REWRITE, Chain, Check, Identity, Step, Verdict, register
 from .notation import _Printer
 
@@ -193,7 +195,7 @@ def _size(name: str):
 
 p, q, r, s, t = (_int(v) for v in "pqrst")
 E = sp.Symbol("E")  # the loss: any differentiable function of the layer's output
-sigma = sp.Function("sigma")  # any differentiable activation
+sigma = sp.Function("sigma", real=True)  # any differentiable real activation
 _u = sp.Dummy("u")
 
 
@@ -218,71 +220,24 @@ def _ones_col(N) -> sp.OneMatrix:
 # --------------------------------------------------------------------------- the checker
 
 
-def _delta_first(expr):
-    """In each multi-limit Sum, sum first over the variables a Kronecker delta pins down."""
-
-    def reorder(e):
-        pinned = {v for kd in e.function.atoms(sp.KroneckerDelta) for v in kd.args[:2]}
-        limits = sorted(e.limits, key=lambda lim: lim[0] not in pinned)
-        return sp.Sum(e.function, *limits)
-
-    return expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) > 1, reorder)
-
-
-def _canonical(expr, depth: int = 0):
-    """Rename every summation variable by its nesting, so equal sums look equal."""
-    if isinstance(expr, sp.Sum):
-        f, limits = expr.function, []
-        for number, (v, lo, hi) in enumerate(expr.limits):
-            new = sp.Symbol(f"k{depth}_{number}", integer=True)
-            f = f.xreplace({v: new})
-            limits.append((new, lo, hi))
-        return sp.Sum(_canonical(f, depth + 1), *limits)
-    if not expr.args or isinstance(expr, (sp.MatrixSymbol, sp.Symbol)):
-        return expr
-    return expr.func(*[_canonical(x, depth) for x in expr.args])
+_canonical = core.canonical  # bound variables renamed by the core, capture-free
 
 
 def normal_form(expr, definitions: dict | None = None):
-    r"""Substitute ``definitions``, evaluate derivatives and sums, and repeat until nothing changes."""
-    expr = sp.sympify(expr)
-    for _ in range(6):  # definitions may refer to one another: substitute them all before evaluating
-        if not definitions or (new := expr.xreplace(definitions)) == expr:
-            break
-        expr = new
-    for _ in range(10):  # evaluating may uncover more defined symbols (such as entries of y)
-        new = _delta_first(expr.xreplace(definitions) if definitions else expr).doit()
-        if new == expr:
-            break
-        expr = new
-    return _canonical(expr)
+    r"""The core's normal form (:func:`backproof.symbolic.core.normal_form`)."""
+    return core.normal_form(expr, definitions)
 
 
 def equal_general(a, b, definitions: dict | None = None, assumptions: dict | None = None, case=None) -> bool:
-    r"""Whether SymPy proves ``a == b`` for expressions with symbolic-size sums and Kronecker deltas.
+    r"""Whether the core proves ``a == b`` for expressions with symbolic-size sums and Kronecker deltas.
 
-    Both sides are brought to :func:`normal_form` (definitions substituted, derivatives
-    and sums evaluated, a sum taken first over the variable its Kronecker delta pins,
-    summation variables renamed canonically), ``assumptions`` then applied, and the
-    difference must simplify to 0.
+    Both sides are brought to the core's normal form (definitions unfolded, derivatives and sums
+    evaluated, a sum taken first over the variable its Kronecker delta pins when its range does
+    not depend on another, bound variables renamed apart and then canonically), ``assumptions``
+    and ``case`` substituted, and the difference must simplify to 0.
     """
-    if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
-        a, b = sp.Matrix(a), sp.Matrix(b)
-        return a.shape == b.shape and all(
-            equal_general(x, y, definitions, assumptions, case) for x, y in zip(a, b)
-        )
-    sides = []
-    for expr in (a, b):
-        expr = normal_form(expr, definitions)
-        if assumptions:
-            expr = normal_form(expr.xreplace(assumptions))
-        if case:
-            expr = normal_form(expr.subs(case))
-        sides.append(expr)
-    diff = sides[0] - sides[1]
-    if diff == 0:
-        return True
-    return sp.simplify(diff) == 0
+    sides = [core.normal_form(x, definitions, assumptions, case) for x in (a, b)]
+    return core.equal(*sides)
 
 
 def defn(expr, why: str) -> Step:
@@ -295,6 +250,11 @@ def rewrite(expr, why: str) -> Step:
     return Step(expr, why, REWRITE)
 
 
+def _cited(lhs, rhs) -> Rule:
+    name = "the loss as defined, differentiated" if isinstance(rhs, sp.Derivative) else "chain rule"
+    return Rule(name, sp.Eq(lhs, rhs, evaluate=False), "cited")
+
+
 class IndexedChain(Chain):
     r"""A :class:`~backproof.symbolic.engine.Chain` checked by :func:`equal_general`.
 
@@ -303,16 +263,13 @@ class IndexedChain(Chain):
     evaluating, the delta-pinned sum taken first, and summation variables renamed.
     """
 
-    def check(self) -> list[bool]:
-        results = []
-        for before, after in zip(self.steps, self.steps[1:]):
-            uses = self.assumptions if "assumption" in after.why else None
-            ok = True
-            for case in self.cases or [{}]:
-                defs = {k.xreplace(case): v.xreplace(case) for k, v in self.definitions.items()}
-                ok = ok and equal_general(before.expr.xreplace(case), after.expr.xreplace(case), defs, uses)  # type: ignore[attr-defined]  # Chain.definitions is an untyped dict; its keys are SymPy expressions
-            results.append(ok)
-        return results
+    def __post_init__(self) -> None:
+        # A left side such as dE/dW_rs is not a fresh name: the chain rule it states is a cited
+        # rule, named and counted, never a definition (the core refuses it as one).
+        cited = {k: v for k, v in self.definitions.items() if isinstance(k, sp.Derivative)}
+        if cited:
+            self.definitions = {k: v for k, v in self.definitions.items() if k not in cited}
+            self.rules = [*self.rules, *(_cited(k, v) for k, v in cited.items())]
 
     def latex(self) -> list[str]:
         return [to_latex(step.expr) for step in self.steps]
@@ -387,14 +344,20 @@ class PointVariant:
     wrong: Callable[[dict], sp.Matrix]
     sizes: str
 
-    def refute(self, seed: int = 0) -> Verdict:
-        r"""Evaluate the variant, the claim and the true derivative exactly at the point of ``seed``."""
+    def refute(self, seed: int = 0, points: int = 4) -> Verdict:
+        r"""Evaluate the variant, the claim and the true derivative exactly at the points of seeds
+        ``seed, seed + 1, ...`` (``points`` of them), until one refutes the variant: one point may
+        be where the variant happens to hold (leaky ReLU's ``1 - α`` at ``α = 1/2``)."""
         start = time.perf_counter()
-        point = _instance_at(self.instance, seed)
-        truth = point[self.target]
-        holds = _exactly_equal(truth, self.true(point))
-        differs = _provably_different(truth, self.wrong(point))
-        where = {"seed": seed, "sizes": self.sizes, "claim_holds_there": holds}
+        holds = False
+        for at in range(seed, seed + points):
+            point = _instance_at(self.instance, at)
+            truth = point[self.target]
+            holds = _exactly_equal(truth, self.true(point))
+            differs = _provably_different(truth, self.wrong(point))
+            if not holds or differs:
+                break
+        where = {"seed": at, "sizes": self.sizes, "claim_holds_there": holds}
         method = REFUTATION if holds else "the claim itself failed at the point"
         return Verdict(self.name, holds and differs, method, time.perf_counter() - start, where)
 
@@ -406,8 +369,8 @@ def _instance_at(instance: Callable[[random.Random], dict], seed: int) -> dict:
 
 def _provably_different(a, b) -> bool:
     r"""Whether some entry of ``a - b`` is provably nonzero: exactly for rationals, else by the
-    engine's 50-digit interval arithmetic (:func:`~backproof.symbolic.engine._sign`)."""
-    from .engine import _sign
+    engine's 50-digit interval arithmetic (:func:`~backproof.symbolic.refuter._sign`)."""
+    from .refuter import _sign
 
     a, b = sp.Matrix(a), sp.Matrix(b)
     if a.shape != b.shape:
@@ -979,6 +942,7 @@ def _activation_derivative_lemmas() -> list[LayerIdentity]:
         definitions={LeakyRelu(_a): LEAKY_DEF, LeakySlope(_a): LEAKY_SLOPE},
     )
     lr.cases = [{_a: _a_pos}, {_a: _a_neg}]
+    lr.hypotheses = {sp.Ne(_a, 0): True}  # stated: the two cases cover exactly a != 0
     kink = IndexedChain(
         "at the kink $a = 0$, where the derivative does not exist: the convention",
         [
@@ -1201,6 +1165,7 @@ def _base_claim() -> Claim:
         ],
         definitions={sp.Derivative(E, a[r, s]): sp.Derivative(E_def, a[r, s]), y[r, s]: y_rs},
         assumptions={total: 1, _canonical(total): 1},
+        hypotheses={sp.Q.real_elements(a): True},  # stated: the logits are real
     )
     return Claim(sp.MatAdd(y, -d, evaluate=False), chain, sp.Derivative(E, a[r, s]))
 
