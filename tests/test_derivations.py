@@ -137,12 +137,11 @@ def test_a_false_step_is_never_reported_as_following(reports):
             for s in r.steps:
                 if s.status != "follows":
                     continue
-                for _ in range(2):
-                    x, y = _at_random_point(s.exprs, s.conditions, rng)
-                    assert abs(x - y) <= 1e-20 * (1 + abs(x) + abs(y)), (
-                        f"SOUNDNESS: a false step was reported as following ({name}, {s.after.where}): "
-                        f"{s.before.text} = {s.after.text}"
-                    )
+                x, y = _at_random_point(s.exprs, s.conditions, rng)
+                assert abs(x - y) <= 1e-20 * (1 + abs(x) + abs(y)), (
+                    f"SOUNDNESS: a false step was reported as following ({name}, {s.after.where}): "
+                    f"{s.before.text} = {s.after.text}"
+                )
                 checked += 1
     assert checked >= 40
 
@@ -318,7 +317,7 @@ def test_a_markdown_or_tex_file_is_checked_for_derivations_alone(tmp_path):
 
     report = check_file(HERE / "correct_sigma.tex")
     assert report.functions == [] and report.ok and len(report.derivations) == 2
-    report = check_file(HERE / "wrong_layer.md")
+    report = check_file(HERE / "wrong_gradients.md")
     assert not report.ok and report.exit_code == 1
     ascii_text = report.format(ascii=True)
     ascii_text.encode("ascii")

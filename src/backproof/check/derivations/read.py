@@ -95,7 +95,7 @@ class Env:
 
     @staticmethod
     def base(name: str) -> sp.IndexedBase:
-        return sp.IndexedBase(name)
+        return sp.IndexedBase(name, real=True)  # every quantity of the course is real
 
     @staticmethod
     def index(name: str) -> sp.Symbol:
