@@ -45,13 +45,15 @@ from sympy.assumptions.assume import AppliedPredicate
 from . import core
 from .core import Rule, StepVerdict
 from .notation import Defines, interpret, to_latex
-from .refuter import Counterexample
+from .refuter import REFUTATION, SHAPES, Counterexample
 from .refuter import refute as _refute
 
 __all__ = [
     "CATALOGUE",
     "DEFINITION",
+    "REFUTATION",
     "REWRITE",
+    "SHAPES",
     "Chain",
     "Check",
     "Counterexample",
