@@ -153,6 +153,7 @@ def test_the_checker_rejects_a_wrong_contraction():
         "wrong",
         [*chain.steps[:3], LP.rewrite(wrong, "wrong"), chain.steps[-1]],
         definitions=chain.definitions,
+        rules=chain.rules,
     )
     assert bad.check() == [True, True, False, False]
 
@@ -163,7 +164,10 @@ def test_the_step_rejects_sigma_prime_of_the_wrong_layer():
     last = steps[-2].expr  # sigma'(a_rs) * sum_p W_pr delta_ps
     wrong = last.xreplace({LP.r: LP.s, LP.s: LP.r})
     bad = LP.IndexedChain(
-        "wrong", [*steps[:-2], LP.rewrite(wrong, "wrong"), steps[-1]], definitions=chain.definitions
+        "wrong",
+        [*steps[:-2], LP.rewrite(wrong, "wrong"), steps[-1]],
+        definitions=chain.definitions,
+        rules=chain.rules,
     )
     assert bad.check()[-2:] == [False, False]
 
@@ -245,6 +249,7 @@ def test_the_step_derives_w_transpose_delta_and_a_wrong_sign_fails():
         "negated",
         [*steps[:k], LP.rewrite(-steps[k].expr, "wrong"), *steps[k + 1 :]],
         definitions=chain.definitions,
+        rules=chain.rules,
     )
     checks = bad.check()
     assert checks[k - 1] is False and all(checks[: k - 1])

@@ -679,7 +679,10 @@ def _zero(diff, assumptions) -> bool:
         diff = canonical(sp.simplify(diff))
         if diff == 0:
             return True
-    return diff.equals(0) is True
+    try:
+        return diff.equals(0) is True
+    except (RecursionError, TypeError, ValueError):  # SymPy gave up: not proved
+        return False
 
 
 # --------------------------------------------------------------------------- the step

@@ -31,7 +31,7 @@ from .core import RELATIONS, relation_text, rename_apart
 __all__ = ["MOODS", "SIZES", "Counterexample", "refute"]
 
 SIZES = (2, 12)  #: symbolic sizes are drawn from this range, ends included
-MOODS = ("spread", "near", "equal", "far")  #: how the real values of one point are drawn
+MOODS = ("near", "spread", "equal", "far")  #: how the real values of one point are drawn
 REFUTATION = "rational-point refutation"
 SHAPES = "shapes differ"
 _INDEX_NAMES = frozenset("ijkpqrs")
@@ -201,7 +201,7 @@ def _integers(exprs, stated) -> tuple[list, list]:
 
 def _size_values(rng, t: int, sizes) -> dict:
     (lo, hi), sizes = sizes
-    first = (lo, hi, lo + 1, hi - 1)  # both ends first: log 10 < log n only from n = 11
+    first = (lo, hi, hi, lo + 1)  # both ends first: log 10 < log n only from n = 11
     if t < len(first):
         return {s: first[t] for s in sizes}
     return {s: int(rng.integers(lo, hi + 1)) for s in sizes}
@@ -228,7 +228,7 @@ def _real(rng, sym, mood: str, shared) -> sp.Rational:
 
 
 def _polynomial(rng):
-    coeffs = [sp.Rational(int(rng.integers(-9, 10)), int(rng.integers(1, 5))) for _ in range(6)]
+    coeffs = [sp.Rational(int(rng.integers(-4, 5)), int(rng.integers(1, 5))) for _ in range(6)]
 
     def poly(*args):
         out = coeffs[0]
@@ -274,7 +274,9 @@ def _try(rng, t, sides, stated, subs, sizes, indices, undef, choices, relation):
     free = set().union(*(e.free_symbols for e in exprs), *(c.free_symbols for c in conds))
     free |= set().union(*(e.atoms(sp.Indexed) for e in exprs), *(c.atoms(sp.Indexed) for c in conds))
     mood = MOODS[t % len(MOODS)]
+    # near and equal values around 0 first (the largest logit's gap is 0), then anywhere
     shared = sp.Rational(int(rng.integers(-19, 21)), int(rng.integers(1, 5)))
+    shared = shared if t >= len(MOODS) else sp.Integer(0)
     point = {}
     for s in sorted(free, key=str):
         if isinstance(s, sp.IndexedBase) or (isinstance(s, sp.Symbol) and s.is_integer and s in values):
@@ -346,15 +348,16 @@ def _sign(x) -> int | None:
         return None
     from mpmath import iv
 
-    old, iv.dps = iv.dps, 50
-    try:
-        v = _interval(x)
-    except (TypeError, ZeroDivisionError, ValueError):
-        return None
-    finally:
-        iv.dps = old
-    if v.a > 0:
-        return 1
-    if v.b < 0:
-        return -1
+    for digits in (50, 400):  # more digits only when 50 leave the sign open (huge exponents)
+        old, iv.dps = iv.dps, digits
+        try:
+            v = _interval(x)
+        except (TypeError, ZeroDivisionError, ValueError):
+            return None
+        finally:
+            iv.dps = old
+        if v.a > 0:
+            return 1
+        if v.b < 0:
+            return -1
     return None
