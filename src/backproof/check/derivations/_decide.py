@@ -4,14 +4,15 @@ r"""Deciding one step: a proof through the trusted core, or an exact counterexam
 both sides to a normal form (definitions unfolded, each sum split by linearity, factors free
 of the summation index taken out, :math:`\sum_k \delta_{kx} f(k) = f(x)` for an index
 :math:`x` in the sum's range, bound indices renamed by depth, :math:`e^{a_x}` as an atom) and
-asks :func:`proves`, the one place that decides, whether the difference is zero under the
-learner's conditions. Until ``backproof.symbolic.core`` is present, :func:`proves` asks SymPy
-for ``cancel(before - after) == 0`` itself.
+asks :func:`proves` whether they are equal under the learner's conditions; :func:`proves` only
+asks the trusted core, :func:`backproof.symbolic.core.check_step`, which decides.
 
 "Does not follow" needs an exact counterexample: integer sizes and indices, integer logits
 :math:`a` (so each :math:`e^{a_k}` is a power of :math:`e`), rational :math:`e, d`; the
 difference is then a rational function of :math:`e` with rational coefficients, and it is
-non-zero exactly when that function is, because :math:`e` is transcendental.
+non-zero exactly when that function is, because :math:`e` is transcendental. Points are
+searched in 50-digit arithmetic (:func:`_fast`); the point reported is evaluated again exactly
+(:class:`_Q`), or by SymPy when a logarithm is left.
 
 Non-goals: proofs that need more than algebra, linearity of sums and the Kronecker delta.
 """
@@ -152,16 +153,10 @@ def proves(before: sp.Expr, after: sp.Expr, assumptions: list) -> tuple[bool | N
     again, and ``assumptions`` as SymPy relations (the learner's conditions, and that each free
     index is a class). The core checks the side conditions (every denominator non-zero) itself.
     """
-    try:
-        from backproof.symbolic import core
-    except ImportError:  # the engine branch's first commit: its package __init__ does not import
-        core = None
-    if core is not None:
-        verdict = core.check_step(unnormal(before), unnormal(after), "=", assumptions)
-        return verdict.follows, verdict.reason
-    if sp.cancel(sp.together(before - after)) == 0:  # pragma: no cover - until the core imports
-        return True, "the difference of the normal forms cancels to 0"
-    return None, "SymPy does not simplify the difference to 0"
+    from backproof.symbolic import core
+
+    verdict = core.check_step(unnormal(before), unnormal(after), "=", assumptions)
+    return verdict.follows, verdict.reason
 
 
 # ------------------------------------------------------------------- exact refutation
