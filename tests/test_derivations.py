@@ -312,3 +312,23 @@ def test_a_markdown_or_tex_file_is_checked_for_derivations_alone(tmp_path):
     ascii_text = report.format(ascii=True)
     ascii_text.encode("ascii")
     assert "?" not in ascii_text and "d" in ascii_text
+
+
+@pytest.mark.parametrize("text", [t for t in FALSE_STEPS if "g_i - g_j}{g_i - g_j" not in t])
+def test_the_core_alone_accepts_none_of_the_false_steps(text):
+    r"""Without the refuter: the trusted core, given the two normal forms, must not say "follows".
+
+    (Left out: (g_i − g_j)/(g_i − g_j) = 1, which SymPy reads as 1 = 1 when the line is built; the
+    denominator the learner wrote is kept beside it and checked by the step checker instead.)
+    """
+    from backproof.check.derivations import _decide as D
+    from backproof.check.derivations.check import scalar_pair
+    from backproof.check.derivations.extract import find_derivations, read_source
+    from backproof.check.derivations.read import Env, read_line
+
+    env = Env()
+    (der,) = find_derivations(read_source(text))
+    b, a = (read_line(it.text, env) for it in der.items)
+    B, A, _ = scalar_pair(b, a, env)
+    follows, reason = D.proves(D.normal(env.expand(B)), D.normal(env.expand(A)), [])
+    assert follows is not True, f"SOUNDNESS: the core accepts a false step ({reason}): {text}"
