@@ -134,6 +134,8 @@ def unnormal(expr: sp.Expr) -> sp.Expr:
 
 def apply_case(expr: sp.Expr, case: list[tuple[str, sp.Symbol, sp.Symbol]]) -> sp.Expr:
     for kind, i, j in case:
+        if kind == "sum1":  # Σ_k d_k = 1: a substitution the core makes (see proves)
+            continue
         if kind == "eq":
             expr = expr.xreplace({j: i})
         else:
@@ -145,7 +147,9 @@ def apply_case(expr: sp.Expr, case: list[tuple[str, sp.Symbol, sp.Symbol]]) -> s
     return expr
 
 
-def proves(before: sp.Expr, after: sp.Expr, assumptions: list) -> tuple[bool | None, str]:
+def proves(
+    before: sp.Expr, after: sp.Expr, assumptions: list, substitutions: dict | None = None
+) -> tuple[bool | None, str]:
     r"""Whether ``before = after`` is proved, and the reason: asked of the trusted core.
 
     ``before`` and ``after`` are normal forms (:func:`normal`), given to
@@ -155,7 +159,9 @@ def proves(before: sp.Expr, after: sp.Expr, assumptions: list) -> tuple[bool | N
     """
     from backproof.symbolic import core
 
-    verdict = core.check_step(unnormal(before), unnormal(after), "=", assumptions)
+    verdict = core.check_step(
+        unnormal(before), unnormal(after), "=", assumptions, substitutions=substitutions
+    )
     return verdict.follows, verdict.reason
 
 
@@ -174,7 +180,9 @@ class Point:
         out = {k: str(v) for k, v in {**self.sizes, **self.indices}.items()}
         for name, vals in sorted(self.values.items()):
             keys = sorted(vals)
-            if all(len(t) == 1 for t in keys):
+            if keys == [()]:
+                out[name] = str(vals[()])
+            elif all(len(t) == 1 for t in keys):
                 out[name] = "(" + ", ".join(str(vals[t]) for t in keys) + ")" + _index_note(keys)
             else:
                 out[name] = ", ".join(f"{name}[{','.join(map(str, t))}]={vals[t]}" for t in keys)
@@ -271,6 +279,8 @@ def points(
         ind = {str(s): v for s, v in zip(frees, ix)}
         ok = True
         for kind, i, j in conds:
+            if kind == "sum1":
+                continue
             vi, vj = ind.get(str(i)), ind.get(str(j))
             if vi is not None and vj is not None and (vi == vj) != (kind == "eq"):
                 ok = False
@@ -278,7 +288,16 @@ def points(
             continue
         size = size_values[n_point % len(size_values)]
         sz = {str(s): max(size, max(ix, default=0) + (1 - base)) for s in sizes}
-        out.append((Point(sz, ind, {}), random.Random(rng.random())))
+        pt = Point(sz, ind, {})
+        point_rng = random.Random(rng.random())
+        for kind, first, last in conds:
+            if kind == "sum1":  # targets that sum to 1, as the learner stated
+                fix = {N: sz.get("n", size), **{s: sz[str(s)] for s in sizes}}
+                a, b = (int(sp.sympify(x).xreplace(fix)) for x in (first, last))
+                d = {(k,): _value(point_rng, "d") for k in range(a, b)}
+                d[(b,)] = 1 - sum(d.values(), Fraction(0))
+                pt.values["d"] = d
+        out.append((pt, point_rng))
     return out
 
 

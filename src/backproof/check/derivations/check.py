@@ -52,11 +52,18 @@ TARGETS: dict[str, tuple[str, str, str, tuple[str, str, str] | None]] = {
     ),
     "softmax-backward": ("δ = Jᵀe = g ⊙ e − ⟨g, e⟩ g", r"J^T e", r"g \odot e - \langle g, e \rangle g", None),
     "cross-entropy-gradient": ("∇_y E = −d/y", r"\nabla_y E", r"-d / y", None),
-    "output-gradient": (
-        "∂E/∂a_i = y_i Σ_k d_k − d_i (y − d for one-hot d)",
-        r"\nabla_a E",
-        r"y \sum_k d_k - d",
-        None,
+    "output-gradient": ("∂E/∂a_i = y_i − d_i when Σ_k d_k = 1", r"\nabla_a E", r"y - d", ("sum1", "d", "d")),
+    "output-weight-gradient": (
+        "∂E/∂W_ij = (y_i − d_i) h_j when Σ_k d_k = 1 (logits a_i = Σ_m W_im h_m + b_i)",
+        r"\frac{\partial E}{\partial W_{ij}}",
+        r"(y_i - d_i) h_j",
+        ("sum1", "d", "d"),
+    ),
+    "shallow-update": (
+        "W_ij − γ ∂E/∂W_ij = W_ij − γ (y_i − d_i) h_j when Σ_k d_k = 1 (logits a_i = Σ_m W_im h_m + b_i)",
+        r"W_{ij} - \gamma\frac{\partial E}{\partial W_{ij}}",
+        r"W_{ij} - \gamma (y_i - d_i) h_j",
+        ("sum1", "d", "d"),
     ),
 }
 ALIASES = {
@@ -68,7 +75,8 @@ ALIASES = {
     "backward": "softmax-backward",
     "gradient-y": "cross-entropy-gradient",
     "grad-y": "cross-entropy-gradient",
-    "update": "output-gradient",
+    "update": "shallow-update",
+    "output": "output-gradient",
 }
 
 CLASSES = "every free index is a class, in the range of the sums"
@@ -113,10 +121,15 @@ def scalar_pair(b: Read, a: Read, env: Env) -> tuple[sp.Expr, sp.Expr, list[str]
     raise NotRead("one side is a number and the other a vector or a matrix")
 
 
-def _conds(items: list[Item]) -> list[tuple[str, sp.Symbol, sp.Symbol]]:
+def _conds(items: list[Item], env: Env) -> list[tuple[str, sp.Expr, sp.Expr]]:
     seen, out = set(), []
     for it in items:
         for kind, i, j in it.conditions:
+            if kind == "sum1":
+                if kind not in seen:
+                    seen.add(kind)
+                    out.append((kind, env.lo, env.hi))
+                continue
             key = (kind, *sorted((i, j)))
             if key not in seen:
                 seen.add(key)
@@ -125,6 +138,8 @@ def _conds(items: list[Item]) -> list[tuple[str, sp.Symbol, sp.Symbol]]:
 
 
 def _shown_cond(kind: str, i, j) -> str:
+    if kind == "sum1":
+        return "Σ_k d_k = 1"
     return f"{j} ≠ {i}" if kind == "ne" else f"{i} = {j}"
 
 
@@ -143,8 +158,15 @@ def decide(
     found = D.refute(D.apply_case(B, conds), D.apply_case(A, conds), syms, conds, env.lo)
 
     def prove(case: list) -> tuple[bool | None, str]:
+        subs = {}
+        if any(kind == "sum1" for kind, _, _ in case):
+            k = sp.Symbol("κ0", integer=True)
+            subs = {sp.Sum(env.base("d")[k], (k, env.lo, env.hi)): sp.Integer(1)}
         return D.proves(
-            D.normal(D.apply_case(B, case)), D.normal(D.apply_case(A, case)), _assumptions(syms, case, env)
+            D.normal(D.apply_case(B, case)),
+            D.normal(D.apply_case(A, case)),
+            _assumptions(syms, case, env),
+            subs,
         )
 
     if found is None:
@@ -197,6 +219,8 @@ def _assumptions(syms: list[sp.Symbol], conds: list, env: Env) -> list:
     del syms, env
     out: list = []
     for kind, i, j in conds:
+        if kind == "sum1":
+            continue
         out.append(sp.Ne(i, j) if kind == "ne" else sp.Eq(i, j))
     return out
 
@@ -313,7 +337,7 @@ def check_chain(der: Derivation, env: Env) -> ChainResult:
     for p, q in itertools.pairwise(live):
         b, a = reads[p], reads[q]
         assert b is not None and a is not None
-        stated = _conds(items)  # a condition written beside any line holds for the whole chain
+        stated = _conds(items, env)  # a condition written beside any line holds for the whole chain
         conds = stated + [c for c in conds if c not in stated]
         try:
             B, A, frees = scalar_pair(b, a, env)
@@ -426,7 +450,11 @@ def _matches(r: Read, text: str, env: Env, which: int, name: str) -> bool:
         env, ("bases", name, which, env.lo, env.hi), lambda: _bases(t, env)
     ):
         return False
-    conds = [(cond[0], Env.index(cond[1]), Env.index(cond[2]))] if cond else []
+    conds: list = []
+    if cond and cond[0] == "sum1":
+        conds = [("sum1", env.lo, env.hi)]
+    elif cond:
+        conds = [(cond[0], Env.index(cond[1]), Env.index(cond[2]))]
     for ren in _renamings(r):
         try:
             renamed = _rename(text, ren)
@@ -439,14 +467,10 @@ def _matches(r: Read, text: str, env: Env, which: int, name: str) -> bool:
 
 
 def _rename(text: str, ren: dict[str, str]) -> str:
+    r"""``text`` with the index letters renamed (``W_{kj}`` too; never a letter of a command)."""
     if not ren or all(k == v for k, v in ren.items()):
         return text
-    marks = {k: f"\x00{n}\x00" for n, k in enumerate(ren)}
-    for k, m in marks.items():
-        text = re.sub(rf"(?<![A-Za-z\\]){k}(?![A-Za-z])", m, text)
-    for k, m in marks.items():
-        text = text.replace(m, ren[k])
-    return text
+    return re.sub(r"\\[A-Za-z]+|[A-Za-z]", lambda m: ren.get(m.group(0), m.group(0)), text)
 
 
 def _target(der: Derivation, reads, items, env: Env) -> tuple[str | None, str]:

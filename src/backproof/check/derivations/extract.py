@@ -133,8 +133,21 @@ def _is_compound_rel(text: str, k: int) -> bool:
     return before.endswith(("\\not", "<", ">", "!", ":")) or text[k + 1 : k + 2] == "="
 
 
+_SUM1 = re.compile(
+    r"(?:,|\\q?quad|\\[;:!,]|\s|\()*(?:\\text\{[^{}]*\}\s*)?\$?\s*"
+    r"\\sum(?:_\{?\s*[a-z]\s*(?:=\s*\w\s*)?\}?)?(?:\^\{?[^{}\s]+\}?)?\s*d_\{?[a-z]\}?\s*=\s*1\s*\$?\s*\)?\s*[.,]?\s*$"
+)
+
+
 def _condition(row: str, whole: bool = False) -> tuple[str, list[tuple[str, str, str]]]:
     r"""A row without the condition written beside it, and that condition (``whole``: only a condition)."""
+    m1 = _SUM1.search(row)
+    seps = (",", "(", "\\q", "\\text", "\\;", "\\,")
+    if (
+        m1 is not None and m1.start() > 0 and row[m1.start() :].lstrip().startswith(seps)
+    ):  # "… \quad (\sum_k d_k = 1)": the targets sum to 1
+        head, conds = _condition(row[: m1.start()], whole)
+        return head, [*conds, ("sum1", "d", "d")]
     m = _COND.search(row)
     if m is None or (m.start() == 0 and not whole):
         return row, []
@@ -185,6 +198,7 @@ def _without_note(row: str) -> str:
 
 
 def _clean(piece: str) -> str:
+    piece = re.sub(r"\\(textstyle|displaystyle|scriptstyle)(?![A-Za-z])", " ", piece)
     return piece.replace("&", " ").strip().rstrip(".,;").strip()
 
 

@@ -103,7 +103,7 @@ def diagnose(b: Read, a: Read, B: sp.Expr, A: sp.Expr, frees: list[str], conds, 
     for s in _closed_sums(Ae):  # quotient rule without the square: one more 1/Σ gives it back
         if s.function.has(sp.exp) and same(A / s, B):
             return _say("quotient-square")
-    for t in sp.Add.make_args(sp.expand(A)):
+    for t in {*sp.Add.make_args(A), *sp.Add.make_args(sp.expand(A))}:
         if len(sp.Add.make_args(sp.expand(A))) > 1 and same(A - 2 * t, B):
             return _say("sign-lost", what=f"the term {t}")
     for s in _closed_sums(A):  # Σ_k (u_k − c) written for Σ_k u_k − c
