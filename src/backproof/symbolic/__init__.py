@@ -48,7 +48,7 @@ from __future__ import annotations
 import sympy as sp
 
 from . import network_identities, relu_identities, softmax_identities
-from .core import RELATIONS, Rule, StepVerdict, check_step
+from .core import RELATIONS, Rule, StepVerdict
 from .engine import (
     CATALOGUE,
     DEFINITION,
@@ -66,6 +66,7 @@ from .engine import (
     Step,
     Variant,
     Verdict,
+    check_step,
     equal,
     expand,
     identities,

@@ -367,11 +367,11 @@ def side_conditions(expr) -> list:
     for node in sp.preorder_traversal(expr):
         if isinstance(node, sp.Pow) and node.exp.is_number:
             if node.exp.is_negative:
-                add(sp.Ne(node.base, 0))
+                add(sp.Ne(node.base, 0, evaluate=False))
             if node.exp.is_integer is False:
-                add(sp.Ge(node.base, 0))
+                add(sp.Ge(node.base, 0, evaluate=False))
         elif isinstance(node, sp.log):
-            add(sp.Gt(node.args[0], 0))
+            add(sp.Gt(node.args[0], 0, evaluate=False))
         elif isinstance(node, sp.Derivative):
             for kink in node.expr.atoms(*_KINKED):
                 for cond in _kink_conditions(kink):
@@ -384,7 +384,7 @@ def _kink_conditions(f) -> list:
     if isinstance(f, (sp.Abs, sp.sign, sp.Heaviside)):
         return [sp.Ne(f.args[0], 0)]
     if isinstance(f, (sp.Max, sp.Min)):
-        return [sp.Ne(u, v) for u, v in zip(f.args, f.args[1:])]
+        return [sp.Ne(u, v) if not u.is_number else sp.Ne(v, u) for u, v in zip(f.args, f.args[1:])]
     if isinstance(f, sp.Piecewise):  # the boundary of each condition is a possible kink
         rels = [c for _, c in f.args if isinstance(c, sp.Rel)]
         return [sp.Ne(c.lhs - c.rhs, 0) for c in rels]
@@ -551,9 +551,10 @@ def _by_facts(u, kind: str, assumptions) -> bool:
 
 def implied(condition, assumptions=()) -> bool:
     r"""Whether a side condition (``Ne(u, 0)``, ``u > 0``, ``u >= 0``) follows from the assumptions."""
-    if condition is sp.true:
-        return True
-    if condition in assumptions:
+    decided = condition.func(*condition.args) if isinstance(condition, sp.Rel) else condition
+    if decided in (sp.true, sp.false):
+        return decided is sp.true
+    if condition in assumptions or decided in assumptions:
         return True
     kind, u = _as_fact(condition)
     if kind == ">":

@@ -242,8 +242,8 @@ def _polynomial(rng):
 def _try(rng, t, sides, stated, subs, sizes, indices, undef, choices, relation):
     values = _size_values(rng, t, sizes)
     top = min(values.values(), default=5)
-    for _ in range(20):  # indices in range, equal ones allowed; redraw until the assumptions hold
-        values.update({s: int(rng.integers(1, top + 1)) for s in indices})
+    for _ in range(20):  # equal indices allowed, one past the range too; redraw until the assumptions hold
+        values.update({s: int(rng.integers(1, top + 2)) for s in indices})
         if all(_truth(a.xreplace(values)) is not False for a in stated if not (a.free_symbols - set(values))):
             break
     else:
