@@ -249,3 +249,78 @@ def test_the_step_derives_w_transpose_delta_and_a_wrong_sign_fails():
     checks = bad.check()
     assert checks[k - 1] is False and all(checks[: k - 1])
     assert chain.steps[k].kind == "rewrite"
+
+
+def _imports_of(path, package, modules):
+    """The modules of ``modules`` a source file imports, at top level or inside a function.
+
+    ``from . import x`` imports the submodule ``x`` when there is one (its package is
+    imported in any case, as for every submodule), else the package.
+    """
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            parts = package.split(".")
+            base = parts[: len(parts) - node.level + 1] if node.level else []
+            target = ".".join(base + (node.module.split(".") if node.module else []))
+            subs = {f"{target}.{a.name}" for a in node.names} & modules
+            found |= subs or {target}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module":
+            found |= {a.value for a in node.args if isinstance(a, ast.Constant)}
+    return found & modules
+
+
+def _symbolic_import_graph():
+    import pathlib
+
+    import backproof
+
+    root = pathlib.Path(backproof.__file__).parent
+    files = {"backproof.verify": root / "verify.py"}
+    for f in (root / "symbolic").glob("*.py"):
+        files["backproof.symbolic" + ("" if f.stem == "__init__" else f".{f.stem}")] = f
+    graph = {}
+    for mod, f in files.items():
+        package = mod if f.stem == "__init__" else mod.rpartition(".")[0]
+        graph[mod] = _imports_of(f, package, set(files)) - {mod}
+    return graph
+
+
+def _cycle(graph):
+    """One import circle of ``graph`` as a list of modules, or ``None``."""
+    state, path = {}, []
+
+    def visit(v):
+        state[v] = "open"
+        path.append(v)
+        for w in sorted(graph[v]):
+            if state.get(w) == "open":
+                return [*path[path.index(w) :], w]
+            if w not in state and (found := visit(w)):
+                return found
+        state[v] = "done"
+        path.pop()
+        return None
+
+    for v in sorted(graph):
+        if v not in state and (found := visit(v)):
+            return found
+    return None
+
+
+def test_symbolic_side_has_no_import_circle():
+    """verify.py, the identity modules and the numeric checks import one another one way only."""
+    graph = _symbolic_import_graph()
+    assert "backproof.symbolic.layer_lemmas" in graph and graph["backproof.verify"]
+    assert _cycle(graph) is None, f"import circle: {' -> '.join(_cycle(graph))}"
+
+
+def test_the_circle_finder_finds_a_circle():
+    """The finder is not blind: verify importing symbolic and an identity importing verify is a circle."""
+    graph = _symbolic_import_graph()
+    graph["backproof.symbolic.relu_identities"].add("backproof.verify")
+    assert _cycle(graph) is not None

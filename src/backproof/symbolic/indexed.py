@@ -1,0 +1,315 @@
+r"""Proofs entry by entry for symbolic sizes: the normal form, :class:`IndexedChain`, :class:`Claim`.
+
+A matrix identity such as :math:`\partial E/\partial W = \delta x^\top` is proved for its entry
+:math:`(r, s)` with :math:`W` a SymPy ``MatrixSymbol`` of symbolic shape. :func:`equal_general`
+substitutes the definitions, evaluates derivatives and symbolic-range sums (range-aware
+Kronecker deltas collapse them), renames summation variables canonically and asks SymPy whether
+the difference is 0. :class:`IndexedChain` checks each step of a chain that way; a :class:`Claim`
+ties a displayed matrix equation to the two ends of its chain; :class:`LayerIdentity` is an
+:class:`~backproof.symbolic.engine.Identity` made of claims. The Kronecker delta is printed as the
+Iverson bracket :math:`[p = r]`, since :math:`\delta` is the upstream gradient.
+
+Non-goals: a general simplifier; identities themselves (they live in the modules that use this).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import sympy as sp
+from sympy.matrices.expressions.matexpr import MatrixElement
+
+from .engine import DEFINITION, REWRITE, Chain, Check, Identity, Step, Verdict
+from .notation import _Printer
+from .symbols import r, s
+
+# --------------------------------------------------------------------------- notation
+
+
+class _LayerPrinter(_Printer):
+    r"""LaTeX for indexed proofs: :math:`[p = r]` for Kronecker, :math:`\odot`, :math:`\sigma'(a)`."""
+
+    def _print_KroneckerDelta(self, expr, exp=None):
+        i, j = (self._print(x) for x in expr.args[:2])
+        return rf"\left[{i} = {j}\right]"
+
+    def _print_HadamardProduct(self, expr):
+        return r" \odot ".join(self.parenthesize(x, 50) for x in expr.args)
+
+    def _print_OneMatrix(self, expr):
+        return r"\mathbb{1}"
+
+    def _print_MatrixElement(self, expr):
+        parent = self._print(expr.parent)
+        if isinstance(expr.parent, sp.MatrixSymbol):
+            i, j = (self._print(x) for x in (expr.i, expr.j))
+            if expr.parent.shape[1] == 1 and expr.j == 0:
+                return rf"{{{parent}}}_{{{i}}}"
+            return rf"{{{parent}}}_{{{i},{j}}}"
+        i, j = (self._print(x) for x in (expr.i, expr.j))
+        if expr.parent.shape[1] == 1 and expr.j == 0:
+            return rf"\left({parent}\right)_{{{i}}}"
+        return rf"\left({parent}\right)_{{{i},{j}}}"
+
+    def _print_ElementwiseApplyFunction(self, expr):
+        f, arg = expr.function, self._print(expr.expr)
+        if isinstance(f, sp.Lambda) and isinstance(f.expr, sp.Derivative):
+            return rf"{self._print(f.expr.expr.func)}'\left({arg}\right)"
+        return rf"{self._print(f)}\left({arg}\right)"
+
+    def _print_FunctionClass(self, expr):
+        return (
+            self._deal_with_super_sub(expr.__name__) if hasattr(self, "_deal_with_super_sub") else str(expr)
+        )
+
+    def _print_Derivative(self, expr):
+        f, (x, count) = expr.expr, expr.variable_count[0]
+        if len(expr.variable_count) == 1 and count == 1:
+            if isinstance(f, sp.core.function.AppliedUndef) and f.args == (x,):
+                return rf"{self._print(f.func)}'\left({self._print(x)}\right)"
+            if isinstance(f, (sp.Symbol, sp.Indexed, sp.MatrixSymbol)) or isinstance(
+                f, sp.matrices.expressions.matexpr.MatrixElement
+            ):
+                return rf"\frac{{\partial {self._print(f)}}}{{\partial {self._print(x)}}}"
+            return rf"\frac{{\partial}}{{\partial {self._print(x)}}}\left({self._print(f)}\right)"
+        return super()._print_Derivative(expr)
+
+
+def to_latex(expr) -> str:
+    r"""LaTeX of an expression of this module, as the site shows it (terms in the order written)."""
+    tex = _LayerPrinter({"order": "none"}).doprint(expr)
+    return re.sub(r"-1 \+ ([A-Za-z][A-Za-z0-9]*(?:_\{[^}]*\}|_\w)?)", r"\1 - 1", tex)  # bounds: N - 1
+
+
+# --------------------------------------------------------------------------- the checker
+
+
+def _delta_first(expr):
+    """In each multi-limit Sum, sum first over the variables a Kronecker delta pins down."""
+
+    def reorder(e):
+        pinned = {v for kd in e.function.atoms(sp.KroneckerDelta) for v in kd.args[:2]}
+        limits = sorted(e.limits, key=lambda lim: lim[0] not in pinned)
+        return sp.Sum(e.function, *limits)
+
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) > 1, reorder)
+
+
+def _canonical(expr, depth: int = 0):
+    """Rename every summation variable by its nesting, so equal sums look equal."""
+    if isinstance(expr, sp.Sum):
+        f, limits = expr.function, []
+        for number, (v, lo, hi) in enumerate(expr.limits):
+            new = sp.Symbol(f"k{depth}_{number}", integer=True)
+            f = f.xreplace({v: new})
+            limits.append((new, lo, hi))
+        return sp.Sum(_canonical(f, depth + 1), *limits)
+    if not expr.args or isinstance(expr, (sp.MatrixSymbol, sp.Symbol)):
+        return expr
+    return expr.func(*[_canonical(x, depth) for x in expr.args])
+
+
+def normal_form(expr, definitions: dict | None = None):
+    r"""Substitute ``definitions``, evaluate derivatives and sums, and repeat until nothing changes."""
+    expr = sp.sympify(expr)
+    for _ in range(6):  # definitions may refer to one another: substitute them all before evaluating
+        if not definitions or (new := expr.xreplace(definitions)) == expr:
+            break
+        expr = new
+    for _ in range(10):  # evaluating may uncover more defined symbols (such as entries of y)
+        new = _delta_first(expr.xreplace(definitions) if definitions else expr).doit()
+        if new == expr:
+            break
+        expr = new
+    return _canonical(expr)
+
+
+def equal_general(a, b, definitions: dict | None = None, assumptions: dict | None = None, case=None) -> bool:
+    r"""Whether SymPy proves ``a == b`` for expressions with symbolic-size sums and Kronecker deltas.
+
+    Both sides are brought to :func:`normal_form` (definitions substituted, derivatives
+    and sums evaluated, a sum taken first over the variable its Kronecker delta pins,
+    summation variables renamed canonically), ``assumptions`` then applied, and the
+    difference must simplify to 0.
+    """
+    if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
+        a, b = sp.Matrix(a), sp.Matrix(b)
+        return a.shape == b.shape and all(
+            equal_general(x, y, definitions, assumptions, case) for x, y in zip(a, b)
+        )
+    sides = []
+    for expr in (a, b):
+        expr = normal_form(expr, definitions)
+        if assumptions:
+            expr = normal_form(expr.xreplace(assumptions))
+        if case:
+            expr = normal_form(expr.subs(case))
+        sides.append(expr)
+    diff = sides[0] - sides[1]
+    if diff == 0:
+        return True
+    return sp.simplify(diff) == 0
+
+
+def defn(expr, why: str) -> Step:
+    r"""A step that substitutes a definition, a cited rule (the chain rule) or the induction hypothesis."""
+    return Step(expr, why, DEFINITION)
+
+
+def rewrite(expr, why: str) -> Step:
+    r"""A step SymPy derives: a derivative, a Kronecker delta collapsing a sum, a cancellation."""
+    return Step(expr, why, REWRITE)
+
+
+class IndexedChain(Chain):
+    r"""A :class:`~backproof.symbolic.engine.Chain` checked by :func:`equal_general`.
+
+    The engine's :func:`~backproof.symbolic.engine.equal` evaluates once; entries of
+    symbolic-size matrix expressions need the definitions substituted again after
+    evaluating, the delta-pinned sum taken first, and summation variables renamed.
+    """
+
+    def check(self) -> list[bool]:
+        results = []
+        for before, after in zip(self.steps, self.steps[1:]):
+            uses = self.assumptions if "assumption" in after.why else None
+            ok = True
+            for case in self.cases or [{}]:
+                defs = {k.xreplace(case): v.xreplace(case) for k, v in self.definitions.items()}
+                ok = ok and equal_general(before.expr.xreplace(case), after.expr.xreplace(case), defs, uses)  # type: ignore[attr-defined]  # Chain.definitions is an untyped dict; its keys are SymPy expressions
+            results.append(ok)
+        return results
+
+    def latex(self) -> list[str]:
+        return [to_latex(step.expr) for step in self.steps]
+
+
+# --------------------------------------------------------------------------- objects
+
+
+@dataclass(repr=False)
+class Claim:
+    r"""One equation, shown as ``lhs = rhs``, and the entrywise chain that proves it.
+
+    The shown left side is made from ``lhs_entry``, the chain's first step: for a matrix claim
+    :math:`\partial E/\partial X_{r,s}` it is :math:`\partial E/\partial X`, for a scalar claim
+    the entry itself; so it cannot say anything the chain does not start from.
+    :meth:`matches_chain` checks that the chain starts at ``lhs_entry`` and ends at entry
+    ``index`` of ``rhs`` (``rhs`` itself when ``index`` is ``()``). ``premise`` (such as the
+    induction hypothesis ``P(l)``) and ``condition`` (such as :math:`a \ne 0`) are printed with it.
+    """
+
+    rhs: sp.Basic
+    chain: IndexedChain
+    lhs_entry: sp.Basic
+    index: tuple = (r, s)
+    premise: str = ""
+    condition: str = ""
+
+    @property
+    def lhs(self):
+        if not self.index:
+            return self.lhs_entry
+        var = self.lhs_entry.variables[0]
+        return sp.Derivative(self.lhs_entry.expr, var.parent, evaluate=False)
+
+    def matches_chain(self) -> bool:
+        first, last = self.chain.steps[0].expr, self.chain.steps[-1].expr
+        rhs_entry = MatrixElement(self.rhs, *self.index) if self.index else self.rhs
+        return first == self.lhs_entry and equal_general(last, rhs_entry)
+
+    def latex(self) -> str:
+        body = f"{to_latex(self.lhs)} = {to_latex(self.rhs)}"
+        if self.premise:
+            body = f"{self.premise} \\;\\Rightarrow\\; {body}"
+        if self.condition:
+            body = f"{body} \\quad ({self.condition})"
+        return body
+
+    def __repr__(self) -> str:
+        return f"Claim({self.latex()!r})"
+
+    def entry_latex(self) -> str:
+        """The entrywise statement, from the two ends of the chain."""
+        return f"{to_latex(self.chain.steps[0].expr)} = {to_latex(self.chain.steps[-1].expr)}"
+
+
+@dataclass(eq=False, repr=False)  # the engine's short repr, not every chain
+class LayerIdentity(Identity):
+    r"""An :class:`~backproof.symbolic.engine.Identity` whose statement is a list of :class:`Claim`\ s.
+
+    The displayed statement is the claims' matrix equations; each is checked against the two
+    ends of its chain (:meth:`Claim.matches_chain`). The wrong variants are
+    :class:`PointVariant`\ s, evaluated on a concrete instance. ``size_note`` says in words
+    for which sizes the chains hold.
+    """
+
+    claims: list = field(default_factory=list)
+    size_note: str = ""
+
+    def __post_init__(self) -> None:
+        eqs = [sp.Eq(c.lhs, c.rhs, evaluate=False) for c in self.claims]
+        self.statement = eqs[0] if len(eqs) == 1 else sp.Tuple(*eqs)
+        self.generated = False
+
+    def statement_checks(self) -> list[bool]:
+        return [c.matches_chain() for c in self.claims]
+
+    def statement_latex(self) -> list[str]:
+        return [c.latex() for c in self.claims]
+
+    def _refute_uncached(self, seed: int) -> list[Verdict]:
+        return [v.refute(seed) for v in self.variants]  # type: ignore[attr-defined]  # a LayerIdentity holds PointVariants, which refute themselves
+
+
+def _checks(name: str) -> list[Check]:
+    r"""The numeric checks of identity ``name``: NumPy against SymPy at 50 digits, and finite differences.
+
+    The code lives in :mod:`backproof.symbolic._layer_numeric`, imported when a check runs.
+    """
+
+    def run(kind):
+        def check(rng):
+            from . import _layer_numeric
+
+            return _layer_numeric.run_check(name, kind, rng)
+
+        return check
+
+    return [
+        Check("float64 vs SymPy (mpmath, 50 digits)", "float64", run("float64")),
+        Check("float32 vs SymPy (mpmath, 50 digits)", "float32", run("float32")),
+        Check("finite differences (float64)", "fd", run("fd")),
+    ]
+
+
+def _kernel_checks(name: str) -> list[Check]:
+    r"""One training step of ``train_minibatch`` against SymPy's gradient (3-layer nets, each activation)."""
+
+    def run(dtype):
+        def check(rng):
+            from . import _layer_numeric
+
+            return _layer_numeric.run_check(name, f"kernel-{dtype}", rng)
+
+        return check
+
+    return [
+        Check("train_minibatch step vs SymPy, float64", "float64", run("float64")),
+        Check("train_minibatch step vs SymPy, float32", "float32", run("float32")),
+    ]
+
+
+def _lemma(name, title, claims, assumptions, size_note, variants, extra_chains=(), numeric_function=""):
+    return LayerIdentity(
+        name,
+        title,
+        [c.chain for c in claims] + list(extra_chains),
+        assumptions=assumptions,
+        variants=variants,
+        checks=_checks(name),
+        implements=numeric_function,
+        claims=claims,
+        size_note=size_note,
+    )
