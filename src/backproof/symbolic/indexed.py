@@ -22,7 +22,8 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 
 from .engine import DEFINITION, REWRITE, Chain, Check, Identity, Step, Verdict
 from .notation import _Printer
-from .symbols import r, s
+from .rules import CHAIN_RULE, CitedStep
+from .symbols import E, r, s
 
 # --------------------------------------------------------------------------- notation
 
@@ -162,6 +163,59 @@ def rewrite(expr, why: str) -> Step:
     return Step(expr, why, REWRITE)
 
 
+def _chain_rule_form(lhs, rhs) -> bool:
+    r"""Whether ``lhs -> rhs`` has the chain rule's form.
+
+    The form is :math:`\sum_{p,q} c_{p,q}\,\partial u_{p,q}/\partial v`:
+    ``rhs`` sums over every entry :math:`(p, q)` of a matrix :math:`u` (limits 0 to the shape
+    minus 1), each term one upstream entry :math:`c_{p,q}` of the same shape times
+    :math:`\partial u_{p,q}/\partial v`; ``lhs`` is :math:`\partial E/\partial v`, or the
+    entry of a display matrix :math:`\partial E/\partial V` at the indices of :math:`v`.
+    """
+    if not isinstance(rhs, sp.Sum) or len(rhs.limits) != 2 or not isinstance(rhs.function, sp.Mul):
+        return False
+    (p_, lo_p, hi_p), (q_, lo_q, hi_q) = rhs.limits
+    factors = rhs.function.args
+    inners = [f for f in factors if isinstance(f, sp.Derivative) and isinstance(f.expr, MatrixElement)]
+    if len(factors) != 2 or len(inners) != 1:
+        return False
+    (deriv,), (coef,) = inners, [f for f in factors if f is not inners[0]]
+    inner, var = deriv.expr, deriv.variables[0]
+    if isinstance(coef, sp.Derivative) and coef.expr == E and len(coef.variables) == 1:
+        coef = coef.variables[0]  # the upstream entry written as dE/du_pq
+    if not isinstance(coef, MatrixElement) or len(deriv.variables) != 1:
+        return False
+    rows, cols = inner.parent.shape
+    if (inner.i, inner.j) != (p_, q_) or (coef.i, coef.j) != (p_, q_) or coef.parent.shape != (rows, cols):
+        return False
+    if (lo_p, hi_p, lo_q, hi_q) != (0, rows - 1, 0, cols - 1):
+        return False
+    if isinstance(lhs, sp.Derivative):
+        return lhs.variables == (var,) and len(lhs.variable_count) == 1 and lhs.variable_count[0][1] == 1
+    return (
+        isinstance(lhs, MatrixElement)
+        and isinstance(var, MatrixElement)
+        and (lhs.i, lhs.j) == (var.i, var.j)
+        and lhs.parent.shape == var.parent.shape
+    )
+
+
+def applies_its_rules(before, after) -> bool:
+    r"""Whether the cited step ``after`` is ``before`` with exactly its instances substituted.
+
+    Each instance of the chain rule must also have the chain rule's form (:func:`_chain_rule_form`):
+    a stray factor, a missing term or the wrong range fails. Whether the rule itself holds is what
+    its status says (:mod:`backproof.symbolic.rules`).
+    """
+    if not after.uses or not after.rules:
+        return False
+    if sp.sympify(before.expr).xreplace(dict(after.uses)) != after.expr:
+        return False
+    if CHAIN_RULE in after.rules:
+        return all(_chain_rule_form(lhs, rhs) for lhs, rhs in after.uses)
+    return True
+
+
 class IndexedChain(Chain):
     r"""A :class:`~backproof.symbolic.engine.Chain` checked by :func:`equal_general`.
 
@@ -173,6 +227,9 @@ class IndexedChain(Chain):
     def check(self) -> list[bool]:
         results = []
         for before, after in zip(self.steps, self.steps[1:]):
+            if isinstance(after, CitedStep):
+                results.append(applies_its_rules(before, after))
+                continue
             uses = self.assumptions if "assumption" in after.why else None
             ok = True
             for case in self.cases or [{}]:

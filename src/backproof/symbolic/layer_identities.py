@@ -110,7 +110,7 @@ from .engine import register
 from .indexed import Claim, IndexedChain, LayerIdentity, defn, equal_general, normal_form, rewrite, to_latex
 from .layer_lemmas import activation_lemma, linear_layer_lemma
 from .point_refutation import SQUARE, PointVariant
-from .recursion import Induction, recursion_theorem
+from .recursion import Induction, LayerMatrix, P, l, n_L, n_l, n_prev, recursion_theorem, width
 from .symbols import (
     LEAKY_DEF,
     LEAKY_SLOPE,
@@ -128,9 +128,6 @@ from .symbols import (
     elementwise,
     m,
     n,
-    n_L,
-    n_l,
-    n_prev,
     p,
     q,
     r,
@@ -155,9 +152,11 @@ __all__ = [
     "Induction",
     "L",
     "LayerIdentity",
+    "LayerMatrix",
     "LeakyRelu",
     "LeakySlope",
     "N",
+    "P",
     "PointVariant",
     "Sigmoid",
     "Tanh",
@@ -168,6 +167,7 @@ __all__ = [
     "defn",
     "elementwise",
     "equal_general",
+    "l",
     "layer_identities",
     "layer_identity",
     "linear_layer_lemma",
@@ -188,6 +188,7 @@ __all__ = [
     "three_layer_identity",
     "three_layer_network",
     "to_latex",
+    "width",
 ]
 
 _ = (_symbols, _a)  # _a: the real scalar of the activation definitions, used by the checks

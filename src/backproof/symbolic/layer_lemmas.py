@@ -37,10 +37,13 @@ from .point_refutation import (
     _test_sigma_prime,
     _variant,
 )
+from .rules import CHAIN_RULE, cite
 from .symbols import E, N, _ones_col, _ones_row, derivative_of, elementwise, m, n, p, q, r, s, sigma, t
 
 
-def _linear_claims(W, x, b, delta, a, rows, inner, batch, layer: str = "") -> list[Claim]:
+def _linear_claims(
+    W, x, b, delta, a, rows, inner, batch, layer: str = "", rules=(CHAIN_RULE,)
+) -> list[Claim]:
     r"""The three claims of the linear layer lemma for ``a = W x + b 1^T`` (names given).
 
     Used for the lemma itself and, renamed, for layer :math:`l` of the recursion theorem.
@@ -59,7 +62,7 @@ def _linear_claims(W, x, b, delta, a, rows, inner, batch, layer: str = "") -> li
         f"$\\partial E / \\partial {to_latex(W)}$, entry $(r, s)$, symbolic sizes",
         [
             defn(sp.Derivative(E, W[r, s]), ""),
-            defn(upstream(W[r, s]), rule),
+            cite(upstream(W[r, s]), rule, rules, [(sp.Derivative(E, W[r, s]), upstream(W[r, s]))]),
             rewrite(
                 sp.Sum(
                     delta[p, q]
@@ -75,13 +78,13 @@ def _linear_claims(W, x, b, delta, a, rows, inner, batch, layer: str = "") -> li
             ),
             defn(MatrixElement(delta * x.T, r, s), "matrix product"),
         ],
-        definitions={**defs, sp.Derivative(E, W[r, s]): upstream(W[r, s])},
+        definitions=defs,
     )
     cb = IndexedChain(
         f"$\\partial E / \\partial {to_latex(b)}$, entry $r$, symbolic sizes",
         [
             defn(sp.Derivative(E, b[r, 0]), ""),
-            defn(upstream(b[r, 0]), rule),
+            cite(upstream(b[r, 0]), rule, rules, [(sp.Derivative(E, b[r, 0]), upstream(b[r, 0]))]),
             rewrite(
                 sp.Sum(delta[p, q] * kd(p, r, (0, rows - 1)), (p, 0, rows - 1), (q, 0, batch - 1)),
                 f"differentiate ${to_latex(a[p, q])}$: "
@@ -90,13 +93,13 @@ def _linear_claims(W, x, b, delta, a, rows, inner, batch, layer: str = "") -> li
             rewrite(sp.Sum(delta[r, q], (q, 0, batch - 1)), "the bracket keeps $p = r$"),
             defn(MatrixElement(delta * _ones_col(batch), r, 0), "matrix product with $\\mathbb{1}$"),
         ],
-        definitions={**defs, sp.Derivative(E, b[r, 0]): upstream(b[r, 0])},
+        definitions=defs,
     )
     cx = IndexedChain(
         f"$\\partial E / \\partial {to_latex(x)}$, entry $(r, s)$, symbolic sizes",
         [
             defn(sp.Derivative(E, x[r, s]), ""),
-            defn(upstream(x[r, s]), rule),
+            cite(upstream(x[r, s]), rule, rules, [(sp.Derivative(E, x[r, s]), upstream(x[r, s]))]),
             rewrite(
                 sp.Sum(
                     delta[p, q]
@@ -111,7 +114,7 @@ def _linear_claims(W, x, b, delta, a, rows, inner, batch, layer: str = "") -> li
             rewrite(sp.Sum(W[p, r] * delta[p, s], (p, 0, rows - 1)), "the brackets keep $t = r$ and $q = s$"),
             defn(MatrixElement(W.T * delta, r, s), "matrix product"),
         ],
-        definitions={**defs, sp.Derivative(E, x[r, s]): upstream(x[r, s])},
+        definitions=defs,
     )
     return [
         Claim(delta * x.T, cW, sp.Derivative(E, W[r, s])),
@@ -243,10 +246,10 @@ def linear_layer_lemma() -> LayerIdentity:
             "$a = W x + b \\mathbb{1}^\\top$",
             "$E$ differentiable in $a$, $\\delta = \\partial E / \\partial a$",
         ],
-        "symbolic m, n, N (every size); apart from that, the cited chain-rule step alone is checked "
-        "at m = n = N = 2",
+        "symbolic m, n, N (every size), from the chain rule, which is cited for symbolic sizes and "
+        "checked at every size up to 3 in each dimension",
         _linear_variants(),
-        extra_chains=[chain_rule_chain()],
+        extra_chains=[chain_rule_chain("linear")],
         numeric_function="backprop",
     )
 
@@ -262,10 +265,12 @@ def _activation_claim(a, e, h, rows, batch, f=sigma, layer: str = "") -> Claim:
         f"$\\partial E / \\partial {to_latex(a)}$, entry $(r, s)$, symbolic sizes, any $\\sigma$",
         [
             defn(sp.Derivative(E, a[r, s]), ""),
-            defn(
+            cite(
                 upstream,
                 f"chain rule; ${to_latex(e)} = \\partial E / \\partial {to_latex(h)}$"
                 + (f" ({layer})" if layer else ""),
+                [CHAIN_RULE],
+                [(sp.Derivative(E, a[r, s]), upstream)],
             ),
             rewrite(
                 sp.Sum(
@@ -285,7 +290,7 @@ def _activation_claim(a, e, h, rows, batch, f=sigma, layer: str = "") -> Claim:
                 "elementwise product",
             ),
         ],
-        definitions={**defs, sp.Derivative(E, a[r, s]): upstream},
+        definitions=defs,
     )
     return Claim(sp.HadamardProduct(elementwise(derivative_of(f), a), e), chain, sp.Derivative(E, a[r, s]))
 
@@ -362,5 +367,6 @@ def activation_lemma() -> LayerIdentity:
         ["$h = \\sigma(a)$ entry by entry, $\\sigma$ differentiable", "$e = \\partial E / \\partial h$"],
         "symbolic m, N (every size), any differentiable σ",
         _activation_variants(),
+        extra_chains=[chain_rule_chain("activation")],
         numeric_function="activation_jvp",
     )

@@ -14,12 +14,15 @@ Non-goals: losses other than softmax cross-entropy.
 from __future__ import annotations
 
 import functools
+import itertools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from .chain_rule import chain_rule_chain
 from .indexed import Claim, IndexedChain, LayerIdentity, _canonical, _checks, _kernel_checks, defn, rewrite
 from .layer_lemmas import _linear_claims
 from .point_refutation import (
@@ -34,16 +37,15 @@ from .point_refutation import (
     _test_sigma_prime,
     _variant,
 )
+from .rules import CHAIN_RULE, INDUCTION_HYPOTHESIS, INDUCTION_PRINCIPLE, NETWORK_STRUCTURE, cite
 from .symbols import (
     E,
+    L,
     N,
     _int,
     _ones_row,
     derivative_of,
     elementwise,
-    n_L,
-    n_l,
-    n_prev,
     p,
     q,
     r,
@@ -52,39 +54,93 @@ from .symbols import (
     t,
 )
 
+# --------------------------------------------------------------------------- the layer index l
 
-@dataclass(eq=False, repr=False)  # the engine's short repr, not every chain
-class Induction(LayerIdentity):
-    r"""A theorem proved by induction downward on the layer :math:`l`.
+#: The layer index and the depth: :math:`1 \le l \le L`.
+l = sp.Symbol("l", integer=True, positive=True)
+#: The width of layer :math:`k`: :math:`n(k)` (:math:`n(0)` inputs, :math:`n(L)` classes).
+width = sp.Function("n", integer=True, positive=True)
+n_prev, n_l, n_L = width(l - 1), width(l), width(L)
+u, v = _int("u"), _int("v")
 
-    ``base`` proves :math:`P(L)`; ``step`` proves :math:`P(l) \Rightarrow P(l-1)` for
-    :math:`2 \le l \le L`; ``consequences`` prove, from :math:`P(l)`, the gradients of
-    layer :math:`l`. Each is a :class:`Claim` whose chain SymPy checks and whose displayed
-    equation is tied to the chain's two ends. That :math:`P(L)` and the step give
-    :math:`P(l)` for every :math:`l` is the principle of induction, not a computation.
+
+class LayerMatrix(sp.MatrixSymbol):
+    r"""The matrix ``name`` of layer ``layer``, such as :math:`a_{l-1}` (``layer`` in :math:`l, L`).
+
+    The layer is an argument, so substituting :math:`l \to l - 1` or :math:`l \to L` in an
+    expression maps :math:`a_l` to :math:`a_{l-1}` or :math:`a_L` (and :math:`n(l)` to
+    :math:`n(l-1)`): this is how the induction's base case and step are checked by substitution.
     """
 
-    hypothesis: str = ""
-    base: list = field(default_factory=list)
-    step: list = field(default_factory=list)
-    consequences: list = field(default_factory=list)
+    def __new__(cls, name, rows, cols, layer):
+        obj = super().__new__(cls, name, rows, cols)
+        obj._args = (*obj.args[:3], sp.sympify(layer))
+        return obj
+
+    @property
+    def layer(self):
+        return self.args[3]
+
+    def doit(self, **hints):
+        return self
+
+    @property
+    def free_symbols(self):
+        return {self} | self.layer.free_symbols
+
+    def _latex(self, printer):
+        return f"{self.name}_{{{printer._print(self.layer)}}}"
+
+
+def layer(name: str, k, rows, cols) -> LayerMatrix:
+    return LayerMatrix(name, rows, cols, k)
+
+
+def a_(k):
+    return layer("a", k, width(k), N)
+
+
+def h_(k):
+    return layer("h", k, width(k), N)
+
+
+def W_(k):
+    return layer("W", k, width(k), width(k - 1))
+
+
+def b_(k):
+    return layer("b", k, width(k), 1)
+
+
+def delta_(k):
+    return layer(r"\delta", k, width(k), N)
+
+
+def P(k):
+    r""":math:`P(k)`, entry :math:`(r, s)`: :math:`\partial E/\partial (a_k)_{r,s} = (\delta_k)_{r,s}`.
+
+    An expression in ``k``: ``P(l)``, ``P(L)`` and ``P(l - 1)`` are made by substitution.
+    """
+    return sp.Eq(sp.Derivative(E, a_(k)[r, s]), delta_(k)[r, s], evaluate=False)
 
 
 def _base_claim() -> Claim:
-    a, d, y = (sp.MatrixSymbol(v, n_L, N) for v in ("a_{L}", "d", "y"))
+    a, d, y = a_(L), sp.MatrixSymbol("d", n_L, N), sp.MatrixSymbol("y", n_L, N)
     kd = sp.KroneckerDelta
-    lse = sp.log(sp.Sum(sp.exp(a[t, q]), (t, 0, n_L - 1)))
-    E_def = -sp.Sum(d[p, q] * (a[p, q] - lse), (p, 0, n_L - 1), (q, 0, N - 1))
+    S_q = sp.Sum(sp.exp(a[t, q]), (t, 0, n_L - 1))
+    E_y = -sp.Sum(d[p, q] * sp.log(y[p, q]), (p, 0, n_L - 1), (q, 0, N - 1))
+    E_lse = -sp.Sum(d[p, q] * (a[p, q] - sp.log(S_q)), (p, 0, n_L - 1), (q, 0, N - 1))
     y_rs = sp.exp(a[r, s]) / sp.Sum(sp.exp(a[t, s]), (t, 0, n_L - 1))
     total = sp.Sum(d[p, s], (p, 0, n_L - 1))
     chain = IndexedChain(
-        "base case $l = L$: entry $(r, s)$, symbolic $n_L$ and $N$",
+        "base case $P(L)$: entry $(r, s)$, symbolic $L$, $n(L)$ and $N$",
         [
             defn(sp.Derivative(E, a[r, s]), ""),
-            defn(
-                sp.Derivative(E_def, a[r, s]),
-                "definition: $E = -\\sum_{p,q} d_{p,q} \\log y_{p,q}$, "
-                "$\\log y_{p,q} = a_{p,q} - \\log \\sum_t e^{a_{t,q}}$",
+            defn(sp.Derivative(E_y, a[r, s]), "definition: $E = -\\sum_{p,q} d_{p,q} \\log y_{p,q}$"),
+            rewrite(
+                sp.Derivative(E_lse, a[r, s]),
+                "$y_{p,q} = e^{a_{p,q}} / \\sum_t e^{a_{t,q}}$, so $\\log y_{p,q} = a_{p,q} - \\log \\sum_t "
+                "e^{a_{t,q}}$ (SymPy differentiates both forms)",
             ),
             rewrite(
                 -sp.Sum(
@@ -94,7 +150,7 @@ def _base_claim() -> Claim:
                         - sp.Sum(
                             sp.exp(a[t, q]) * kd(t, r, (0, n_L - 1)) * kd(q, s, (0, N - 1)), (t, 0, n_L - 1)
                         )
-                        / sp.Sum(sp.exp(a[t, q]), (t, 0, n_L - 1))
+                        / S_q
                     ),
                     (p, 0, n_L - 1),
                     (q, 0, N - 1),
@@ -107,23 +163,24 @@ def _base_claim() -> Claim:
                 MatrixElement(sp.MatAdd(y, -d, evaluate=False), r, s),
                 "definition of the softmax $y = g(a_L)$",
             ),
+            defn(delta_(L)[r, s], "definition: $\\delta_L := y - d$"),
         ],
-        definitions={sp.Derivative(E, a[r, s]): sp.Derivative(E_def, a[r, s]), y[r, s]: y_rs},
+        definitions={
+            E: E_y,
+            y[p, q]: sp.exp(a[p, q]) / S_q,
+            y[r, s]: y_rs,
+            delta_(L): sp.MatAdd(y, -d, evaluate=False),
+        },
         assumptions={total: 1, _canonical(total): 1},
     )
-    return Claim(sp.MatAdd(y, -d, evaluate=False), chain, sp.Derivative(E, a[r, s]))
+    return Claim(delta_(L), chain, sp.Derivative(E, a[r, s]), condition=r"\delta_L := y - d")
 
 
 def _step_claims() -> list[Claim]:
-    W = sp.MatrixSymbol("W_{l}", n_l, n_prev)
-    h = sp.MatrixSymbol("h_{l-1}", n_prev, N)
-    a_prev = sp.MatrixSymbol("a_{l-1}", n_prev, N)
-    a_l = sp.MatrixSymbol("a_{l}", n_l, N)
-    b = sp.MatrixSymbol("b_{l}", n_l, 1)
-    delta = sp.MatrixSymbol(r"\delta_{l}", n_l, N)
+    W, h, a_prev, a_l, b, delta = W_(l), h_(l - 1), a_(l - 1), a_(l), b_(l), delta_(l)
     kd = sp.KroneckerDelta
     dh = sp.MatrixSymbol(r"\frac{\partial E}{\partial h_{l-1}}", n_prev, N)
-    u, v = _int("u"), _int("v")
+    sigma_prime = sp.HadamardProduct(elementwise(derivative_of(sigma), a_prev), W.T * delta)
 
     def d_sigma(i, j):  # the entry h_{l-1}[i, j] = sigma(a_{l-1}[i, j]), differentiated by a_{l-1}[r, s]
         return sp.Derivative(sigma(a_prev[i, j]), a_prev[r, s])
@@ -131,22 +188,41 @@ def _step_claims() -> list[Claim]:
     def over_pq(term):
         return sp.Sum(term, (p, 0, n_prev - 1), (q, 0, N - 1))
 
-    through_h = over_pq(dh[p, q] * d_sigma(p, q))
-    through_a = sp.Sum(delta[u, v] * sp.Derivative(a_l[u, v], h[p, q]), (u, 0, n_l - 1), (v, 0, N - 1))
+    through_h = over_pq(dh[p, q] * sp.Derivative(h[p, q], a_prev[r, s]))
+    through_a = sp.Sum(
+        sp.Derivative(E, a_l[u, v]) * sp.Derivative(a_l[u, v], h[p, q]), (u, 0, n_l - 1), (v, 0, N - 1)
+    )
+    hypothesis = (P(l).lhs.xreplace({r: u, s: v}), P(l).rhs.xreplace({r: u, s: v}))
+    with_delta = through_a.xreplace(dict([hypothesis]))
     lin = W.T * delta
     chain = IndexedChain(
         "inductive step $P(l) \\Rightarrow P(l-1)$, $2 \\le l \\le L$: entry $(r, s)$, "
-        "symbolic $n_{l-1}, n_l, N$",
+        "symbolic $n(l-1), n(l), N$",
         [
             defn(sp.Derivative(E, a_prev[r, s]), ""),
-            defn(
+            cite(
                 through_h,
-                "chain rule: $E$ depends on $a_{l-1}$ only through $h_{l-1} = \\sigma(a_{l-1})$",
+                "chain rule: $E$ depends on $a_{l-1}$ only through $h_{l-1}$",
+                [CHAIN_RULE, NETWORK_STRUCTURE],
+                [(sp.Derivative(E, a_prev[r, s]), through_h)],
             ),
-            defn(
+            cite(
+                over_pq(dh[p, q] * d_sigma(p, q)),
+                "the network: $h_{l-1} = \\sigma(a_{l-1})$ entry by entry",
+                [NETWORK_STRUCTURE],
+                [(h[p, q], sigma(a_prev[p, q]))],
+            ),
+            cite(
                 over_pq(through_a * d_sigma(p, q)),
-                "chain rule: $E$ depends on $h_{l-1}$ only through $a_l$; "
+                "chain rule: $E$ depends on $h_{l-1}$ only through $a_l$",
+                [CHAIN_RULE, NETWORK_STRUCTURE],
+                [(dh[p, q], through_a)],
+            ),
+            cite(
+                over_pq(with_delta * d_sigma(p, q)),
                 "$P(l)$, the induction hypothesis: $\\partial E / \\partial a_l = \\delta_l$",
+                [INDUCTION_HYPOTHESIS],
+                [hypothesis],
             ),
             rewrite(
                 over_pq(MatrixElement(lin, p, q) * d_sigma(p, q)),
@@ -167,40 +243,98 @@ def _step_claims() -> list[Claim]:
                 * sp.Sum(W[p, r] * delta[p, s], (p, 0, n_l - 1)),
                 "activation lemma with $e = W_l^\\top \\delta_l$: the brackets keep $p = r$, $q = s$",
             ),
+            defn(MatrixElement(sigma_prime, r, s), "elementwise and matrix product"),
             defn(
-                MatrixElement(sp.HadamardProduct(elementwise(derivative_of(sigma), a_prev), lin), r, s),
-                "elementwise and matrix product",
+                delta_(l - 1)[r, s],
+                "definition: $\\delta_{l-1} := \\sigma'(a_{l-1}) \\odot W_l^\\top \\delta_l$",
             ),
         ],
-        definitions={
-            sp.Derivative(E, a_prev[r, s]): through_h,
-            dh[p, q]: through_a,
-            a_l: W * h + b * _ones_row(N),
-        },
+        definitions={a_l: W * h + b * _ones_row(N), delta_(l - 1): sigma_prime},
     )
     return [
         Claim(
-            sp.HadamardProduct(elementwise(derivative_of(sigma), a_prev), lin),
+            delta_(l - 1),
             chain,
             sp.Derivative(E, a_prev[r, s]),
             premise="P(l)",
+            condition=r"\delta_{l-1} := \sigma'(a_{l-1}) \odot W_l^\top \delta_l",
         )
     ]
 
 
 def _consequence_claims() -> list[Claim]:
-    W = sp.MatrixSymbol("W_{l}", n_l, n_prev)
-    h = sp.MatrixSymbol("h_{l-1}", n_prev, N)
-    b = sp.MatrixSymbol("b_{l}", n_l, 1)
-    delta = sp.MatrixSymbol(r"\delta_{l}", n_l, N)
-    a_l = sp.MatrixSymbol("a_{l}", n_l, N)
-    claims = _linear_claims(W, h, b, delta, a_l, n_l, n_prev, N, layer="$P(l)$")[:2]
+    W, h, b, delta, a = W_(l), h_(l - 1), b_(l), delta_(l), a_(l)
+    claims = _linear_claims(
+        W, h, b, delta, a, n_l, n_prev, N, layer="$P(l)$", rules=(CHAIN_RULE, INDUCTION_HYPOTHESIS)
+    )[:2]
     for c in claims:
         c.premise = "P(l)"
         c.chain.title = c.chain.title.replace(
-            "symbolic sizes", "$1 \\le l \\le L$, symbolic $n_{l-1}, n_l, N$"
+            "symbolic sizes", "$1 \\le l \\le L$, symbolic $n(l-1), n(l), N$"
         )
     return claims
+
+
+@dataclass(eq=False, repr=False)  # the engine's short repr, not every chain
+class Induction(LayerIdentity):
+    r"""A theorem proved by induction downward on the layer index :math:`l`, :math:`1 \le l \le L`.
+
+    ``predicate(k)`` is the statement :math:`P(k)` as a SymPy expression in ``k``. ``base``
+    proves :math:`P(L)`; ``step`` proves :math:`P(l) \Rightarrow P(l-1)` for :math:`2 \le l \le L`;
+    ``consequences`` prove, from :math:`P(l)`, the gradients of layer :math:`l`. Besides each
+    chain, :meth:`induction_checks` checks by substitution that the base chain runs from
+    :math:`P(l)|_{l=L}`'s left side to its right side, that the step chain runs from
+    :math:`P(l)|_{l \to l-1}`'s left side to its right side, and that the only hypothesis the step
+    substitutes is :math:`P(l)` itself (at other indices). That these give :math:`P(l)` for every
+    :math:`l` is the induction principle, cited (:data:`~backproof.symbolic.rules.INDUCTION_PRINCIPLE`).
+    """
+
+    hypothesis: str = ""
+    base: list = field(default_factory=list)
+    step: list = field(default_factory=list)
+    consequences: list = field(default_factory=list)
+    predicate: Callable | None = None
+    index: sp.Symbol = l
+    depth: sp.Symbol = L
+    cites: tuple = ()
+
+    def induction_checks(self) -> dict[str, bool]:
+        r"""The checks that make the chains an induction on :math:`l`, each by substitution."""
+        assert self.predicate is not None
+        Pl = self.predicate(self.index)
+        at_L, at_prev = Pl.xreplace({self.index: self.depth}), Pl.xreplace({self.index: self.index - 1})
+        base, step = self.base[0].chain, self.step[0].chain
+        hyp_steps = [st for st in step.steps if INDUCTION_HYPOTHESIS in getattr(st, "rules", ())]
+        uses = [pair for st in hyp_steps for pair in st.uses]
+        free = {x for x in (r, s) if x in Pl.free_symbols}
+        is_P_l = [
+            any(lhs == Pl.lhs.xreplace(m) and rhs == Pl.rhs.xreplace(m) for m in _renamings(free, lhs))
+            for lhs, rhs in uses
+        ]
+        return {
+            "P(l) mentions l": self.index in Pl.free_symbols,
+            "base case is P(l) at l = L": (base.steps[0].expr, base.steps[-1].expr) == (at_L.lhs, at_L.rhs),
+            "step concludes P(l) at l - 1": (step.steps[0].expr, step.steps[-1].expr)
+            == (at_prev.lhs, at_prev.rhs),
+            "step assumes P(l), nothing else": bool(uses) and all(is_P_l),
+            "base case mentions L": self.depth in _symbols_of(base),
+            "step mentions l": self.index in _symbols_of(step),
+        }
+
+    def statement_checks(self) -> list[bool]:
+        return [*super().statement_checks(), *self.induction_checks().values()]
+
+
+def _symbols_of(chain) -> set:
+    return set().union(*(sp.sympify(st.expr).free_symbols for st in chain.steps))
+
+
+def _renamings(free: set, lhs) -> list[dict]:
+    r"""Every renaming of the free indices of :math:`P` to the indices of ``lhs`` (at most 2 indices)."""
+    found = sp.sympify(lhs).atoms(sp.Symbol)  # free_symbols would miss the indices of a derivative's variable
+    idx = sorted((x for x in found if x.is_integer and x not in (l, L, N)), key=str)
+    names = sorted(free, key=str)
+    return [dict(zip(names, perm)) for perm in itertools.permutations(idx, len(names))] or [{}]
 
 
 # --- concrete instance of one hidden layer inside a network, for the variants
@@ -407,7 +541,7 @@ def recursion_theorem() -> Induction:
         name,
         "The recursion theorem: ∂E/∂a_l = δ_l for every layer l, "
         "where δ_L := y − d and δ_{l−1} := σ'(a_{l−1}) ⊙ W_lᵀ δ_l",
-        [c.chain for c in claims],
+        [*(c.chain for c in claims), chain_rule_chain("linear"), chain_rule_chain("step")],
         assumptions=[
             "$\\delta_L := y - d$ and $\\delta_{l-1} := \\sigma'(a_{l-1}) \\odot W_l^\\top \\delta_l$ "
             "(the recursion defines $\\delta_l$); $P(l)$: $\\partial E / \\partial a_l = \\delta_l$; "
@@ -422,11 +556,13 @@ def recursion_theorem() -> Induction:
         implements="backprop",
         necessity=_base_case_needs_the_assumption,
         claims=claims,
-        size_note="symbolic L, widths n_0 … n_L and batch N (every depth and size)",
+        size_note="symbolic l, L, widths n(0) … n(L) and batch N (every depth and size), from cited rules",
         hypothesis="$P(l)$: $\\partial E / \\partial a_l = \\delta_l$",
         base=base,
         step=step,
         consequences=consequences,
+        predicate=P,
+        cites=(INDUCTION_PRINCIPLE,),
     )
 
 

@@ -50,7 +50,6 @@ def _ones_col(N) -> sp.OneMatrix:
 
 m, n, N = _size("m"), _size("n"), _size("N")
 L = _size("L")
-n_prev, n_l, n_L = _size("n_{l-1}"), _size("n_{l}"), _size("n_{L}")
 
 # --------------------------------------------------------------------------- activations, by definition
 
