@@ -48,6 +48,7 @@ from __future__ import annotations
 import sympy as sp
 
 from . import network_identities, relu_identities, softmax_identities
+from .core import RELATIONS, Rule, StepVerdict, check_step
 from .engine import (
     CATALOGUE,
     DEFINITION,
@@ -75,6 +76,7 @@ from .engine import (
 )
 from .network_identities import TINY, TINY_LABELS, tiny_network
 from .notation import Diag, EDiv, Had, Inner, Relu, Step0, interpret, nc, to_latex
+from .refuter import Counterexample
 from .softmax_identities import N_EXPLICIT, _explicit, softmax_vector
 
 __all__ = [
@@ -84,6 +86,7 @@ __all__ = [
     "N_EXPLICIT",
     "PROOF",
     "REFUTATION",
+    "RELATIONS",
     "REWRITE",
     "SHAPES",
     "TINY",
@@ -91,6 +94,7 @@ __all__ = [
     "VARIANT_SECONDS",
     "Chain",
     "Check",
+    "Counterexample",
     "Diag",
     "EDiv",
     "Had",
@@ -99,10 +103,13 @@ __all__ = [
     "Link",
     "ProofResult",
     "Relu",
+    "Rule",
     "Step",
     "Step0",
+    "StepVerdict",
     "Variant",
     "Verdict",
+    "check_step",
     "equal",
     "expand",
     "identities",

@@ -78,6 +78,7 @@ def _activation_derivative_lemmas() -> list[LayerIdentity]:
         definitions={LeakyRelu(_a): LEAKY_DEF, LeakySlope(_a): LEAKY_SLOPE},
     )
     lr.cases = [{_a: _a_pos}, {_a: _a_neg}]
+    lr.hypotheses = {sp.Ne(_a, 0): True}  # stated: the two cases cover exactly a != 0
     kink = IndexedChain(
         "at the kink $a = 0$, where the derivative does not exist: the convention",
         [

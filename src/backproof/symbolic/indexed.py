@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
+from . import core
+from .core import Rule, StepVerdict
 from .engine import DEFINITION, REWRITE, Chain, Check, Identity, Step, Verdict
 from .notation import _Printer
 from .rules import CHAIN_RULE, CitedStep
@@ -86,71 +88,24 @@ def to_latex(expr) -> str:
 # --------------------------------------------------------------------------- the checker
 
 
-def _delta_first(expr):
-    """In each multi-limit Sum, sum first over the variables a Kronecker delta pins down."""
-
-    def reorder(e):
-        pinned = {v for kd in e.function.atoms(sp.KroneckerDelta) for v in kd.args[:2]}
-        limits = sorted(e.limits, key=lambda lim: lim[0] not in pinned)
-        return sp.Sum(e.function, *limits)
-
-    return expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) > 1, reorder)
-
-
-def _canonical(expr, depth: int = 0):
-    """Rename every summation variable by its nesting, so equal sums look equal."""
-    if isinstance(expr, sp.Sum):
-        f, limits = expr.function, []
-        for number, (v, lo, hi) in enumerate(expr.limits):
-            new = sp.Symbol(f"k{depth}_{number}", integer=True)
-            f = f.xreplace({v: new})
-            limits.append((new, lo, hi))
-        return sp.Sum(_canonical(f, depth + 1), *limits)
-    if not expr.args or isinstance(expr, (sp.MatrixSymbol, sp.Symbol)):
-        return expr
-    return expr.func(*[_canonical(x, depth) for x in expr.args])
+_canonical = core.canonical  # bound variables renamed by the core, capture-free
 
 
 def normal_form(expr, definitions: dict | None = None):
-    r"""Substitute ``definitions``, evaluate derivatives and sums, and repeat until nothing changes."""
-    expr = sp.sympify(expr)
-    for _ in range(6):  # definitions may refer to one another: substitute them all before evaluating
-        if not definitions or (new := expr.xreplace(definitions)) == expr:
-            break
-        expr = new
-    for _ in range(10):  # evaluating may uncover more defined symbols (such as entries of y)
-        new = _delta_first(expr.xreplace(definitions) if definitions else expr).doit()
-        if new == expr:
-            break
-        expr = new
-    return _canonical(expr)
+    r"""The core's normal form (:func:`backproof.symbolic.core.normal_form`)."""
+    return core.normal_form(expr, definitions)
 
 
 def equal_general(a, b, definitions: dict | None = None, assumptions: dict | None = None, case=None) -> bool:
-    r"""Whether SymPy proves ``a == b`` for expressions with symbolic-size sums and Kronecker deltas.
+    r"""Whether the core proves ``a == b`` for expressions with symbolic-size sums and Kronecker deltas.
 
-    Both sides are brought to :func:`normal_form` (definitions substituted, derivatives
-    and sums evaluated, a sum taken first over the variable its Kronecker delta pins,
-    summation variables renamed canonically), ``assumptions`` then applied, and the
-    difference must simplify to 0.
+    Both sides are brought to the core's normal form (definitions unfolded, derivatives and sums
+    evaluated, a sum taken first over the variable its Kronecker delta pins when its range does
+    not depend on another, bound variables renamed apart and then canonically), ``assumptions``
+    and ``case`` substituted, and the difference must simplify to 0.
     """
-    if isinstance(a, sp.MatrixBase) or isinstance(b, sp.MatrixBase):
-        a, b = sp.Matrix(a), sp.Matrix(b)
-        return a.shape == b.shape and all(
-            equal_general(x, y, definitions, assumptions, case) for x, y in zip(a, b)
-        )
-    sides = []
-    for expr in (a, b):
-        expr = normal_form(expr, definitions)
-        if assumptions:
-            expr = normal_form(expr.xreplace(assumptions))
-        if case:
-            expr = normal_form(expr.subs(case))
-        sides.append(expr)
-    diff = sides[0] - sides[1]
-    if diff == 0:
-        return True
-    return sp.simplify(diff) == 0
+    sides = [core.normal_form(x, definitions, assumptions, case) for x in (a, b)]
+    return core.equal(*sides)
 
 
 def defn(expr, why: str) -> Step:
@@ -216,6 +171,11 @@ def applies_its_rules(before, after) -> bool:
     return True
 
 
+def _cited(lhs, rhs) -> Rule:
+    name = "the loss as defined, differentiated" if isinstance(rhs, sp.Derivative) else "chain rule"
+    return Rule(name, sp.Eq(lhs, rhs, evaluate=False), "cited")
+
+
 class IndexedChain(Chain):
     r"""A :class:`~backproof.symbolic.engine.Chain` checked by :func:`equal_general`.
 
@@ -224,19 +184,45 @@ class IndexedChain(Chain):
     evaluating, the delta-pinned sum taken first, and summation variables renamed.
     """
 
-    def check(self) -> list[bool]:
-        results = []
+    def __post_init__(self) -> None:
+        # A left side such as dE/dW_rs is not a fresh name: the chain rule it states is a cited
+        # rule, named and counted, never a definition (the core refuses it as one).
+        cited = {k: v for k, v in self.definitions.items() if isinstance(k, sp.Derivative)}
+        if cited:
+            self.definitions = {k: v for k, v in self.definitions.items() if k not in cited}
+            self.rules = [*self.rules, *(_cited(k, v) for k, v in cited.items())]
+
+    def verdicts(self) -> list[StepVerdict]:
+        r"""The core's verdict on each step; a :class:`~backproof.symbolic.rules.CitedStep` is checked by
+        :func:`applies_its_rules` (the step before with exactly the cited instances substituted)."""
+        stated, _ = self.stated()
+        problem = core.definition_problem(self.definitions, stated) or core.partition_problem(
+            self.cases, stated
+        )
+        if problem:
+            return [StepVerdict(False, problem)] * (len(self.steps) - 1)
+        out = []
         for before, after in zip(self.steps, self.steps[1:]):
             if isinstance(after, CitedStep):
-                results.append(applies_its_rules(before, after))
-                continue
-            uses = self.assumptions if "assumption" in after.why else None
-            ok = True
-            for case in self.cases or [{}]:
-                defs = {k.xreplace(case): v.xreplace(case) for k, v in self.definitions.items()}
-                ok = ok and equal_general(before.expr.xreplace(case), after.expr.xreplace(case), defs, uses)  # type: ignore[attr-defined]  # Chain.definitions is an untyped dict; its keys are SymPy expressions
-            results.append(ok)
-        return results
+                ok = applies_its_rules(before, after)
+                names = ", ".join(rule.name for rule in after.rules)
+                out.append(
+                    StepVerdict(
+                        ok, f"applies {names}" if ok else f"is not the step before with {names} applied"
+                    )
+                )
+            else:
+                out.append(self._plain_verdict(before, after))
+        return out
+
+    def _plain_verdict(self, before, after) -> StepVerdict:
+        verdict = None
+        for case in self.cases or [None]:
+            verdict = self.check_pair(before.expr, after.expr, after.relation, self._subs(after), case)
+            if verdict.follows is not True:
+                break
+        assert verdict is not None
+        return verdict
 
     def latex(self) -> list[str]:
         return [to_latex(step.expr) for step in self.steps]

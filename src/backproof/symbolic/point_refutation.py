@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .engine import REFUTATION, Verdict
+from .engine import Verdict
+from .refuter import REFUTATION
 
 
 @dataclass
@@ -42,14 +43,20 @@ class PointVariant:
     wrong: Callable[[dict], sp.Matrix]
     sizes: str
 
-    def refute(self, seed: int = 0) -> Verdict:
-        r"""Evaluate the variant, the claim and the true derivative exactly at the point of ``seed``."""
+    def refute(self, seed: int = 0, points: int = 4) -> Verdict:
+        r"""Evaluate the variant, the claim and the true derivative exactly at the points of seeds
+        ``seed, seed + 1, ...`` (``points`` of them), until one refutes the variant: one point may
+        be where the variant happens to hold (leaky ReLU's ``1 - α`` at ``α = 1/2``)."""
         start = time.perf_counter()
-        point = _instance_at(self.instance, seed)
-        truth = point[self.target]
-        holds = _exactly_equal(truth, self.true(point))
-        differs = _provably_different(truth, self.wrong(point))
-        where = {"seed": seed, "sizes": self.sizes, "claim_holds_there": holds}
+        holds = False
+        for at in range(seed, seed + points):
+            point = _instance_at(self.instance, at)
+            truth = point[self.target]
+            holds = _exactly_equal(truth, self.true(point))
+            differs = _provably_different(truth, self.wrong(point))
+            if not holds or differs:
+                break
+        where = {"seed": at, "sizes": self.sizes, "claim_holds_there": holds}
         method = REFUTATION if holds else "the claim itself failed at the point"
         return Verdict(self.name, holds and differs, method, time.perf_counter() - start, where)
 
@@ -61,8 +68,8 @@ def _instance_at(instance: Callable[[random.Random], dict], seed: int) -> dict:
 
 def _provably_different(a, b) -> bool:
     r"""Whether some entry of ``a - b`` is provably nonzero: exactly for rationals, else by the
-    engine's 50-digit interval arithmetic (:func:`~backproof.symbolic.engine._sign`)."""
-    from .engine import _sign
+    engine's 50-digit interval arithmetic (:func:`~backproof.symbolic.refuter._sign`)."""
+    from .refuter import _sign
 
     a, b = sp.Matrix(a), sp.Matrix(b)
     if a.shape != b.shape:

@@ -128,7 +128,7 @@ def _base_claim() -> Claim:
     a, d, y = a_(L), sp.MatrixSymbol("d", n_L, N), sp.MatrixSymbol("y", n_L, N)
     kd = sp.KroneckerDelta
     S_q = sp.Sum(sp.exp(a[t, q]), (t, 0, n_L - 1))
-    E_y = -sp.Sum(d[p, q] * sp.log(y[p, q]), (p, 0, n_L - 1), (q, 0, N - 1))
+    E_y = -sp.Sum(d[p, q] * sp.log(sp.exp(a[p, q]) / S_q), (p, 0, n_L - 1), (q, 0, N - 1))  # y written out
     E_lse = -sp.Sum(d[p, q] * (a[p, q] - sp.log(S_q)), (p, 0, n_L - 1), (q, 0, N - 1))
     y_rs = sp.exp(a[r, s]) / sp.Sum(sp.exp(a[t, s]), (t, 0, n_L - 1))
     total = sp.Sum(d[p, s], (p, 0, n_L - 1))
@@ -136,11 +136,14 @@ def _base_claim() -> Claim:
         "base case $P(L)$: entry $(r, s)$, symbolic $L$, $n(L)$ and $N$",
         [
             defn(sp.Derivative(E, a[r, s]), ""),
-            defn(sp.Derivative(E_y, a[r, s]), "definition: $E = -\\sum_{p,q} d_{p,q} \\log y_{p,q}$"),
+            defn(
+                sp.Derivative(E_y, a[r, s]),
+                "definition: $E = -\\sum_{p,q} d_{p,q} \\log y_{p,q}$ with $y = g(a_L)$, "
+                "$y_{p,q} = e^{a_{p,q}} / \\sum_t e^{a_{t,q}}$",
+            ),
             rewrite(
                 sp.Derivative(E_lse, a[r, s]),
-                "$y_{p,q} = e^{a_{p,q}} / \\sum_t e^{a_{t,q}}$, so $\\log y_{p,q} = a_{p,q} - \\log \\sum_t "
-                "e^{a_{t,q}}$ (SymPy differentiates both forms)",
+                "$\\log y_{p,q} = a_{p,q} - \\log \\sum_t e^{a_{t,q}}$ (SymPy differentiates both forms)",
             ),
             rewrite(
                 -sp.Sum(
@@ -167,11 +170,11 @@ def _base_claim() -> Claim:
         ],
         definitions={
             E: E_y,
-            y[p, q]: sp.exp(a[p, q]) / S_q,
             y[r, s]: y_rs,
             delta_(L): sp.MatAdd(y, -d, evaluate=False),
         },
         assumptions={total: 1, _canonical(total): 1},
+        hypotheses={sp.Q.real_elements(a): True},  # stated: the logits are real
     )
     return Claim(delta_(L), chain, sp.Derivative(E, a[r, s]), condition=r"\delta_L := y - d")
 

@@ -26,7 +26,7 @@ def _size(name: str):
 
 p, q, r, s, t = (_int(v) for v in "pqrst")
 E = sp.Symbol("E")  # the loss: any differentiable function of the layer's output
-sigma = sp.Function("sigma")  # any differentiable activation
+sigma = sp.Function("sigma", real=True)  # any differentiable real activation
 _u = sp.Dummy("u")
 
 
