@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import sympy as sp
 
 from . import symbolic as S
 from .symbolic._accuracy import (
@@ -263,9 +264,9 @@ class Report:
 
 
 def _rules_of(ident) -> list[dict]:
-    from .symbolic.rules import cited_rules
+    from .symbolic.rules import cited_rules, rule_dict
 
-    return [rule.to_dict() for rule in cited_rules(ident)]
+    return [rule_dict(rule) for rule in cited_rules(ident)]
 
 
 def report(ident, seed: int = 0, certificate: Certificate | None = None) -> Report:
@@ -324,7 +325,7 @@ def report(ident, seed: int = 0, certificate: Certificate | None = None) -> Repo
 class Certificate:
     r"""What SymPy established about one identity: the proof's result and the wrong variants' verdicts."""
 
-    result: object  # backproof.symbolic.ProofResult
+    result: S.ProofResult
     verdicts: list
     from_cache: bool = False
 
@@ -359,26 +360,70 @@ def _sources_digest() -> str:
     import sympy
 
     h = hashlib.sha256(f"format {CACHE_FORMAT}; sympy {sympy.__version__}; {sys.version}".encode())
-    root = Path(__file__).resolve().parent
     for path in _symbolic_sources():
-        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+        h.update(f"{path.parent.name}/{path.name}".encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
 
-def proof_key(ident, seed: int = 0) -> str:
-    r"""The cache key of ``ident``'s proof: a digest of the engine's and the identities' sources, the
-    identity's name, its chains (titles and step counts), its variants and the seed.
+def _tree_digest(obj, memo: dict) -> bytes:
+    r"""A digest of a SymPy expression (or matrix, tuple, dict, string) by its structure and names.
 
-    Any change to a source file of :mod:`backproof.symbolic` changes every key.
+    Stable across processes (no use of ``hash``); a shared subexpression is digested once.
     """
-    shape = [
-        ident.name,
-        seed,
-        [(c.title, len(c.steps)) for c in ident.chains],
-        [v.name for v in ident.variants],
-        len(ident.equations()),
-    ]
-    return hashlib.sha256((_sources_digest() + json.dumps(shape, default=str)).encode()).hexdigest()
+    got = memo.get(id(obj))
+    if got is not None:
+        return got[0]
+    if isinstance(obj, sp.MatrixBase):
+        parts = [b"M%d,%d" % obj.shape, *(_tree_digest(x, memo) for x in obj)]
+    elif isinstance(obj, sp.Basic) and obj.args:
+        parts = [type(obj).__name__.encode(), *(_tree_digest(x, memo) for x in obj.args)]
+    elif isinstance(obj, sp.Basic):
+        signs = sorted(obj.assumptions0.items()) if isinstance(obj, sp.Symbol) else ()
+        parts = [type(obj).__name__.encode(), str(obj).encode(), str(signs).encode()]
+    elif isinstance(obj, (tuple, list)):
+        parts = [b"T", *(_tree_digest(x, memo) for x in obj)]
+    elif isinstance(obj, dict):
+        parts = [b"D", *(_tree_digest(k, memo) + _tree_digest(v, memo) for k, v in obj.items())]
+    else:
+        parts = [type(obj).__name__.encode(), str(obj).encode()]
+    out = hashlib.blake2b(b"\0".join(parts), digest_size=16).digest()
+    memo[id(obj)] = (out, obj)  # obj kept alive, so its id is not reused
+    return out
+
+
+def _content(ident) -> list:
+    r"""What the identity states and proves, as plain data: statement, chains (every step, definition,
+    assumption, case and rule), variants."""
+    out: list = [ident.name, ident.statement, list(ident.assumptions)]
+    for c in ident.chains:
+        steps = [
+            (
+                st.expr,
+                st.why,
+                st.kind,
+                st.relation,
+                tuple(getattr(st, "uses", ())),
+                str(getattr(st, "rules", ())),
+            )
+            for st in c.steps
+        ]
+        rules = [(r.name, r.statement, r.status) for r in getattr(c, "rules", ())]
+        out.append((c.title, c.size, steps, c.definitions, c.assumptions, c.hypotheses, c.cases, rules))
+    for v in ident.variants:
+        out.append((v.name, getattr(v, "wrong", None), getattr(v, "first", None), getattr(v, "chain", None)))
+    return out
+
+
+def proof_key(ident, seed: int = 0) -> str:
+    r"""The cache key of ``ident``'s proof.
+
+    A digest of the sources of :mod:`backproof.symbolic` (the trusted core, the engine and every
+    identity module), of the identity itself (statement, every step of every chain with its
+    definitions, assumptions, cases and cited rules; the variants) and of the seed: a change to any
+    of them is a miss.
+    """
+    content = _tree_digest([_content(ident), seed], {})
+    return hashlib.sha256(_sources_digest().encode() + content).hexdigest()
 
 
 def _entry_path(ident, seed: int) -> Path:
@@ -454,8 +499,8 @@ def load_certificate(ident, seed: int = 0) -> Certificate | None:
     return Certificate(result, verdicts, from_cache=True)
 
 
-def _certify_in_worker(number: int, seed: int) -> tuple[str, Certificate]:
-    ident = S.identities()[number - 1]  # the catalogue inherited from the parent (fork)
+def _certify_in_worker(position: int, seed: int) -> tuple[str, Certificate]:
+    ident = S.identities()[position]  # the catalogue inherited from the parent (fork)
     return ident.name, certify(ident, seed)
 
 
@@ -498,7 +543,7 @@ def iter_reports(seed: int = 0, *, cache: bool = True, jobs: int | None = None) 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             if pool is not None:
-                futures = {i.name: pool.submit(_certify_in_worker, i.number, seed) for i in todo}
+                futures = {i.name: pool.submit(_certify_in_worker, idents.index(i), seed) for i in todo}
         for ident in idents:
             cert = certs[ident.name]
             if cert is None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 import itertools
 import time
+from collections.abc import Callable
 
 import sympy as sp
 
@@ -133,7 +134,11 @@ def _step(n_prev: int, n_l: int, N: int) -> bool:
     return chain_rule_holds(u, list(a_prev), rule)
 
 
-_CHECKS = {"linear": (_linear, 3), "activation": (_activation, 2), "step": (_step, 3)}
+_CHECKS: dict[str, tuple[Callable[..., bool], int]] = {
+    "linear": (_linear, 3),
+    "activation": (_activation, 2),
+    "step": (_step, 3),
+}
 
 
 @functools.cache

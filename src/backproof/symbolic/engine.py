@@ -45,7 +45,7 @@ from sympy.assumptions.assume import AppliedPredicate
 from . import core
 from .core import Rule, StepVerdict
 from .notation import Defines, interpret, to_latex
-from .refuter import Counterexample  # REFUTATION, SHAPES: re-exported
+from .refuter import REFUTATION, SHAPES, Counterexample  # noqa: F401  # REFUTATION, SHAPES: re-exported
 from .refuter import refute as _refute
 
 __all__ = [

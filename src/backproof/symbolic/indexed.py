@@ -217,7 +217,8 @@ class IndexedChain(Chain):
 
     def _plain_verdict(self, before, after) -> StepVerdict:
         verdict = None
-        for case in self.cases or [None]:
+        cases: list[dict | None] = [*self.cases] or [None]
+        for case in cases:
             verdict = self.check_pair(before.expr, after.expr, after.relation, self._subs(after), case)
             if verdict.follows is not True:
                 break

@@ -8,6 +8,9 @@ derive for symbolic sizes. Each such rule is a :class:`Rule` with a statement an
   if one of those checks fails); for any other size it is cited;
 * ``"cited"``: not checked by SymPy at all.
 
+:class:`~backproof.symbolic.core.Rule` is the trusted core's; this module holds the instances the
+layer proofs cite.
+
 A step that applies a rule is a :class:`CitedStep`: it names its rules and the instances it
 substitutes (``uses``: pairs *instance of the rule's left side* → *its right side*). Its check
 (:meth:`~backproof.symbolic.indexed.IndexedChain.check`) is that the step's expression is the one
@@ -22,7 +25,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .engine import DEFINITION, Step
+import sympy as sp
+
+from .core import Rule
+from .engine import Step
 
 __all__ = [
     "CHAIN_RULE",
@@ -32,35 +38,19 @@ __all__ = [
     "INDUCTION_PRINCIPLE",
     "NETWORK_STRUCTURE",
     "CitedStep",
-    "Rule",
     "cite",
     "cited_rules",
+    "rule_dict",
 ]
 
 #: The ``kind`` of a step that applies a cited rule (neither a definition nor derived by SymPy).
 CITED = "cited rule"
 
-STATUSES = ("checked for all sizes", "checked for sizes", "cited")
 
-
-@dataclass(frozen=True)
-class Rule:
-    r"""A rule a proof cites: its name, its statement (LaTeX) and how far SymPy checked it.
-
-    ``status`` is ``"checked for all sizes"``, ``"checked for sizes …"`` (the sizes follow) or
-    ``"cited"``. (The trusted core's ``Rule`` has the same three fields.)
-    """
-
-    name: str
-    statement: str
-    status: str
-
-    def __post_init__(self) -> None:
-        if not any(self.status == s or self.status.startswith(s + " ") for s in STATUSES):
-            raise ValueError(f"rule {self.name!r}: status {self.status!r} is not one of {STATUSES}")
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "statement": self.statement, "status": self.status}
+def rule_dict(rule: Rule) -> dict:
+    r"""A rule as JSON: its name, its statement (LaTeX) and its status."""
+    statement = rule.statement if isinstance(rule.statement, str) else sp.latex(rule.statement)
+    return {"name": rule.name, "statement": statement, "status": rule.status}
 
 
 #: Every size at which the chain-rule instances are checked: 1, 2 and 3 in each dimension.
@@ -116,17 +106,21 @@ def cite(expr, why: str, rules, uses) -> CitedStep:
 
 
 def cited_rules(ident) -> list[Rule]:
-    r"""The rules identity ``ident`` cites: those of its steps and its own (``ident.cites``), each once."""
+    r"""The rules identity ``ident`` cites, each once: its own (``ident.cites``, such as the induction
+    principle), those its steps apply (:class:`CitedStep`) and those its chains use as rewrites
+    (``Chain.rules``, the core's cited rules)."""
     out: list[Rule] = []
-    for rule in getattr(ident, "cites", ()):
-        if rule not in out:
+
+    def add(rule) -> None:
+        if all(rule is not x and rule != x for x in out):
             out.append(rule)
+
+    for rule in getattr(ident, "cites", ()):
+        add(rule)
     for chain in ident.chains:
         for step in chain.steps:
             for rule in getattr(step, "rules", ()):
-                if rule not in out:
-                    out.append(rule)
+                add(rule)
+        for rule in getattr(chain, "rules", ()):
+            add(rule)
     return out
-
-
-_ = DEFINITION  # a cited step is not a definition: it has a kind of its own, CITED
