@@ -375,7 +375,8 @@ def test_leaky_slope_one_minus_alpha_below_zero_is_refuted_whatever_alpha_is_dra
 
 
 def test_leaky_point_variant_tries_another_point_when_alpha_is_one_half():
-    from backproof.symbolic import layer_identities as LP
+    from backproof.symbolic import activation_derivatives as AD
+    from backproof.symbolic import point_refutation as PR
 
     def wrong(P):
         return sp.Matrix([1 if v > 0 else 1 - P["alpha"] for v in P["points"]])
@@ -383,8 +384,8 @@ def test_leaky_point_variant_tries_another_point_when_alpha_is_one_half():
     def true(P):
         return sp.Matrix([1 if v > 0 else P["alpha"] for v in P["points"]])
 
-    (variant,) = LP._deriv_variants(LP.LEAKY_DEF, "rat", true, [("one_minus_alpha", "1 - α below 0", wrong)])
-    seeds = [s for s in range(40) if LP._instance_at(variant.instance, s)["alpha"] == sp.Rational(1, 2)]
+    (variant,) = AD._deriv_variants(AD.LEAKY_DEF, "rat", true, [("one_minus_alpha", "1 - α below 0", wrong)])
+    seeds = [s for s in range(40) if PR._instance_at(variant.instance, s)["alpha"] == sp.Rational(1, 2)]
     assert seeds, "no seed draws alpha = 1/2: the test would not test the escape"
     for seed in seeds:
         assert variant.refute(seed).refuted
