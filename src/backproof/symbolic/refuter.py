@@ -273,6 +273,7 @@ def _try(rng, t, sides, stated, subs, sizes, indices, undef, choices, relation):
     conds = [fill(rename_apart(a)) for a in stated]
     free = set().union(*(e.free_symbols for e in exprs), *(c.free_symbols for c in conds))
     free |= set().union(*(e.atoms(sp.Indexed) for e in exprs), *(c.atoms(sp.Indexed) for c in conds))
+    free -= {e.base.label for e in free if isinstance(e, sp.Indexed)}  # b[1], not the name b
     mood = MOODS[t % len(MOODS)]
     # near and equal values around 0 first (the largest logit's gap is 0), then anywhere
     shared = sp.Rational(int(rng.integers(-19, 21)), int(rng.integers(1, 5)))
