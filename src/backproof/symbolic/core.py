@@ -140,7 +140,7 @@ def definition_problem(definitions: dict, stated=()) -> str | None:
     terms of itself (directly or through other definitions), a name that occurs in a stated
     assumption, a value its declared sign rules out, and one name defined twice in ways that disagree.
     """
-    heads = {}
+    heads: dict = {}
     for key, value in definitions.items():
         head = _head(key)
         if head is None:

@@ -245,9 +245,8 @@ class Chain:
             problem = "the chain mixes <= and >=: its two ends are not related"
         if problem:
             return [StepVerdict(False, problem)] * (len(self.steps) - 1)
-        out = []
+        out: list[StepVerdict] = []
         for before, after in zip(self.steps, self.steps[1:]):
-            verdict = None
             for case in _cases(self.cases):
                 verdict = self.check_pair(before.expr, after.expr, after.relation, self._subs(after), case)
                 if verdict.follows is not True:
@@ -297,8 +296,8 @@ class Chain:
 
 
 def _rule_rewrites(rules) -> dict:
-    cited = [r for r in rules if isinstance(r, Rule) and isinstance(r.statement, sp.Equality)]
-    return {r.statement.lhs: r.statement.rhs for r in cited}
+    cited = [r.statement for r in rules if isinstance(r, Rule) and isinstance(r.statement, sp.Equality)]
+    return {eq.lhs: eq.rhs for eq in cited}
 
 
 # --------------------------------------------------------------------------- compatibility
