@@ -365,8 +365,11 @@ def _verify(args) -> int:
     for line in table_header():
         print(line, flush=True)
     reports = []
+    options = {"cache": False} if args.no_cache else {}
+    if args.jobs is not None:
+        options["jobs"] = args.jobs
     with _heartbeat("verify"):
-        for r in iter_reports(cache=not args.no_cache, jobs=args.jobs):  # each row as soon as it is done
+        for r in iter_reports(**options):  # each row as soon as its identity is done
             reports.append(r)
             print(table_row(r), flush=True)
     for line in table_footer(reports):

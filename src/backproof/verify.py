@@ -507,7 +507,7 @@ def _certify_in_worker(position: int, seed: int) -> tuple[str, Certificate]:
 def _pool(jobs: int):
     r"""A pool of ``jobs`` processes forked from this one (they inherit the built catalogue), or ``None``.
 
-    Only where ``fork`` is the safe default's equal (Linux); elsewhere the proofs run in this process.
+    On Linux only (elsewhere ``fork`` is not the platform's default); otherwise the proofs run here.
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor

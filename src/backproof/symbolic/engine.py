@@ -727,7 +727,7 @@ class Identity:
             rows = [f"& {parts[0]}"]  # each step starts at the same column, its reason in a column of its own
             for s, tex in zip(c.steps[1:], parts[1:]):
                 rel = core.relation_latex(s.relation)
-                tag = "definition" if s.kind == DEFINITION else "rewrite"
+                tag = s.kind  # "definition", "rewrite" or "cited rule": never a cited rule shown as derived
                 rows.append(rf"&{rel} {tex} && {_why_latex(f'[{tag}] ' + s.why)}")
             lines.append("$$ \\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned} $$")
         if unprinted:

@@ -43,22 +43,25 @@ module proves the pieces it is made of for every size, and then the recursion fo
   only** (like identity 8 for the shallow network); numerically, ``backprop`` and one step of
   ``train_minibatch`` are compared with SymPy's derivatives for each of the four activations.
 
-**What SymPy checks, and what it does not.** Every ``=`` of every chain is checked by
-SymPy (derivatives of entries of symbolic-size matrix expressions, sums over symbolic
-ranges, Kronecker deltas) after the definitions are substituted. Steps are of two kinds
-(``Step.kind``): ``"definition"`` (a definition, a cited rule or the induction
-hypothesis is substituted: the check is that the substitution was made as written) and
-``"rewrite"`` (SymPy derives the next line). The multivariable chain rule
-(:math:`\partial E/\partial W_{r,s} = \sum_{p,q} \partial E/\partial a_{p,q}\, \partial
-a_{p,q}/\partial W_{r,s}` for :math:`E` differentiable) is cited as a rule of calculus,
-marked ``"definition"``; it is not derived for symbolic sizes. :func:`chain_rule_chain`
-checks it with SymPy for an undefined :math:`E` of all entries at one concrete size
-(:math:`m, n, N = 2, 2, 2`) only, and the cross-checks
+**What SymPy checks, and what it does not.** Every step of every chain is checked (by the
+trusted core, :mod:`backproof.symbolic.core`: derivatives of entries of symbolic-size matrix
+expressions, sums over symbolic ranges, Kronecker deltas). Steps are of three kinds
+(``Step.kind``): ``"rewrite"`` (SymPy derives the next line), ``"definition"`` (a definition is
+substituted; SymPy checks the substitution) and ``"cited rule"``
+(:class:`~backproof.symbolic.rules.CitedStep`: a rule SymPy does not derive for symbolic sizes is
+applied; the check is that the step is the one before with exactly the rule's instance
+substituted, and for the chain rule that the instance has the rule's form). The cited rules are
+objects with a statement and a status (:mod:`backproof.symbolic.rules`): the multivariable chain
+rule, "checked for sizes 1 to 3 in each dimension" (each instance the proofs use is checked by
+SymPy, for an undefined :math:`E` of all entries, at every such size: :mod:`.chain_rule`); the
+network's structure, the induction hypothesis and the induction principle, "cited". ``backproof
+verify`` lists them per identity ("proved by SymPy from k cited rules"). The induction is one on
+a symbolic layer index :math:`l` (:class:`~backproof.symbolic.recursion.Induction`): :math:`P(l)`
+is a SymPy expression in :math:`l`, and the base case and the step are checked to be
+:math:`P(L)` and :math:`P(l) \Rightarrow P(l-1)` by substitution; that these give every
+:math:`1 \le l \le L` is the induction principle, cited. The cross-checks
 (:mod:`backproof.symbolic._layer_numeric`) compare ``backprop`` with SymPy's own derivatives of
-whole explicit 3-layer networks (3 → 2 → 2 → 3), which use SymPy's differentiation, not this step.
-The induction itself (a proof of :math:`P(L)` and of :math:`P(l) \Rightarrow P(l-1)` for
-every :math:`l` gives :math:`P(l)` for every :math:`1 \le l \le L`) is the principle of
-induction, not a SymPy computation.
+whole explicit 3-layer networks (3 → 2 → 2 → 3).
 
 Indices start at 0, as in NumPy: :math:`W_{r,s}` with :math:`0 \le r \le m - 1`. The free
 indices of a chain (:math:`r, s`) are assumed to be valid indices of the matrix they index:
