@@ -44,6 +44,7 @@ __all__ = [
     "RELATIONS",
     "Rule",
     "StepVerdict",
+    "check_citation",
     "check_step",
     "definition_problem",
     "delta_first",
@@ -764,6 +765,21 @@ def check_step(
         where = ", ".join(f"{k} = {v}" for k, v in point.items())
         return StepVerdict(False, f"{relation_text(relation)} fails at {where}", dict(point), needs)
     return StepVerdict(None, f"SymPy could not decide {relation_text(relation)}", None, needs)
+
+
+def check_citation(before, after, instances, rules) -> StepVerdict:
+    r"""Whether ``after`` is ``before`` with exactly the cited ``instances`` (pairs ``(lhs, rhs)``)
+    substituted, each justified by a named :class:`Rule` (whose status says how far it is checked).
+
+    Nothing else may change in a cited step: no simplification, no stray factor."""
+    if not rules or not all(isinstance(r, Rule) for r in rules):
+        return StepVerdict(False, "a cited step must name the core.Rule(s) it applies")
+    if not instances:
+        return StepVerdict(False, "a cited step must list the instances of its rule it substitutes")
+    names = ", ".join(r.name for r in rules)
+    if sp.sympify(before).xreplace(dict(instances)) != after:
+        return StepVerdict(False, f"is not the step before with {names} applied, and nothing else")
+    return StepVerdict(True, f"applies {names}", None, [f"{r.name} ({r.status})" for r in rules])
 
 
 def _prove(before, after, relation: str, assumptions) -> bool:
