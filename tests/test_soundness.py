@@ -253,6 +253,41 @@ CASES = {
             r"not shown to cover",
         ),
     ],
+    # class: a cited rule applied with something else slipped in
+    "cited rule misapplied": [
+        (
+            "the chain rule cited, with a stray 1/2",
+            lambda: core.check_citation(
+                sp.Derivative(E, W),
+                x * y / 2,
+                [(sp.Derivative(E, W), x * y)],
+                [core.Rule("chain rule", sp.Eq(E, E))],
+            ),
+            r"is not the step before with chain rule applied, and nothing else",
+        ),
+        (
+            "a citation that names no rule",
+            lambda: core.check_citation(sp.Derivative(E, W), x * y, [(sp.Derivative(E, W), x * y)], []),
+            r"must name the core.Rule",
+        ),
+        (
+            "a citation with no instance",
+            lambda: core.check_citation(
+                sp.Derivative(E, W), x * y, [], [core.Rule("chain rule", sp.Eq(E, E))]
+            ),
+            r"must list the instances",
+        ),
+        (
+            "the rule applied and the result simplified in the same step",
+            lambda: core.check_citation(
+                sp.Derivative(E, W) + x,
+                x * y + x - x,
+                [(sp.Derivative(E, W), x * y + 1)],
+                [core.Rule("chain rule", sp.Eq(E, E))],
+            ),
+            r"is not the step before with chain rule applied",
+        ),
+    ],
     # class: hypotheses that contradict each other or a declared sign (a smuggled assumption)
     "inconsistent or smuggled assumption": [
         (

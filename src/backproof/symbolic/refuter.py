@@ -104,8 +104,11 @@ def refute(
     --------
     >>> import sympy as sp
     >>> x = sp.Symbol("x", real=True)
-    >>> print(refute(sp.sin(x) ** 2, sp.Integer(1), "<=", [x > 0]) is None)
-    False
+    >>> found = refute(x**2, x, "<=", [x > 0])  # false: x = 2 gives 4 > 2
+    >>> found.point["x"] > 1 and found.lhs > found.rhs
+    True
+    >>> refute(x**2, x**2 + 1, "<") is None  # true: no counterexample (which proves nothing)
+    True
     """
     if relation not in RELATIONS:
         raise ValueError(f"unknown relation {relation!r}: use one of {', '.join(RELATIONS)}")
