@@ -116,6 +116,11 @@ def _activation_derivative_lemmas() -> list[LayerIdentity]:
                     lambda P: sp.Matrix([P["alpha"] if v > 0 else 1 for v in P["points"]]),
                 ),
                 ("lrelu_for_derivative", "lrelu' = lrelu(a)", lambda P: P["f"]),
+                (
+                    "one_minus_alpha_below_zero",
+                    "lrelu' = 1 − α for a < 0 (right only when α = 1/2)",
+                    lambda P: sp.Matrix([1 if v > 0 else 1 - P["alpha"] for v in P["points"]]),
+                ),
             ],
         ),
         numeric_function="leaky_relu_jvp",

@@ -291,8 +291,8 @@ def _try(rng, t, sides, stated, subs, sizes, indices, undef, choices, relation):
             point[s] = _real(rng, s, mood, shared)
     if any(_truth(c.xreplace(point)) is not True for c in conds):
         return None  # the point breaks a stated assumption
-    left, right = (e.xreplace(point).doit() for e in exprs)
-    for x, y in zip(left, right):
+    for u, v in zip(*exprs):  # entry by entry: stop at the first one that fails
+        x, y = u.xreplace(point).doit(), v.xreplace(point).doit()
         sign = _sign(y - x)
         if sign is None:
             continue

@@ -688,6 +688,11 @@ def _general_targets() -> Identity:
             Variant("assumes_sum_one", "$y - d$ (true only when $\\sum_j d_j = 1$)", gI[i] - dI[i]),
             Variant("flipped_sign", "$d - y \\sum_j d_j$", dI[i] - gI[i] * sp.Sum(dI[j], (j, 1, n))),
             Variant(
+                "sum_to_five",
+                "$y \\sum_{j \\le 5} d_j - d$ (right only when $n = 5$)",
+                gI[i] * sp.Sum(dI[j], (j, 1, 5)) - dI[i],
+            ),
+            Variant(
                 "mean_for_sum",
                 "$y \\cdot \\frac{1}{n}\\sum_j d_j - d$",
                 gI[i] * sp.Sum(dI[j], (j, 1, n)) / n - dI[i],
@@ -834,6 +839,24 @@ def _log_sum_exp_bounds() -> Identity:
         assumptions=["$p \\le n$", "$a_k \\le \\max_j a_j$ for every $k$"],
         variants=[
             Variant("no_log_n", "$\\log\\sum_j \\exp(a_j) \\le \\max_j a_j$", M, upper.title),
+            Variant(
+                "half_log_n",
+                "$\\log\\sum_j \\exp(a_j) \\le \\max_j a_j + \\frac12 \\log n$",
+                M + sp.log(n) / 2,
+                upper.title,
+            ),
+            Variant(
+                "plus_half",
+                "$\\log\\sum_j \\exp(a_j) \\le \\max_j a_j + \\frac12$",
+                M + sp.Rational(1, 2),
+                upper.title,
+            ),
+            Variant(
+                "log_10",
+                "$\\log\\sum_j \\exp(a_j) \\le \\max_j a_j + \\log 10$ (true up to 10 classes)",
+                M + sp.log(10),
+                upper.title,
+            ),
             Variant("reversed", "$\\log\\sum_j \\exp(a_j) \\le a_p$", aI[p], first=lse),
         ],
         checks=_checks(_check_lse),
