@@ -66,6 +66,7 @@ __all__ = [
     "StepVerdict",
     "Variant",
     "Verdict",
+    "check_step",
     "equal",
     "identities",
     "identity",
@@ -237,13 +238,15 @@ class Chain:
         problem = core.definition_problem(self.definitions, stated) or core.partition_problem(
             self.cases, stated
         )
+        unknown = [s.relation for s in self.steps[1:] if s.relation not in core.RELATIONS]
+        if problem is None and unknown:
+            problem = f"unknown relation {unknown[0]!r}: the relations are {', '.join(core.RELATIONS)}"
         if problem is None and _combined(s.relation for s in self.steps[1:]) is None:
             problem = "the chain mixes <= and >=: its two ends are not related"
         if problem:
             return [StepVerdict(False, problem)] * (len(self.steps) - 1)
-        out = []
+        out: list[StepVerdict] = []
         for before, after in zip(self.steps, self.steps[1:]):
-            verdict = None
             for case in _cases(self.cases):
                 verdict = self.check_pair(before.expr, after.expr, after.relation, self._subs(after), case)
                 if verdict.follows is not True:
@@ -251,7 +254,7 @@ class Chain:
             out.append(verdict)
         return out
 
-    def check_pair(self, before, after, relation, subs, case=None, points: int = 2) -> StepVerdict:
+    def check_pair(self, before, after, relation, subs, case=None, points: int = 6) -> StepVerdict:
         """Ask the core whether ``before relation after`` follows in this chain's context."""
         stated, _ = self.stated()
         rewrites = self._rewrites()
@@ -259,7 +262,7 @@ class Chain:
         def refute(a, b, rel):
             return _refute(
                 a, b, rel, stated, definitions=rewrites, hypotheses=subs, case=case,
-                choices=self.choices, seeds=1, points=points, seconds=5.0, sizes=(2, 3),
+                choices=self.choices, seeds=1, points=points, seconds=5.0, sizes=(2, 5),
             )  # fmt: skip
 
         return core.check_step(
@@ -293,7 +296,8 @@ class Chain:
 
 
 def _rule_rewrites(rules) -> dict:
-    return {r.statement.lhs: r.statement.rhs for r in rules if isinstance(r.statement, sp.Equality)}
+    cited = [r.statement for r in rules if isinstance(r, Rule) and isinstance(r.statement, sp.Equality)]
+    return {eq.lhs: eq.rhs for eq in cited}
 
 
 # --------------------------------------------------------------------------- compatibility
@@ -321,6 +325,33 @@ def nonnegative(x, known: dict | None = None) -> bool:
     """
     stated = [k for k, v in (known or {}).items() if v is True and isinstance(k, sp.Rel)]
     return core.nonnegative(x, stated)
+
+
+def check_step(
+    before,
+    after,
+    relation: str = "=",
+    assumptions=(),
+    *,
+    definitions: dict | None = None,
+    rules=(),
+    substitutions: dict | None = None,
+    cases: list[dict] | None = None,
+) -> StepVerdict:
+    r"""Whether ``before relation after`` follows: the core's verdict, with the refuter's counterexample.
+
+    The public entry point for one step: the trusted core (:func:`backproof.symbolic.core.check_step`)
+    decides; when it finds no proof, :func:`refute` looks for a point where the step fails, so a
+    false step is answered ``follows=False`` with the exact counterexample in ``reason``.
+    ``assumptions`` are SymPy relations (``x > 0``, ``sp.Ne(i, j)``, ``i <= n``); ``cases`` a case
+    split (``[{x: x_pos}, {x: x_neg}, {x: 0}]``, checked to cover the domain).
+    """
+    hypotheses = {**{a: True for a in assumptions}, **(substitutions or {})}
+    chain = Chain(
+        "step", [Step(before), Step(after, relation=relation)], definitions=dict(definitions or {}),
+        hypotheses=hypotheses, cases=list(cases or []), rules=list(rules),
+    )  # fmt: skip
+    return chain.verdicts()[0]
 
 
 refute = _refute  # the public refuter: backproof.symbolic.refute(lhs, rhs, relation, assumptions, ...)
@@ -696,7 +727,7 @@ class Identity:
             rows = [f"& {parts[0]}"]  # each step starts at the same column, its reason in a column of its own
             for s, tex in zip(c.steps[1:], parts[1:]):
                 rel = core.relation_latex(s.relation)
-                tag = "definition" if s.kind == DEFINITION else "rewrite"
+                tag = s.kind  # "definition", "rewrite" or "cited rule": never a cited rule shown as derived
                 rows.append(rf"&{rel} {tex} && {_why_latex(f'[{tag}] ' + s.why)}")
             lines.append("$$ \\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned} $$")
         if unprinted:

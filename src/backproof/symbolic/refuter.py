@@ -104,8 +104,11 @@ def refute(
     --------
     >>> import sympy as sp
     >>> x = sp.Symbol("x", real=True)
-    >>> print(refute(sp.sin(x) ** 2, sp.Integer(1), "<=", [x > 0]) is None)
-    False
+    >>> found = refute(x**2, x, "<=", [x > 0])  # false: x = 2 gives 4 > 2
+    >>> found.point["x"] > 1 and found.lhs > found.rhs
+    True
+    >>> refute(x**2, x**2 + 1, "<") is None  # true: no counterexample (which proves nothing)
+    True
     """
     if relation not in RELATIONS:
         raise ValueError(f"unknown relation {relation!r}: use one of {', '.join(RELATIONS)}")
@@ -242,8 +245,8 @@ def _polynomial(rng):
 def _try(rng, t, sides, stated, subs, sizes, indices, undef, choices, relation):
     values = _size_values(rng, t, sizes)
     top = min(values.values(), default=5)
-    for _ in range(20):  # indices in range, equal ones allowed; redraw until the assumptions hold
-        values.update({s: int(rng.integers(1, top + 1)) for s in indices})
+    for _ in range(20):  # equal indices allowed, one past the range too; redraw until the assumptions hold
+        values.update({s: int(rng.integers(1, top + 2)) for s in indices})
         if all(_truth(a.xreplace(values)) is not False for a in stated if not (a.free_symbols - set(values))):
             break
     else:
@@ -273,6 +276,7 @@ def _try(rng, t, sides, stated, subs, sizes, indices, undef, choices, relation):
     conds = [fill(rename_apart(a)) for a in stated]
     free = set().union(*(e.free_symbols for e in exprs), *(c.free_symbols for c in conds))
     free |= set().union(*(e.atoms(sp.Indexed) for e in exprs), *(c.atoms(sp.Indexed) for c in conds))
+    free -= {e.base.label for e in free if isinstance(e, sp.Indexed)}  # b[1], not the name b
     mood = MOODS[t % len(MOODS)]
     # near and equal values around 0 first (the largest logit's gap is 0), then anywhere
     shared = sp.Rational(int(rng.integers(-19, 21)), int(rng.integers(1, 5)))
@@ -287,8 +291,8 @@ def _try(rng, t, sides, stated, subs, sizes, indices, undef, choices, relation):
             point[s] = _real(rng, s, mood, shared)
     if any(_truth(c.xreplace(point)) is not True for c in conds):
         return None  # the point breaks a stated assumption
-    left, right = (e.xreplace(point).doit() for e in exprs)
-    for x, y in zip(left, right):
+    for u, v in zip(*exprs):  # entry by entry: stop at the first one that fails
+        x, y = u.xreplace(point).doit(), v.xreplace(point).doit()
         sign = _sign(y - x)
         if sign is None:
             continue

@@ -22,7 +22,7 @@ s = sp.Symbol("s", nonnegative=True)
 
 def _check_relu(dtype):
     def check(rng):
-        from .. import verify as V
+        from . import _accuracy as V
         from . import _numeric as X
 
         a = rng.standard_normal((20, 5)).astype(dtype)
@@ -36,7 +36,7 @@ def _check_relu(dtype):
 
 
 def _fd_relu(rng):
-    from .. import verify as V
+    from . import _accuracy as V
     from . import _numeric as X
 
     a = rng.standard_normal((20, 5))
@@ -52,10 +52,10 @@ def _kernel_at_kink(rng):
     every column. With :math:`H(0) = 0` its gradients are exactly 0; the kernel's update
     must equal :math:`\gamma/B` times backprop's gradient (which uses relu_jvp).
     """
-    from .. import verify as V
     from ..network import Parameters, backprop
     from ..preprocess import one_hot
     from ..training import train_full_batch
+    from . import _accuracy as V
 
     Ni, Nh, No, B = 4, 3, 3, 5
     p = Parameters(
