@@ -152,9 +152,13 @@ def _at_random_point(exprs, conditions, rng):
 
     n = sp.Symbol("n", integer=True, positive=True)
     labels = {x.base.label for e in exprs for x in e.atoms(sp.Indexed)}
+    # every free index is a class: 0..n-1 where the learner's sums start at 0
+    lo = min(
+        [int(s.limits[0][1]) for e in exprs for s in e.atoms(sp.Sum) if s.limits[0][1].is_Integer] or [1]
+    )
     symbols = sorted({x for e in exprs for x in e.free_symbols if isinstance(x, sp.Symbol)} - labels, key=str)
     while True:
-        fixed = {x: sp.Integer(3) if x == n else sp.Integer(rng.randint(1, 3)) for x in symbols}
+        fixed = {x: sp.Integer(3) if x == n else sp.Integer(rng.randint(lo, lo + 2)) for x in symbols}
         named = {str(k): v for k, v in fixed.items()}
         if all(_holds(c, named) for c in conditions):
             break
