@@ -122,12 +122,13 @@ def scalar_pair(b: Read, a: Read, env: Env) -> tuple[sp.Expr, sp.Expr, list[str]
 
 
 def _conds(items: list[Item], env: Env) -> list[tuple[str, sp.Expr, sp.Expr]]:
-    seen, out = set(), []
+    seen: set[tuple[str, ...]] = set()
+    out: list[tuple[str, sp.Expr, sp.Expr]] = []
     for it in items:
         for kind, i, j in it.conditions:
             if kind == "sum1":
-                if kind not in seen:
-                    seen.add(kind)
+                if (kind,) not in seen:
+                    seen.add((kind,))
                     out.append((kind, env.lo, env.hi))
                 continue
             key = (kind, *sorted((i, j)))

@@ -29,6 +29,21 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 
+from ._algebra import (
+    NotRead,
+    Val,
+    _add,
+    _component,
+    _div,
+    _inner,
+    _mul,
+    _power,
+    _scale,
+    _transpose,
+    scalar,
+)
+from ._tokens import tokens
+
 __all__ = ["Env", "NotRead", "Val", "read_line"]
 
 N = sp.Symbol("n", integer=True, positive=True)
@@ -38,29 +53,6 @@ VECTOR_NAMES = {"a", "e", "d", "g", "y", "p", "σ", "h", "x", "b", "δ", "z", "t
 MATRIX_NAMES = {"J", "W"}
 INDEX_LETTERS = set("ijklmqrstu")
 _fresh = itertools.count(1)
-
-
-class NotRead(Exception):  # noqa: N818 - a reason, shown to the learner as "not read: ..."
-    r"""A line the reader cannot read; ``str(exc)`` says why, in one line."""
-
-
-@dataclass
-class Val:
-    r"""A read expression: a scalar (kind 0), column (1), row (-1) or matrix (2), by its entries."""
-
-    kind: int
-    at: Callable[..., sp.Expr]  # indices -> the entry (no index for a scalar)
-
-    @property
-    def expr(self) -> sp.Expr:
-        if self.kind != 0:
-            raise NotRead("a vector or matrix where a number was expected")
-        return self.at()
-
-
-def scalar(x) -> Val:
-    x = sp.sympify(x)
-    return Val(0, lambda: x)
 
 
 def dummy(name: str = "k") -> sp.Symbol:
@@ -121,70 +113,6 @@ class Env:
                 return expr
             expr = expr.xreplace(rep)
         raise NotRead("a definition refers to itself")
-
-
-# ------------------------------------------------------------------- text to tokens
-
-_UNICODE = {
-    "−": "-", "·": r"\cdot ", "×": r"\times ", "⊙": r"\odot ", "∂": r"\partial ", "Σ": r"\sum ",
-    "∑": r"\sum ", "δ": r"\delta ", "σ": r"\sigma ", "≠": r"\neq ", "⟨": r"\langle ", "⟩": r"\rangle ",
-    "∇": r"\nabla ", "ᵀ": "^T", "′": "'", "⋅": r"\cdot ", "∘": r"\circ ",
-}  # fmt: skip
-_DROP = re.compile(
-    r"\\(left|right|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg|displaystyle|textstyle|limits|nolimits"
-    r"|quad|qquad|space|enspace|thinspace|medspace|thickspace)(?![A-Za-z])|\\[,;:! ]|~|&"
-)
-_WRAP = re.compile(
-    r"\\(mathbf|boldsymbol|bm|vec|mathit|mathsf|mathcal|mathnormal|pmb|hat|bar|tilde)\s*(\{[^{}]*\}|\w)"
-)
-_NAMED = re.compile(r"\\(mathrm|operatorname|text|textrm|mathbb)\s*\{\s*([^{}]*?)\s*\}")
-_TOKEN = re.compile(r"\\[A-Za-z]+|\d+(?:\.\d+)?|[A-Za-z]|\S")
-_WORDS = ("softmax", "diag", "exp", "log", "ln", "relu", "max", "sum")
-_GREEK = {"delta": "δ", "sigma": "σ", "gamma": "γ", "eta": "η", "alpha": "α", "lambda": "λ", "theta": "θ"}
-
-
-def _named(m: re.Match) -> str:
-    body = m.group(2).replace(" ", "")
-    if body == "e" and m.group(1) in ("mathrm", "text", "operatorname", "textrm"):
-        return r"\EULER "
-    if body == "d" and m.group(1) == "mathrm":
-        return " d "
-    if body in ("1", "I") and m.group(1) == "mathbb":
-        return " 1 "
-    if body.lower() in _WORDS or body in ("T", "⊤"):
-        return f" {body} " if body not in ("T", "⊤") else "T"
-    if m.group(1) in ("text", "textrm"):
-        return " "  # prose inside the maths
-    return f" {body} "
-
-
-def tokens(text: str) -> list[str]:
-    r"""The tokens of one line of LaTeX, after removing spacing and typography."""
-    for u, t in _UNICODE.items():
-        text = text.replace(u, t)
-    text = _DROP.sub(" ", text)
-    for _ in range(3):
-        text = _WRAP.sub(lambda m: " " + m.group(2).strip("{}") + " ", text)
-        text = _NAMED.sub(_named, text)
-    text = re.sub(r"\\[dt]frac", r"\\frac", text)
-    text = re.sub(r"(\}|\))\s*x\s*(?=\\frac|\()", r"\1 \\times ", text)  # a bare x between fractions
-    out: list[str] = []
-    for t in _TOKEN.findall(text):
-        if t.startswith("\\") and t[1:] in _GREEK:
-            t = _GREEK[t[1:]]
-        out.append(t)
-    merged: list[str] = []  # words written without a backslash: exp, log, softmax, ...
-    idx = 0
-    while idx < len(out):
-        for w in sorted(_WORDS, key=len, reverse=True):
-            if "".join(out[idx : idx + len(w)]) == w and all(len(c) == 1 for c in out[idx : idx + len(w)]):
-                merged.append("\\" + w)
-                idx += len(w)
-                break
-        else:
-            merged.append(out[idx])
-            idx += 1
-    return merged
 
 
 # ------------------------------------------------------------------- tokens to values
@@ -555,93 +483,6 @@ def _top_comma(toks: list[str]) -> int:
         if tok == "," and depth == 0:
             return n
     raise NotRead("an inner product ⟨u, v⟩ without its comma")
-
-
-# ------------------------------------------------------------------- algebra on values
-
-
-def _scale(v: Val, c) -> Val:
-    if v.kind == 0:
-        x = v.expr * c
-        return scalar(x)
-    return Val(v.kind, lambda *ix: c * v.at(*ix))
-
-
-def _add(u: Val, v: Val) -> Val:
-    if u.kind != v.kind:
-        raise NotRead("adds a number and a vector (or a vector and a matrix)")
-    if u.kind == 0:
-        return scalar(u.expr + v.expr)
-    return Val(u.kind, lambda *ix: u.at(*ix) + v.at(*ix))
-
-
-def _inner(u: Val, v: Val, env: Env) -> Val:
-    if u.kind not in (1, -1) or v.kind not in (1, -1):
-        raise NotRead("an inner product of things that are not vectors")
-    return scalar(env.class_sum(lambda k: u.at(k) * v.at(k)))
-
-
-def _mul(u: Val, v: Val, op: str, env: Env) -> Val:
-    if u.kind == 0:
-        return _scale(v, u.expr)
-    if v.kind == 0:
-        return _scale(u, v.expr)
-    if op in (r"\odot", r"\circ"):
-        if u.kind != v.kind:
-            raise NotRead("⊙ between a vector and a matrix")
-        return Val(u.kind, lambda *ix: u.at(*ix) * v.at(*ix))
-    if op == r"\times":
-        raise NotRead("× between two vectors")
-    if u.kind == 1 and v.kind == 1:
-        if op == r"\cdot":
-            return _inner(u, v, env)
-        raise NotRead("two column vectors side by side (did you mean ⊙, or a transpose?)")
-    if u.kind == -1 and v.kind == 1:
-        return _inner(u, v, env)
-    if u.kind == 1 and v.kind == -1:
-        return Val(2, lambda r, c: u.at(r) * v.at(c))
-    if u.kind == 2 and v.kind == 1:
-        return Val(1, lambda r: _sum_k(env, lambda k: u.at(r, k) * v.at(k)))
-    if u.kind == -1 and v.kind == 2:
-        return Val(-1, lambda c: _sum_k(env, lambda k: u.at(k) * v.at(k, c)))
-    if u.kind == 2 and v.kind == 2:
-        return Val(2, lambda r, c: _sum_k(env, lambda k: u.at(r, k) * v.at(k, c)))
-    raise NotRead("a product of a vector and a matrix in this order")
-
-
-def _sum_k(env: Env, body: Callable[[sp.Symbol], sp.Expr]) -> sp.Expr:
-    return env.class_sum(body)
-
-
-def _div(u: Val, v: Val) -> Val:
-    if v.kind == 0:
-        den = v.expr
-        return _scale(u, 1 / den) if u.kind else scalar(u.expr / den)
-    if u.kind == v.kind == 1:
-        return Val(1, lambda i: u.at(i) / v.at(i))
-    raise NotRead("a division by a vector or a matrix")
-
-
-def _power(u: Val, v: Val) -> Val:
-    if u.kind != 0 or v.kind != 0:
-        raise NotRead("a power of a vector (write it with ⊙)")
-    return scalar(u.expr**v.expr)
-
-
-def _transpose(u: Val) -> Val:
-    if u.kind == 0:
-        return u
-    if u.kind == 2:
-        return Val(2, lambda r, c: u.at(c, r))
-    return Val(-u.kind, u.at)
-
-
-def _component(u: Val, ix: list[sp.Expr]) -> Val:
-    if u.kind in (1, -1) and len(ix) == 1:
-        return scalar(u.at(ix[0]))
-    if u.kind == 2 and len(ix) == 2:
-        return scalar(u.at(*ix))
-    raise NotRead("a subscript that does not fit: an entry of a number, or one index on a matrix")
 
 
 @dataclass
