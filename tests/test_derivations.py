@@ -324,13 +324,18 @@ def test_cli_only_a_result_checks_that_derivation_and_no_function(capsys):
 def test_a_markdown_or_tex_file_is_checked_for_derivations_alone(tmp_path):
     from backproof.check import check_file
 
-    report = check_file(HERE / "correct_sigma.tex")
-    assert report.functions == [] and report.ok and len(report.derivations) == 2
-    report = check_file(HERE / "wrong_gradients.md")
+    tex = tmp_path / "q2.tex"
+    tex.write_text("\\[ \\frac{\\partial \\sigma(a)_i}{\\partial a_i} = \\sigma(a)_i(1 - \\sigma(a)_i) \\]\n")
+    report = check_file(tex)
+    assert report.functions == [] and report.ok and report.exit_code == 0
+    assert [d.target for d in report.derivations] == ["softmax-diagonal"]
+    md = tmp_path / "q3.md"
+    md.write_text("$$\\frac{\\partial E}{\\partial y_i} = -\\frac{1}{y_i}$$\n")
+    report = check_file(md)
     assert not report.ok and report.exit_code == 1
     ascii_text = report.format(ascii=True)
     ascii_text.encode("ascii")
-    assert "?" not in ascii_text and "d" in ascii_text
+    assert "?" not in ascii_text and "dE/dy" not in ascii_text and "\\partial E" in ascii_text
 
 
 @pytest.mark.parametrize("text", [t for t in FALSE_STEPS if "g_i - g_j}{g_i - g_j" not in t])
