@@ -178,6 +178,9 @@ class Report:
         diagnosed mistake as one above it is listed in one line, not shown again in full.
         """
         counts = ", ".join(f"{k} {s}" for s in STATUSES if (k := sum(f.status == s for f in self.functions)))
+        if self.derivations:
+            follow = f"{sum(d.ok for d in self.derivations)} of {len(self.derivations)} derivations follow"
+            counts = ", ".join(x for x in (counts, follow) if x)
         lines = [f"backproof check {self.path}: {counts} ({self.seconds:.1f} s)", ""]
         for fr in self.functions:
             alias = f" (your {fr.defined_as})" if fr.defined_as and fr.defined_as != fr.name else ""
@@ -224,10 +227,11 @@ class Report:
                 "them); --site URL makes the proofs full links"
             )
         lines.append("")
-        lines.append(
-            f"score {self.score:.2f} ({sum(f.status == 'pass' for f in self.functions)} of "
-            f"{len(self.functions)} functions pass)"
-        )
+        if self.functions:
+            lines.append(
+                f"score {self.score:.2f} ({sum(f.status == 'pass' for f in self.functions)} of "
+                f"{len(self.functions)} functions pass)"
+            )
         text = "\n".join(lines)
         return to_ascii(text) if ascii else text
 
