@@ -441,6 +441,9 @@ def check_file(
         Per course function: ``pass``, ``fail``, ``crashed``, ``timed out`` or ``not found``, with
         the broken identity or property, the smallest counterexample, expected and got, and a
         diagnosis where a known mistake reproduces the learner's output.
+        In ``derivations``, for a notebook (or a ``.md``/``.tex`` file, checked for derivations
+        alone): each derivation of the Markdown cells, step by step
+        (:func:`backproof.check.derivations.check_derivations`).
 
     Raises
     ------
