@@ -40,7 +40,7 @@ def test_linear_layer_gradients_delta_x_transpose():
     """dE/dW = delta x^T, dE/db = delta 1, dE/dx = W^T delta for symbolic m, n, N (no size substituted)."""
     ident = assert_proved("linear_layer_gradients_delta_x_transpose")
     assert {LP.m, LP.n, LP.N} <= size_symbols_of(ident.claims)
-    assert ident.sizes == ["symbolic", "m = 2, n = 2, N = 2"]  # the second: the chain-rule step only
+    assert ident.sizes == ["symbolic", "m, n, N <= 3"]  # the second: the chain rule's instances only
     shown = ident.statement_latex()
     assert shown == [
         r"\frac{\partial E}{\partial W} = \delta x^{T}",
@@ -53,7 +53,7 @@ def test_activation_gradient_is_sigma_prime_times_e():
     """dE/da = sigma'(a) * e for symbolic m, N and an undefined sigma."""
     ident = assert_proved("activation_gradient_is_sigma_prime_times_e")
     assert {LP.m, LP.N} <= size_symbols_of(ident.claims)
-    assert ident.sizes == ["symbolic"]
+    assert ident.sizes == ["symbolic", "m, N <= 3"]
     assert ident.statement_latex() == [r"\frac{\partial E}{\partial a} = \sigma'\left(a\right) \odot e"]
 
 
@@ -80,18 +80,16 @@ def test_leaky_relu_kink_convention_is_alpha_as_the_code():
 
 
 def test_backprop_recursion_for_any_depth():
-    """Induction: base delta_L = y - d; step delta_(l-1) = sigma'(a_(l-1)) * W_l^T delta_l; the gradients."""
+    """Induction on l: base P(L), delta_L := y - d; step P(l) => P(l-1); the gradients given P(l)."""
     ident = assert_proved("backprop_recursion_for_any_depth")
-    assert ident.sizes == ["symbolic"]
+    assert ident.sizes == ["symbolic", "m, n, N <= 3", "n_{l-1}, n_l, N <= 3"]
     assert len(ident.base) == 1 and len(ident.step) == 1 and len(ident.consequences) == 2
-    assert {LP.n_L, LP.N} <= size_symbols_of(ident.base)
-    assert {LP.n_prev, LP.n_l, LP.N} <= size_symbols_of(ident.step)
+    assert {LP.L, LP.N} <= size_symbols_of(ident.base) and LP.l not in size_symbols_of(ident.base)
+    assert {LP.l, LP.N} <= size_symbols_of(ident.step)
+    assert all(ident.induction_checks().values()), ident.induction_checks()
     shown = ident.statement_latex()
-    assert shown[0] == r"\frac{\partial E}{\partial a_{L}} = y - d"
-    assert shown[1] == (
-        r"P(l) \;\Rightarrow\; \frac{\partial E}{\partial a_{l-1}} = "
-        r"\sigma'\left(a_{l-1}\right) \odot \left(W_{l}^{T} \delta_{l}\right)"
-    )
+    assert shown[0] == r"\frac{\partial E}{\partial a_{L}} = \delta_{L} \quad (\delta_L := y - d)"
+    assert shown[1].startswith(r"P(l) \;\Rightarrow\; \frac{\partial E}{\partial a_{l - 1}} = \delta_{l - 1}")
 
 
 def size_symbols_of(claims):
@@ -138,7 +136,7 @@ def test_a_changed_displayed_statement_no_longer_matches_its_chain():
     assert claim_a.matches_chain() and not wrong_a.matches_chain()
     # the shown left side is made from the chain's first step: another left side needs another start
     step = LP.recursion_theorem().step[0]
-    a_l = sp.MatrixSymbol("a_{l}", LP.n_l, LP.N)
+    a_l = LP.LayerMatrix("a", LP.n_l, LP.N, LP.l)
     relabelled = LP.Claim(step.rhs, step.chain, sp.Derivative(LP.E, a_l[LP.r, LP.s]), premise="P(l)")
     assert relabelled.latex() != step.latex() and not relabelled.matches_chain()
 
@@ -160,22 +158,87 @@ def test_the_checker_rejects_a_wrong_contraction():
 def test_the_step_rejects_sigma_prime_of_the_wrong_layer():
     chain = LP.recursion_theorem().step[0].chain
     steps = list(chain.steps)
-    last = steps[-2].expr  # sigma'(a_rs) * sum_p W_pr delta_ps
-    wrong = last.xreplace({LP.r: LP.s, LP.s: LP.r})
-    bad = LP.IndexedChain(
-        "wrong", [*steps[:-2], LP.rewrite(wrong, "wrong"), steps[-1]], definitions=chain.definitions
-    )
-    assert bad.check()[-2:] == [False, False]
+    k = next(i for i, st in enumerate(steps) if st.why.startswith("activation lemma"))
+    wrong = steps[k].expr.xreplace({LP.r: LP.s, LP.s: LP.r})  # sigma'(a_sr) * sum_p W_ps delta_pr
+    window = [steps[k - 1], LP.rewrite(wrong, "wrong"), steps[k + 1]]  # the steps around it: proved before
+    assert LP.IndexedChain("wrong", window, definitions=chain.definitions).check() == [False, False]
 
 
-def test_chain_rule_step_holds_at_a_concrete_size_and_a_wrong_one_fails():
-    """The cited chain rule, checked by SymPy for an undefined E of all entries (m = n = N = 2 only)."""
-    chain = LP.chain_rule_chain()
-    assert chain.size == "m = 2, n = 2, N = 2" and chain.check() == [True]
-    lost = LP.rewrite(
-        chain.steps[1].expr.applyfunc(lambda v: v.func(*v.args[:1]) if v.is_Add else v), "wrong"
+def test_chain_rule_instances_hold_at_every_size_up_to_3_and_a_wrong_rule_fails():
+    """The cited chain rule, checked by SymPy for an undefined E of all entries, at every size from 1
+    to 3 in each dimension, for each instance the proofs use; a rule with a stray 1/2 fails."""
+    from backproof.symbolic import chain_rule as C
+
+    for kind, dims in (("linear", "m, n, N"), ("activation", "m, N"), ("step", "n_{l-1}, n_l, N")):
+        chain = LP.chain_rule_chain(kind)
+        assert chain.size == f"{dims} <= 3" and chain.check() == [True]
+    assert C._linear(2, 1, 3) and not C._linear(2, 1, 3, scale=sp.Rational(1, 2))
+    x, y = sp.symbols("x y", real=True)
+    u = [x * y, x + y]
+    assert C.chain_rule_holds(u, [x, y], lambda D, w: D[0] * sp.diff(u[0], w) + D[1] * sp.diff(u[1], w))
+    assert not C.chain_rule_holds(u, [x, y], lambda D, w: D[0] * sp.diff(u[0], w))  # a term lost
+    assert not C.chain_rule_holds(u, [x, y], lambda D, w: D[1] * sp.diff(u[0], w) + D[0] * sp.diff(u[1], w))
+
+
+def test_a_cited_step_must_be_the_rule_applied_and_nothing_else():
+    """The chain-rule step of dE/dW: a stray 1/2, the wrong range or an extra rewrite is refused."""
+    from backproof.symbolic.indexed import applies_its_rules
+    from backproof.symbolic.rules import CHAIN_RULE, cite
+
+    chain = LP.linear_layer_lemma().claims[0].chain
+    before, step = chain.steps[0], chain.steps[1]
+    assert applies_its_rules(before, step)
+    (lhs, rhs), half = step.uses[0], sp.Rational(1, 2)
+    stray = sp.Sum(half * rhs.function, *rhs.limits)
+    assert not applies_its_rules(before, cite(stray, "", [CHAIN_RULE], [(lhs, stray)]))
+    short = sp.Sum(rhs.function, (rhs.limits[0][0], 0, rhs.limits[0][2] - 1), rhs.limits[1])
+    assert not applies_its_rules(before, cite(short, "", [CHAIN_RULE], [(lhs, short)]))
+    assert not applies_its_rules(before, cite(half * rhs, "", [CHAIN_RULE], [(lhs, rhs)]))
+    assert not applies_its_rules(before, cite(rhs, "", [], [(lhs, rhs)]))  # no rule named
+
+
+def test_the_induction_is_checked_by_substitution_and_a_wrong_predicate_fails():
+    """P(l) is an expression in l; the base case is P(L) and the step concludes P(l - 1), by substitution."""
+    import dataclasses
+
+    thm = LP.recursion_theorem()
+    checks = thm.induction_checks()
+    assert all(checks.values()) and len(checks) == 6
+    Pl = LP.P(LP.l)
+    assert Pl.xreplace({LP.l: LP.L}).lhs == thm.base[0].chain.steps[0].expr
+    assert Pl.xreplace({LP.l: LP.l - 1}).rhs == thm.step[0].chain.steps[-1].expr
+
+    def doubled(k):
+        eq = LP.P(k)
+        return sp.Eq(eq.lhs, 2 * eq.rhs, evaluate=False)
+
+    wrong = dataclasses.replace(thm, predicate=doubled).induction_checks()
+    assert not wrong["base case is P(l) at l = L"] and not wrong["step concludes P(l) at l - 1"]
+    assert not wrong["step assumes P(l), nothing else"]
+    frozen = dataclasses.replace(thm, predicate=lambda k: LP.P(LP.L)).induction_checks()  # no l in it
+    assert not frozen["P(l) mentions l"] and not frozen["step concludes P(l) at l - 1"]
+    assert frozen["base case is P(l) at l = L"]
+
+
+def test_the_recursion_cites_four_rules_and_says_so():
+    from backproof import verify as V
+    from backproof.symbolic.rules import (
+        CHAIN_RULE,
+        INDUCTION_HYPOTHESIS,
+        INDUCTION_PRINCIPLE,
+        NETWORK_STRUCTURE,
+        cited_rules,
     )
-    assert LP.IndexedChain("wrong", [chain.steps[0], lost]).check() == [False]
+
+    thm = LP.recursion_theorem()
+    assert cited_rules(thm) == [INDUCTION_PRINCIPLE, CHAIN_RULE, NETWORK_STRUCTURE, INDUCTION_HYPOTHESIS]
+    assert cited_rules(LP.linear_layer_lemma()) == [CHAIN_RULE]
+    assert cited_rules(LP.activation_lemma()) == [CHAIN_RULE]
+    assert cited_rules(LP.activation_derivatives()[1]) == []
+    assert CHAIN_RULE.status.startswith("checked for sizes") and INDUCTION_PRINCIPLE.status == "cited"
+    rules = V._rules_of(thm)
+    assert [r["name"] for r in rules] == [rule.name for rule in cited_rules(thm)]
+    assert all(set(r) == {"name", "statement", "status"} for r in rules)
 
 
 def test_every_layer_identity_has_latex_for_the_site():
@@ -241,11 +304,84 @@ def test_the_step_derives_w_transpose_delta_and_a_wrong_sign_fails():
     chain = LP.recursion_theorem().step[0].chain
     steps = list(chain.steps)
     k = next(i for i, st in enumerate(steps) if "differentiate $a_l" in st.why)
+    good = LP.IndexedChain("right", steps[k - 1 : k + 1], definitions=chain.definitions)
     bad = LP.IndexedChain(
-        "negated",
-        [*steps[:k], LP.rewrite(-steps[k].expr, "wrong"), *steps[k + 1 :]],
-        definitions=chain.definitions,
+        "negated", [steps[k - 1], LP.rewrite(-steps[k].expr, "wrong")], definitions=chain.definitions
     )
-    checks = bad.check()
-    assert checks[k - 1] is False and all(checks[: k - 1])
+    assert good.check() == [True] and bad.check() == [False]
     assert chain.steps[k].kind == "rewrite"
+
+
+def _imports_of(path, package, modules):
+    """The modules of ``modules`` a source file imports, at top level or inside a function.
+
+    ``from . import x`` imports the submodule ``x`` when there is one (its package is
+    imported in any case, as for every submodule), else the package.
+    """
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            parts = package.split(".")
+            base = parts[: len(parts) - node.level + 1] if node.level else []
+            target = ".".join(base + (node.module.split(".") if node.module else []))
+            subs = {f"{target}.{a.name}" for a in node.names} & modules
+            found |= subs or {target}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module":
+            found |= {a.value for a in node.args if isinstance(a, ast.Constant)}
+    return found & modules
+
+
+def _symbolic_import_graph():
+    import pathlib
+
+    import backproof
+
+    root = pathlib.Path(backproof.__file__).parent
+    files = {"backproof.verify": root / "verify.py"}
+    for f in (root / "symbolic").glob("*.py"):
+        files["backproof.symbolic" + ("" if f.stem == "__init__" else f".{f.stem}")] = f
+    graph = {}
+    for mod, f in files.items():
+        package = mod if f.stem == "__init__" else mod.rpartition(".")[0]
+        graph[mod] = _imports_of(f, package, set(files)) - {mod}
+    return graph
+
+
+def _cycle(graph):
+    """One import circle of ``graph`` as a list of modules, or ``None``."""
+    state, path = {}, []
+
+    def visit(v):
+        state[v] = "open"
+        path.append(v)
+        for w in sorted(graph[v]):
+            if state.get(w) == "open":
+                return [*path[path.index(w) :], w]
+            if w not in state and (found := visit(w)):
+                return found
+        state[v] = "done"
+        path.pop()
+        return None
+
+    for v in sorted(graph):
+        if v not in state and (found := visit(v)):
+            return found
+    return None
+
+
+def test_symbolic_side_has_no_import_circle():
+    """verify.py, the identity modules and the numeric checks import one another one way only."""
+    graph = _symbolic_import_graph()
+    assert "backproof.symbolic.layer_lemmas" in graph and graph["backproof.verify"]
+    assert _cycle(graph) is None, f"import circle: {' -> '.join(_cycle(graph))}"
+
+
+def test_the_circle_finder_finds_a_circle():
+    """The finder is not blind: verify importing symbolic and an identity importing verify is a circle."""
+    graph = _symbolic_import_graph()
+    graph["backproof.symbolic.relu_identities"].add("backproof.verify")
+    assert _cycle(graph) is not None

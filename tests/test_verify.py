@@ -5,6 +5,7 @@ import json
 import math
 
 import numpy as np
+import sympy as sp
 
 from backproof import symbolic as S
 from backproof import verify as V
@@ -98,3 +99,151 @@ def test_verify_prints_each_row_as_soon_as_its_identity_is_done(monkeypatch, cap
     assert main(["verify"]) == 0
     assert "relu_derivative_is_heaviside_zero_at_kink" in seen_before_the_second[0]
     assert "2 of 2 identities verified" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- the proof cache
+
+
+QUICK = ("relu_derivative_is_heaviside_zero_at_kink", "relu_subgradient_at_zero_is_any_s_in_0_1")
+
+
+def _quick(monkeypatch, idents=None):
+    """Let verify run on two quick identities only (and count the proofs it makes)."""
+    idents = tuple(idents or (S.identity(name) for name in QUICK))
+    monkeypatch.setattr(S, "identities", lambda: idents)
+    made = []
+    real = V.certify
+
+    def counting(ident, seed=0):
+        made.append(ident.name)
+        return real(ident, seed)
+
+    monkeypatch.setattr(V, "certify", counting)
+    return made
+
+
+def _records(tmp_path, args, name="v.json"):
+    out = tmp_path / name
+    code = main(["verify", "--json", str(out), *args])
+    return code, json.loads(out.read_text())
+
+
+def test_an_unchanged_proof_is_read_from_the_cache(tmp_path, monkeypatch, capsys):
+    made = _quick(monkeypatch)
+    code, first = _records(tmp_path, ["--jobs", "1"])
+    assert code == 0 and made == list(QUICK) and not any(r["from_cache"] for r in first)
+    made.clear()
+    code, second = _records(tmp_path, ["--jobs", "1"], "w.json")
+    assert code == 0 and made == []  # nothing proved again
+    assert all(r["from_cache"] and r["proved"] for r in second)
+    assert "cache" in capsys.readouterr().out
+
+
+def test_no_cache_proves_everything_again(tmp_path, monkeypatch):
+    made = _quick(monkeypatch)
+    _records(tmp_path, ["--jobs", "1"])
+    made.clear()
+    code, records = _records(tmp_path, ["--no-cache", "--jobs", "1"], "w.json")
+    assert code == 0 and made == list(QUICK) and not any(r["from_cache"] for r in records)
+
+
+def test_a_source_change_invalidates_the_cache(tmp_path, monkeypatch):
+    made = _quick(monkeypatch)
+    _records(tmp_path, ["--jobs", "1"])
+    made.clear()
+    monkeypatch.setattr(V, "_sources_digest", lambda: "the engine's source changed")
+    _records(tmp_path, ["--jobs", "1"], "w.json")
+    assert made == list(QUICK)
+
+
+def test_the_sources_digest_changes_with_any_source_file(tmp_path, monkeypatch):
+    src = tmp_path / "symbolic"
+    src.mkdir()
+    (src / "core.py").write_text("TRUSTED = True\n")
+    (src / "my_identities.py").write_text("x = 1\n")
+    monkeypatch.setattr(V, "_symbolic_sources", lambda: sorted(src.glob("*.py")))
+    V._sources_digest.cache_clear()
+    before = V._sources_digest()
+    (src / "my_identities.py").write_text("x = 2\n")
+    V._sources_digest.cache_clear()
+    after = V._sources_digest()
+    V._sources_digest.cache_clear()
+    assert before != after
+
+
+def test_a_changed_identity_is_not_read_from_the_cache(tmp_path, monkeypatch):
+    """The key covers the identity's steps: a false step in place of a true one is proved again and fails."""
+    ident = S.identity("relu_derivative_is_heaviside_zero_at_kink")
+    made = _quick(monkeypatch, [ident])
+    assert _records(tmp_path, ["--jobs", "1"])[0] == 0
+    chain = ident.chains[0]
+    wrong = [*chain.steps[:-1], S.Step(-chain.steps[-1].expr, chain.steps[-1].why, chain.steps[-1].kind)]
+    monkeypatch.setattr(chain, "steps", wrong)
+    monkeypatch.setattr(ident, "prove", ident._prove_uncached)  # the engine's own per-object memo aside
+    made.clear()
+    code, records = _records(tmp_path, ["--jobs", "1"], "w.json")
+    assert made == [ident.name] and code == 1
+    assert records[0]["proved"] is False and records[0]["proof_summary"] == "not proved"
+
+
+def _false_identity():
+    x = sp.Symbol("x", real=True)
+    chain = S.Chain("x = x + 1", [S.Step(x), S.Step(x + 1, "a careless step", S.REWRITE)])
+    return S.Identity("x_equals_x_plus_one", "x = x + 1 (false)", [chain])
+
+
+def test_a_corrupted_or_forged_cache_entry_is_ignored(tmp_path, monkeypatch, capsys):
+    """Garbage, a flipped verdict or a checksum that does not match: the proof is made again, and a
+    false identity never prints proved from the cache."""
+    ident = _false_identity()
+    made = _quick(monkeypatch, [ident])
+    assert _records(tmp_path, ["--jobs", "1"])[0] == 1
+    (entry,) = V.cache_dir().glob("x_equals_x_plus_one-*.json")
+    record = json.loads(entry.read_text())
+    assert record["payload"]["chains"] == {"x = x + 1": [False]}
+    record["payload"]["chains"] = {"x = x + 1": [True]}  # forged: "proved"
+    record["payload"]["statement"] = [True]
+    for text in (json.dumps(record), "{not json", ""):
+        entry.write_text(text)
+        assert V.load_certificate(ident) is None
+        made.clear()
+        code, records = _records(tmp_path, ["--jobs", "1"], "w.json")
+        assert made == [ident.name] and code == 1 and records[0]["proved"] is False
+    assert "✓" not in capsys.readouterr().out.split("x_equals_x_plus_one")[1].splitlines()[0]
+
+
+def test_proofs_made_in_two_processes_equal_those_made_in_one(tmp_path, monkeypatch):
+    idents = [S.identity(name) for name in QUICK]
+    monkeypatch.setattr(S, "identities", lambda: tuple(idents))
+    parallel = [r.to_dict() for r in V.iter_reports(cache=False, jobs=2)]
+    serial = [r.to_dict() for r in V.iter_reports(cache=False, jobs=1)]
+    keep = ("name", "proved", "statement_matches", "chains", "variants_refuted", "cited_rules", "ok")
+    assert [{k: r[k] for k in keep} for r in parallel] == [{k: r[k] for k in keep} for r in serial]
+    assert all(r["proved"] for r in parallel)
+
+
+# --------------------------------------------------------------------------- cited rules, the table
+
+
+def test_every_report_says_from_how_many_cited_rules_it_is_proved():
+    r = V.report(S.identity("softmax_is_shift_invariant"))
+    k = len(r.cited_rules)
+    assert r.proof_summary == f"proved by SymPy from {k} cited rule{'' if k == 1 else 's'}"
+    assert r.to_dict()["cited_rules"] == r.cited_rules and r.to_dict()["proof_summary"] == r.proof_summary
+
+
+def test_a_false_identity_is_reported_not_proved_with_its_failure():
+    r = V.report(_false_identity())
+    assert not r.proved and r.proof_summary == "not proved" and not r.ok
+    assert "✗" in V.table_row(r).splitlines()[0] and "FAILED" in V.table_row(r)
+
+
+def test_the_table_fits_in_100_columns():
+    reports = [V.report(S.identity(name)) for name in QUICK]
+    reports[0].name = "fused_softmax_cross_entropy_gradient_is_y_minus_d_and_more"  # longer than any
+    reports[0].cited_rules = [
+        {"name": "the chain rule", "statement": "", "status": "checked for sizes " + "x" * 200}
+    ]
+    lines = [*V.table_header(), *(V.table_row(r) for r in reports), *V.table_footer(reports)]
+    lines = [line for block in lines for line in block.splitlines()]
+    assert max(len(line) for line in lines) <= V.WIDTH

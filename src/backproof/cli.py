@@ -131,6 +131,18 @@ def _build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("verify", help="prove every identity with SymPy and check it against NumPy")
     v.add_argument("--json", default=None, metavar="OUT", help="also write every identity's record as JSON")
+    v.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="prove everything again (by default a proof whose sources are unchanged is read from the cache)",
+    )
+    v.add_argument(
+        "--jobs",
+        type=_int_at_least(1),
+        default=None,
+        metavar="N",
+        help="processes proving at once (default 2)",
+    )
 
     e = sub.add_parser("evaluate", help="loss and misclassification of a saved model on the test set")
     e.add_argument("model", type=Path, metavar="MODEL.npz", help="a model written by train --save")
@@ -444,8 +456,11 @@ def _verify(args) -> int:
     for line in table_header():
         print(line, flush=True)
     reports = []
+    options = {"cache": False} if args.no_cache else {}
+    if args.jobs is not None:
+        options["jobs"] = args.jobs
     with _heartbeat("verify"):
-        for r in iter_reports():  # each row as soon as its identity is done
+        for r in iter_reports(**options):  # each row as soon as its identity is done
             reports.append(r)
             print(table_row(r), flush=True)
     for line in table_footer(reports):

@@ -24,13 +24,29 @@ Non-goals: statistical testing; the property-based tests live in ``tests/``.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import math
+import os
+import sys
+import textwrap
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+import sympy as sp
 
 from . import symbolic as S
+from .symbolic._accuracy import (
+    col_rel_error,
+    difference_rel_error,
+    jvp_error_matrix,
+    jvp_rel_error,
+    rel_error,
+)
 
 __all__ = [
     "TOLERANCE",
@@ -51,73 +67,6 @@ __all__ = [
 #: Largest relative error accepted, by the ``kind`` of a :class:`backproof.symbolic.Check`:
 #: against the 50-digit SymPy reference in float64 and float32, and against finite differences.
 TOLERANCE = {"float64": 1e-9, "float32": 1e-4, "fd": 1e-7}
-
-
-def _finite(*arrays) -> bool:
-    return all(bool(np.all(np.isfinite(np.asarray(x, dtype=np.float64)))) for x in arrays)
-
-
-def rel_error(a, n) -> float:
-    r"""CS231n's relative error, the largest over entries: :math:`|a - n| / \max(|a| + |n|, 10^{-8})`.
-
-    NaN if either side holds a NaN or an infinity: a comparison never hides one.
-    """
-    a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
-    if not _finite(a, n):
-        return float("nan")
-    return float(np.max(np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-8)))
-
-
-def col_rel_error(a, n) -> float:
-    r"""Normwise relative error of each column (a vector: one column), the largest over columns.
-
-    NaN if either side holds a NaN or an infinity.
-    """
-    a, n = np.asarray(a, dtype=np.float64), np.asarray(n, dtype=np.float64)
-    if not _finite(a, n):
-        return float("nan")
-    if a.ndim < 2:
-        a, n = a.reshape(-1, 1), n.reshape(-1, 1)
-    num = np.max(np.abs(a - n), axis=0)
-    den = np.maximum(np.max(np.abs(a), axis=0) + np.max(np.abs(n), axis=0), 1e-8)
-    return float(np.max(num / den))
-
-
-def jvp_error_matrix(a, e, got, ref) -> np.ndarray:
-    r"""Entrywise error of a softmax JVP relative to the size of the two terms it subtracts.
-
-    :math:`\delta = g \odot e - \langle g, e\rangle g` cancels when :math:`g` is nearly
-    one-hot, so even exact rounding of the inputs moves the result by about the machine
-    epsilon times :math:`\max_i(|g_i e_i| + |\langle g, e\rangle| g_i)`, the largest term of
-    the column; each column's errors are divided by that scale (at least 1e-8, the floor of
-    the other relative errors, below which float32 underflows).
-    """
-    a, e = np.asarray(a, dtype=np.float64), np.asarray(e, dtype=np.float64)
-    g = np.exp(a - a.max(axis=0))
-    g /= g.sum(axis=0)
-    terms = np.abs(g * e) + np.abs((g * e).sum(axis=0)) * g
-    diff = np.abs(np.asarray(got, np.float64) - np.asarray(ref, np.float64))
-    if not _finite(got, ref):
-        return np.full(diff.shape, np.nan)
-    return diff / np.maximum(terms.max(axis=0), 1e-8)  # the same floor as everywhere else
-
-
-def difference_rel_error(got, ref, u, v) -> float:
-    r"""Error of a computed difference :math:`u - v`, per column relative to :math:`\max_i(|u_i| + |v_i|)`.
-
-    For :math:`y - d` with :math:`y_i \approx 1 = d_i` the result cancels; its rounding is
-    that of the terms, which is the scale used (at least 1e-8).
-    """
-    u, v = np.abs(np.asarray(u, np.float64)), np.abs(np.asarray(v, np.float64))
-    diff = np.abs(np.asarray(got, np.float64) - np.asarray(ref, np.float64))
-    if not _finite(got, ref):
-        return float("nan")
-    return float(np.max(diff.max(axis=0) / np.maximum((u + v).max(axis=0), 1e-8)))
-
-
-def jvp_rel_error(a, e, got, ref) -> float:
-    r"""The largest entry of :func:`jvp_error_matrix`."""
-    return float(np.max(jvp_error_matrix(a, e, got, ref)))
 
 
 # --------------------------------------------------------------------------- checks of one identity
@@ -228,6 +177,17 @@ class Report:
     necessity: bool | None = None
     assumptions: list[str] = field(default_factory=list)
     substituted: list[str] = field(default_factory=list)
+    cited_rules: list[dict] = field(default_factory=list)
+    induction: dict | None = None
+    from_cache: bool = False
+
+    @property
+    def proof_summary(self) -> str:
+        """``"proved by SymPy from k cited rules"`` (or ``"not proved"``), as the table and site say."""
+        if not (self.proved and self.statement_matches):
+            return "not proved"
+        k = len(self.cited_rules)
+        return f"proved by SymPy from {k} cited rule{'' if k == 1 else 's'}"
 
     def _of_kind(self, kind: str) -> float | None:
         errs = [c.error for c in self.checks if c.kind == kind]
@@ -282,6 +242,10 @@ class Report:
             "sizes": list(self.sizes),
             "assumptions": list(self.assumptions),
             "substituted": list(self.substituted),
+            "proof_summary": self.proof_summary,
+            "cited_rules": [dict(rule) for rule in self.cited_rules],
+            "induction": dict(self.induction) if self.induction is not None else None,
+            "from_cache": self.from_cache,
             "substantive_steps": self.substantive_steps,
             "total_steps": self.total_steps,
             "statement_matches": self.statement_matches,
@@ -299,9 +263,20 @@ class Report:
         }
 
 
-def report(ident, seed: int = 0) -> Report:
-    r"""Prove ``ident``, refute its wrong variants and run its numeric checks."""
-    result = ident.prove()
+def _rules_of(ident) -> list[dict]:
+    from .symbolic.rules import cited_rules, rule_dict
+
+    return [rule_dict(rule) for rule in cited_rules(ident)]
+
+
+def report(ident, seed: int = 0, certificate: Certificate | None = None) -> Report:
+    r"""Prove ``ident``, refute its wrong variants and run its numeric checks.
+
+    ``certificate`` (from the cache or a worker process) replaces the proof and the refutations;
+    the numeric checks always run, since they test the NumPy code as it is now.
+    """
+    cert = certificate if certificate is not None else certify(ident, seed)
+    result = cert.result
     chains = [
         {
             "title": c.title,
@@ -320,6 +295,7 @@ def report(ident, seed: int = 0) -> Report:
             except FloatingPointError:
                 err = math.nan
         checks.append(CheckResult(check.label, check.kind, err, TOLERANCE[check.kind]))
+    induction = getattr(ident, "induction_checks", None)
     return Report(
         ident.number,
         ident.name,
@@ -331,27 +307,264 @@ def report(ident, seed: int = 0) -> Report:
         ident.total_steps,
         all(result.statement),
         chains,
-        ident.refute_variants(seed),
+        cert.verdicts,
         checks,
         result.necessity,
         list(ident.assumptions),
         ident.hypotheses_shown(),
+        _rules_of(ident),
+        induction() if induction is not None else None,
+        cert.from_cache,
     )
 
 
-def iter_reports(seed: int = 0) -> Iterator[Report]:
-    r"""Each identity's :class:`Report` as soon as it is made, in the catalogue's order."""
-    for ident in S.identities():
-        yield report(ident, seed)
+# --------------------------------------------------------------------------- proofs: cached, in parallel
 
 
-def run_all(seed: int = 0) -> list[Report]:
+@dataclass
+class Certificate:
+    r"""What SymPy established about one identity: the proof's result and the wrong variants' verdicts."""
+
+    result: S.ProofResult
+    verdicts: list
+    from_cache: bool = False
+
+
+def certify(ident, seed: int = 0) -> Certificate:
+    r"""Prove ``ident`` and refute its wrong variants, now (no cache)."""
+    return Certificate(ident.prove(), ident.refute_variants(seed))
+
+
+#: Bumped when the cache's format or meaning changes: every older entry is then a miss.
+CACHE_FORMAT = 1
+
+
+def cache_dir() -> Path:
+    r"""Where proofs are cached: ``$BACKPROOF_CACHE/verify`` or the user cache folder's ``verify``."""
+    override = os.environ.get("BACKPROOF_CACHE")
+    if override:
+        return Path(override).expanduser() / "verify"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("backproof")) / "verify"
+
+
+def _symbolic_sources() -> list[Path]:
+    r"""Every source file a proof depends on: the trusted core, the engine and every identity module."""
+    root = Path(__file__).resolve().parent / "symbolic"
+    return sorted(root.rglob("*.py"))
+
+
+@functools.lru_cache(maxsize=1)
+def _sources_digest() -> str:
+    import sympy
+
+    h = hashlib.sha256(f"format {CACHE_FORMAT}; sympy {sympy.__version__}; {sys.version}".encode())
+    for path in _symbolic_sources():
+        h.update(f"{path.parent.name}/{path.name}".encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _tree_digest(obj, memo: dict) -> bytes:
+    r"""A digest of a SymPy expression (or matrix, tuple, dict, string) by its structure and names.
+
+    Stable across processes (no use of ``hash``); a shared subexpression is digested once.
+    """
+    got = memo.get(id(obj))
+    if got is not None:
+        return got[0]
+    if isinstance(obj, sp.MatrixBase):
+        parts = [b"M%d,%d" % obj.shape, *(_tree_digest(x, memo) for x in obj)]
+    elif isinstance(obj, sp.Basic) and obj.args:
+        parts = [type(obj).__name__.encode(), *(_tree_digest(x, memo) for x in obj.args)]
+    elif isinstance(obj, sp.Basic):
+        signs = sorted(obj.assumptions0.items()) if isinstance(obj, sp.Symbol) else ()
+        parts = [type(obj).__name__.encode(), str(obj).encode(), str(signs).encode()]
+    elif isinstance(obj, (tuple, list)):
+        parts = [b"T", *(_tree_digest(x, memo) for x in obj)]
+    elif isinstance(obj, dict):
+        parts = [b"D", *(_tree_digest(k, memo) + _tree_digest(v, memo) for k, v in obj.items())]
+    else:
+        parts = [type(obj).__name__.encode(), str(obj).encode()]
+    out = hashlib.blake2b(b"\0".join(parts), digest_size=16).digest()
+    memo[id(obj)] = (out, obj)  # obj kept alive, so its id is not reused
+    return out
+
+
+def _content(ident) -> list:
+    r"""What the identity states and proves, as plain data: statement, chains (every step, definition,
+    assumption, case and rule), variants."""
+    out: list = [ident.name, ident.statement, list(ident.assumptions)]
+    for c in ident.chains:
+        steps = [
+            (
+                st.expr,
+                st.why,
+                st.kind,
+                st.relation,
+                tuple(getattr(st, "uses", ())),
+                str(getattr(st, "rules", ())),
+            )
+            for st in c.steps
+        ]
+        rules = [(r.name, r.statement, r.status) for r in getattr(c, "rules", ())]
+        out.append((c.title, c.size, steps, c.definitions, c.assumptions, c.hypotheses, c.cases, rules))
+    for v in ident.variants:
+        out.append((v.name, getattr(v, "wrong", None), getattr(v, "first", None), getattr(v, "chain", None)))
+    return out
+
+
+def proof_key(ident, seed: int = 0) -> str:
+    r"""The cache key of ``ident``'s proof.
+
+    A digest of the sources of :mod:`backproof.symbolic` (the trusted core, the engine and every
+    identity module), of the identity itself (statement, every step of every chain with its
+    definitions, assumptions, cases and cited rules; the variants) and of the seed: a change to any
+    of them is a miss.
+    """
+    content = _tree_digest([_content(ident), seed], {})
+    return hashlib.sha256(_sources_digest().encode() + content).hexdigest()
+
+
+def _entry_path(ident, seed: int) -> Path:
+    return cache_dir() / f"{ident.name}-{seed}.json"
+
+
+def _checksum(payload: dict) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def _to_payload(ident, seed: int, cert: Certificate) -> dict:
+    r = cert.result
+    return {
+        "key": proof_key(ident, seed),
+        "name": ident.name,
+        "chains": {title: [bool(x) for x in steps] for title, steps in r.chains.items()},
+        "statement": [bool(x) for x in r.statement],
+        "necessity": r.necessity,
+        "seconds": r.seconds,
+        "verdicts": [
+            {"name": v.name, "refuted": bool(v.refuted), "method": v.method, "seconds": v.seconds}
+            for v in cert.verdicts
+        ],
+    }
+
+
+def save_certificate(ident, seed: int, cert: Certificate) -> None:
+    r"""Write ``cert`` to the cache (quietly nothing if the folder cannot be written)."""
+    payload = _to_payload(ident, seed, cert)
+    path = _entry_path(ident, seed)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"payload": payload, "checksum": _checksum(payload)}))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def load_certificate(ident, seed: int = 0) -> Certificate | None:
+    r"""The cached certificate of ``ident``, or ``None`` when there is none or it cannot be trusted.
+
+    An entry is used only if it parses, its checksum matches its content, its key is the key of
+    ``ident`` now (same sources, name, chains and variants) and every chain, equation and variant
+    of ``ident`` has its verdict; "proved" is then recomputed from the stored step verdicts.
+    """
+    from .symbolic import ProofResult, Verdict
+
+    try:
+        record = json.loads(_entry_path(ident, seed).read_text())
+        payload = record["payload"]
+        if record["checksum"] != _checksum(payload) or payload["key"] != proof_key(ident, seed):
+            return None
+        chains = {c.title: payload["chains"][c.title] for c in ident.chains}
+        if any(len(chains[c.title]) != len(c.steps) - 1 for c in ident.chains):
+            return None
+        statement = payload["statement"]
+        names = [v.name for v in ident.variants]
+        verdicts = [
+            Verdict(v["name"], v["refuted"] is True, str(v["method"]), float(v["seconds"]))
+            for v in payload["verdicts"]
+        ]
+        if [v.name for v in verdicts] != names or len(statement) == 0:
+            return None
+        necessity = payload["necessity"]
+        if necessity not in (True, False, None) or (ident.necessity is None) != (necessity is None):
+            return None
+        steps_ok = all(all(x is True for x in v) and v for v in chains.values())
+        proved = steps_ok and all(x is True for x in statement) and necessity is not False
+        result = ProofResult(ident.name, proved, float(payload["seconds"]), chains, statement, necessity)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return Certificate(result, verdicts, from_cache=True)
+
+
+def _certify_in_worker(position: int, seed: int) -> tuple[str, Certificate]:
+    ident = S.identities()[position]  # the catalogue inherited from the parent (fork)
+    return ident.name, certify(ident, seed)
+
+
+def _pool(jobs: int):
+    r"""A pool of ``jobs`` processes forked from this one (they inherit the built catalogue), or ``None``.
+
+    On Linux only (elsewhere ``fork`` is not the platform's default); otherwise the proofs run here.
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    if jobs < 2 or sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter(
+            "ignore", DeprecationWarning
+        )  # fork beside the heartbeat thread: it holds no lock
+        return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"))
+
+
+def _default_jobs() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def iter_reports(seed: int = 0, *, cache: bool = True, jobs: int | None = None) -> Iterator[Report]:
+    r"""Each identity's :class:`Report`, in the catalogue's order, as soon as it is made.
+
+    With ``cache``, a proof whose sources have not changed is read from the cache
+    (:func:`load_certificate`) and a new one written to it. Proofs not in the cache run in
+    ``jobs`` processes (default: up to 2); the numeric checks run here, in order, meanwhile.
+    """
+    idents = S.identities()
+    certs: dict[str, Certificate | None] = {
+        i.name: (load_certificate(i, seed) if cache else None) for i in idents
+    }
+    todo = [i for i in idents if certs[i.name] is None]
+    pool = _pool(jobs if jobs is not None else _default_jobs()) if len(todo) > 1 else None
+    futures = {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            if pool is not None:
+                futures = {i.name: pool.submit(_certify_in_worker, idents.index(i), seed) for i in todo}
+        for ident in idents:
+            cert = certs[ident.name]
+            if cert is None:
+                cert = futures[ident.name].result()[1] if ident.name in futures else certify(ident, seed)
+                if cache:
+                    save_certificate(ident, seed, cert)
+            yield report(ident, seed, cert)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+def run_all(seed: int = 0, *, cache: bool = True, jobs: int | None = None) -> list[Report]:
     r"""Prove every identity, refute its wrong variants and run its numeric checks."""
-    return list(iter_reports(seed))
+    return list(iter_reports(seed, cache=cache, jobs=jobs))
 
 
-def _sizes(r: Report) -> str:
-    return ", ".join(s.replace(" ", "") for s in r.sizes)
+# --------------------------------------------------------------------------- the table (100 columns)
+
+#: The table's width: every line that ``backproof verify`` prints fits in it.
+WIDTH = 100
 
 
 def _e(x: float | None) -> str:
@@ -361,37 +574,54 @@ def _e(x: float | None) -> str:
 def table_header() -> list[str]:
     """The two lines above the rows of the table that ``backproof verify`` prints."""
     head = (
-        f"{'#':>2}  {'identity':50} {'proved':>6} {'time':>6} {'steps':>6} {'variants':>9} "
-        f"{'f64':>8} {'f32':>8} {'fin.diff':>8}  sizes proved"
+        f"{'#':>2} {'identity':49} {'✓':1} {'time':>5} {'steps':>5} {'wrong':>5} "
+        f"{'f64':>7} {'f32':>7} {'fin.dif':>7}"
     )
-    return [head, "-" * len(head)]
+    return [head, "-" * WIDTH]
+
+
+def _wrap(text: str, indent: str = "    ") -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ")
 
 
 def table_row(r: Report) -> str:
-    """One identity's line of the table."""
+    """One identity's lines of the table: the figures, then what was proved for which sizes and from what."""
     mark = "✓" if r.proved and r.statement_matches else "✗"
     refuted = f"{r.variants_refuted}/{len(r.variants)}"
-    return (
-        f"{r.number:>2}  {r.name[:50]:50} {mark:>6} {r.proof_seconds:5.1f}s "
-        f"{r.substantive_steps:>3}/{r.total_steps:<2} "
-        f"{refuted:>9} {_e(r.numeric_max_rel_error):>8} {_e(r.numeric_max_rel_error_float32):>8} "
-        f"{_e(r.fd_rel_error):>8}  {_sizes(r)}{'' if r.ok else '  FAILED'}"
+    name = r.name if len(r.name) <= 49 else r.name[:48] + "…"
+    seconds = "cache" if r.from_cache else f"{r.proof_seconds:4.1f}s"
+    first = (
+        f"{r.number:>2} {name:49} {mark:1} {seconds:>5} {r.substantive_steps:>2}/{r.total_steps:<2} "
+        f"{refuted:>5} {_e(r.numeric_max_rel_error):>7} {_e(r.numeric_max_rel_error_float32):>7} "
+        f"{_e(r.fd_rel_error):>7}"
     )
+    sizes = "; ".join(s.replace(" ", "") for s in r.sizes)
+    rules = "; ".join(f"{rule['name']} ({rule['status'].split(' (')[0]})" for rule in r.cited_rules)
+    text = f"{r.proof_summary}{': ' + rules if rules else ''}. Sizes: {sizes}."
+    if r.induction is not None:
+        shown = sum(bool(v) for v in r.induction.values())
+        text += f" Induction on l: {shown} of {len(r.induction)} substitution checks hold."
+    if not r.ok:
+        text += " FAILED"
+    return "\n".join([first, *_wrap(text)])
 
 
 def table_footer(reports: list[Report]) -> list[str]:
     """The legend, one line per failure, and the count below the rows."""
     tol = TOLERANCE
-    lines = [
-        "steps: substantive rewrites / all steps (the rest only unfold definitions); variants: wrong "
-        f"versions refuted, each by {S.REFUTATION} (or {S.SHAPES}); proofs: {S.PROOF}.",
-        f"tolerances: float64 {tol['float64']:.0e}, float32 {tol['float32']:.0e}, "
-        f"finite differences {tol['fd']:.0e} (relative errors: normwise per column against SymPy, "
-        "elementwise |a-n|/max(|a|+|n|, 1e-8) against finite differences; NaN or inf fails)",
-    ]
+    legend = (
+        "steps: rewrites SymPy derives / all steps (the others substitute a definition, which SymPy "
+        "checks, or apply a cited rule, listed under the identity with its status); wrong: wrong "
+        f"versions refuted, each by {S.REFUTATION} (or {S.SHAPES}); time: seconds to prove, or 'cache' "
+        f"when the proof was read from the cache (its sources unchanged); proofs: {S.PROOF}. "
+        f"Tolerances: float64 {tol['float64']:.0e}, float32 {tol['float32']:.0e}, finite differences "
+        f"{tol['fd']:.0e} (normwise per column against SymPy, elementwise |a-n|/max(|a|+|n|, 1e-8) "
+        "against finite differences; NaN or inf fails)."
+    )
+    lines = textwrap.wrap(legend, WIDTH)
     for r in reports:
         for msg in r.failures:
-            lines.append(f"FAILED {r.name}: {msg}")
+            lines += textwrap.wrap(f"FAILED {r.name}: {msg}", WIDTH, subsequent_indent="    ")
     passed = sum(r.ok for r in reports)
     lines.append(f"{passed} of {len(reports)} identities verified")
     return lines

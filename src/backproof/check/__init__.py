@@ -13,7 +13,8 @@ known mistake gives on the same inputs, the report names the mistake.
 
 The learner's code runs in a confined worker process that exchanges only plain data with
 the checker (see :mod:`backproof.check._sandbox` and :mod:`backproof.check._confine` for
-what holds where).
+what holds where). The derivations in a notebook's Markdown cells (or a ``.md``/``.tex``
+file) are checked too, step by step: see :mod:`backproof.check.derivations`.
 
 Non-goals: grading style or speed, checking functions the course does not ask for.
 """
@@ -52,9 +53,13 @@ def __getattr__(name):  # lazy: importing backproof.check costs nothing until it
     raise AttributeError(name)
 
 
-def example_notebook() -> Path:
-    r"""A learner's notebook shipped with backproof, with one mistake in it (used by the site)."""
-    return Path(__file__).parent / "examples" / "my_assignment.ipynb"
+def example_notebook(derivations: bool = False) -> Path:
+    r"""A learner's notebook shipped with backproof, with mistakes in it (used by the site).
+
+    ``derivations=True`` gives the same code with the learner's derivations in Markdown cells,
+    one of which has a slip (``my_work.ipynb``).
+    """
+    return Path(__file__).parent / "examples" / ("my_work.ipynb" if derivations else "my_assignment.ipynb")
 
 
 def mistake_catalogue() -> list[tuple[str, str, str]]:

@@ -73,7 +73,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "identity or a stated property, on generated inputs; failures come with the smallest input found "
         "and, where the output matches a known mistake, a diagnosis.",
     )
-    c.add_argument("file", type=Path, help="your notebook (.ipynb) or module (.py)")
+    c.add_argument(
+        "file", type=Path, help="your notebook (.ipynb) or module (.py), or derivations alone (.md, .tex)"
+    )
     c.add_argument(
         "--map",
         type=_mapping,
@@ -82,7 +84,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
         metavar="COURSE=YOURS",
         help="your name for a course function, e.g. --map softmaxp=my_softmax_grad (repeatable)",
     )
-    c.add_argument("--only", default=None, metavar="NAMES", help="comma-separated course functions to check")
+    c.add_argument(
+        "--only",
+        default=None,
+        metavar="NAMES",
+        help="comma-separated course functions (or derivation results, e.g. softmax-diagonal; "
+        "'derivations' for all of them) to check",
+    )
     c.add_argument(
         "--run-all",
         action="store_true",

@@ -25,7 +25,7 @@ _ASCII_STATUS = {
 }
 # ASCII for every non-ASCII character the checker writes (tests/test_check.py checks the list is whole);
 # names become words, separated from a following letter by a space (∇E -> grad E)
-_ASCII_WORDS = {"γ": "gamma", "δ": "delta", "∇": "grad", "Σ": "sum", "√": "sqrt"}
+_ASCII_WORDS = {"γ": "gamma", "δ": "delta", "∇": "grad", "Σ": "sum", "√": "sqrt", "σ": "sigma"}
 _ASCII_SIGNS = {
     "±": "+/-",
     "ᵀ": ".T",
@@ -39,6 +39,13 @@ _ASCII_SIGNS = {
     "✓": "ok",
     "✗": "x",
     "…": "...",
+    "∂": "d",
+    "×": "x",
+    "≠": "!=",
+    "²": "^2",
+    "′": "'",
+    "“": '"',
+    "”": '"',
 }
 _ASCII_CHARS: dict[str, str | int | None] = {**_ASCII_WORDS, **_ASCII_SIGNS}
 _ASCII_TABLE = str.maketrans(_ASCII_CHARS)
@@ -114,6 +121,7 @@ class Report:
     functions: list[FunctionResult]
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    derivations: list = field(default_factory=list)  # DerivationReport, from backproof.check.derivations
 
     def __getitem__(self, name: str) -> FunctionResult:
         for f in self.functions:
@@ -127,8 +135,14 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        r"""True when at least one function was checked and every checked one passes."""
-        return bool(self.checked) and all(f.status == "pass" for f in self.checked)
+        r"""True when something was checked, every checked function passes and no derivation is wrong."""
+        if any(
+            d.status in ("wrong", "needs a condition", "reached another result") for d in self.derivations
+        ):
+            return False
+        if not self.checked:
+            return bool(self.derivations) and not self.functions
+        return all(f.status == "pass" for f in self.checked)
 
     @property
     def exit_code(self) -> int:
@@ -147,6 +161,7 @@ class Report:
             "counts": {s: sum(f.status == s for f in self.functions) for s in STATUSES},
             "notes": self.notes,
             "functions": [f.to_dict() for f in self.functions],
+            "derivations": [d.to_dict() for d in self.derivations],
         }
 
     def write_json(self, path: str | Path) -> None:
@@ -163,6 +178,9 @@ class Report:
         diagnosed mistake as one above it is listed in one line, not shown again in full.
         """
         counts = ", ".join(f"{k} {s}" for s in STATUSES if (k := sum(f.status == s for f in self.functions)))
+        if self.derivations:
+            follow = f"{sum(d.ok for d in self.derivations)} of {len(self.derivations)} derivations follow"
+            counts = ", ".join(x for x in (counts, follow) if x)
         lines = [f"backproof check {self.path}: {counts} ({self.seconds:.1f} s)", ""]
         for fr in self.functions:
             alias = f" (your {fr.defined_as})" if fr.defined_as and fr.defined_as != fr.name else ""
@@ -197,6 +215,10 @@ class Report:
                 )
             for n in fr.notes:
                 lines.extend(_indent(f"note: {n}", 4))
+        if self.derivations:
+            lines.append("")
+            lines.append(f"derivations ({len(self.derivations)} found in the Markdown cells):")
+            lines.extend(d.format() for d in self.derivations)
         for n in self.notes:
             lines.append(f"note: {n}")
         if not site and any(not f.passed for fr in self.functions for f in fr.findings):
@@ -205,10 +227,11 @@ class Report:
                 "them); --site URL makes the proofs full links"
             )
         lines.append("")
-        lines.append(
-            f"score {self.score:.2f} ({sum(f.status == 'pass' for f in self.functions)} of "
-            f"{len(self.functions)} functions pass)"
-        )
+        if self.functions:
+            lines.append(
+                f"score {self.score:.2f} ({sum(f.status == 'pass' for f in self.functions)} of "
+                f"{len(self.functions)} functions pass)"
+            )
         text = "\n".join(lines)
         return to_ascii(text) if ascii else text
 

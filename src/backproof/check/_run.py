@@ -427,7 +427,8 @@ def check_file(
     mapping : dict, optional
         Course name -> the learner's name, e.g. ``{"softmaxp": "my_softmax_grad"}``.
     only : list of str, optional
-        Check only these course functions (others are left out of the report).
+        Check only these course functions (others are left out of the report), and only the
+        derivations of these course results (``softmax-diagonal``, …; ``derivations`` for all).
     run_all : bool
         Run every cell (statement) in order instead of only imports, definitions and constants.
     time_limit : float
@@ -449,6 +450,9 @@ def check_file(
         Per course function: ``pass``, ``fail``, ``crashed``, ``timed out`` or ``not found``, with
         the broken identity or property, the smallest counterexample, expected and got, and a
         diagnosis where a known mistake reproduces the learner's output.
+        In ``derivations``, for a notebook (or a ``.md``/``.tex`` file, checked for derivations
+        alone): each derivation of the Markdown cells, step by step
+        (:func:`backproof.check.derivations.check_derivations`).
 
     Raises
     ------
@@ -459,14 +463,22 @@ def check_file(
     """
     start = time.perf_counter()
     mapping = dict(mapping or {})
+    derivations, only = _derivations(path, only)
+    if Path(path).suffix in (".md", ".tex"):  # derivations only: no code to run
+        return Report(str(path), [], [], time.perf_counter() - start, derivations)
     src = load_source(path, run_all=run_all)
     specs = S.specs_cache()
-    if only:
+    if only is not None:
         unknown = sorted(set(only) - {s.name for s in specs})
         if unknown:
+            from .derivations.check import TARGETS
+
             raise ValueError(
                 f"not a course function: {', '.join(unknown)}; choose from {', '.join(S.COURSE_FUNCTIONS)}"
+                f" (or the derivations of {', '.join(TARGETS)})"
             )
+        if not only:  # only derivations were asked for
+            return Report(str(path), [], list(src.notes), time.perf_counter() - start, derivations)
         specs = [s for s in specs if s.name in only]
     unknown = sorted(set(mapping) - set(S.COURSE_FUNCTIONS))
     if unknown:
@@ -492,6 +504,7 @@ def check_file(
             [FunctionResult(s.name, "crashed", notes=[why]) for s in specs],
             notes,
             time.perf_counter() - start,
+            derivations,
         )
     with learner, _hypothesis_home(learner.scratch):
         notes.extend(learner.load_notes)
@@ -512,7 +525,30 @@ def check_file(
             fr.seconds = time.perf_counter() - t0
             results.append(fr)
         _dependency_notes(results, learner.functions, mapping)
-    return Report(str(path), results, notes, time.perf_counter() - start)
+    return Report(str(path), results, notes, time.perf_counter() - start, derivations)
+
+
+def _derivations(path: str | Path, only: list[str] | None) -> tuple[list, list[str] | None]:
+    r"""The derivations of a notebook, ``.md`` or ``.tex`` (see :mod:`.derivations`), and ``only`` without
+    the names of course results, which select derivations (``--only softmax-diagonal``; ``derivations``
+    selects them all). With ``only`` naming results only, no function is checked."""
+    from .derivations import check_derivations
+    from .derivations.check import ALIASES, TARGETS
+
+    path = Path(path)
+    if path.suffix not in (".ipynb", ".md", ".tex"):
+        return [], only
+    results = {*TARGETS, *ALIASES, "derivations"}
+    wanted = None if only is None else {ALIASES.get(n, n) for n in only if n in results}
+    if wanted is not None and not wanted:
+        return [], only  # --only names functions only
+    if not path.is_file() and path.suffix == ".ipynb":
+        return [], only  # load_source says what is wrong with the file
+    found = check_derivations(path)
+    if wanted is not None and "derivations" not in wanted:
+        found = [d for d in found if d.target in wanted]
+    rest = None if only is None else [n for n in only if n not in results]
+    return found, (rest if rest or only is None else [])
 
 
 @contextlib.contextmanager

@@ -1,12 +1,19 @@
 r"""SymPy proofs of every identity backprop through the network rests on, with their wrong versions.
 
-The package holds three kinds of thing:
+The package holds four kinds of thing:
 
-* the proof engine, :mod:`backproof.symbolic.engine`: :class:`Step` (a definitional
-  unfolding or a substantive rewrite), :class:`Chain`, :func:`equal` (the symbolic
-  proof), :func:`refute` (exact evaluation at a random rational point, which settles a
-  wrong claim in seconds), :class:`Identity` with its :class:`Variant`\ s, :class:`Check`\ s
-  and :class:`Link`\ s, and the registry :func:`register` / :func:`identities`;
+* the trusted core, :mod:`backproof.symbolic.core`: the one module that decides whether a
+  step follows (:func:`~backproof.symbolic.core.check_step`, a closed set of relations
+  :data:`RELATIONS`, fresh-name definitions, cited :class:`Rule`\ s, bound variables renamed
+  apart, side conditions, case splits that cover the domain, consistent assumptions);
+* the refuter, :mod:`backproof.symbolic.refuter`: :func:`refute` finds a point where a claim
+  fails (sizes 2 to 12, several seeds and points, equal indices, logits near equal and far
+  apart), evaluated exactly; it can only reject;
+* the proof engine, :mod:`backproof.symbolic.engine`, which only builds terms and asks the core:
+  :class:`Step` (a definitional unfolding or a substantive rewrite), :class:`Chain`,
+  :func:`check_step` (the core's verdict on one step, with the refuter's counterexample),
+  :class:`Identity` with its :class:`Variant`\ s, :class:`Check`\ s and :class:`Link`\ s, and the
+  registry :func:`register` / :func:`identities`;
 * the notation, :mod:`backproof.symbolic.notation`: the LaTeX printer and the display
   heads (:math:`\operatorname{diag}`, :math:`\odot`, :math:`\langle\cdot,\cdot\rangle`)
   that :func:`~backproof.symbolic.notation.interpret` evaluates, so that a shown
@@ -48,6 +55,7 @@ from __future__ import annotations
 import sympy as sp
 
 from . import network_identities, relu_identities, softmax_identities
+from .core import RELATIONS, Rule, StepVerdict
 from .engine import (
     CATALOGUE,
     DEFINITION,
@@ -65,6 +73,7 @@ from .engine import (
     Step,
     Variant,
     Verdict,
+    check_step,
     equal,
     expand,
     identities,
@@ -75,6 +84,7 @@ from .engine import (
 )
 from .network_identities import TINY, TINY_LABELS, tiny_network
 from .notation import Diag, EDiv, Had, Inner, Relu, Step0, interpret, nc, to_latex
+from .refuter import Counterexample
 from .softmax_identities import N_EXPLICIT, _explicit, softmax_vector
 
 __all__ = [
@@ -84,6 +94,7 @@ __all__ = [
     "N_EXPLICIT",
     "PROOF",
     "REFUTATION",
+    "RELATIONS",
     "REWRITE",
     "SHAPES",
     "TINY",
@@ -91,6 +102,7 @@ __all__ = [
     "VARIANT_SECONDS",
     "Chain",
     "Check",
+    "Counterexample",
     "Diag",
     "EDiv",
     "Had",
@@ -99,10 +111,13 @@ __all__ = [
     "Link",
     "ProofResult",
     "Relu",
+    "Rule",
     "Step",
     "Step0",
+    "StepVerdict",
     "Variant",
     "Verdict",
+    "check_step",
     "equal",
     "expand",
     "identities",

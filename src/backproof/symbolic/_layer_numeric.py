@@ -52,9 +52,9 @@ from ..activations import ACTIVATIONS, LEAKY_RELU_ALPHA
 from ..loss import cross_entropy
 from ..network import Parameters, backprop, forward
 from ..preprocess import one_hot
-from ..verify import col_rel_error, rel_error
-from . import layer_identities as LP
+from ._accuracy import col_rel_error, rel_error
 from ._numeric import worst
+from .symbols import SIGMOID_DEF, _a
 
 __all__ = [
     "CROSS_SIZES",
@@ -81,7 +81,7 @@ def activation_definition(name: str, mask=None):
     r"""The activation as a SymPy expression in :math:`t` (ReLU-family: on the region of ``mask``)."""
     alpha = sp.Rational(LEAKY_RELU_ALPHA).limit_denominator(10**6)
     if name == "sigmoid":
-        return LP.SIGMOID_DEF.xreplace({LP._a: _t})
+        return SIGMOID_DEF.xreplace({_a: _t})
     if name == "tanh":  # the definition with numerator and denominator multiplied by e^t: one exponential
         return 1 - 2 / (sp.exp(2 * _t) + 1)
     if name == "relu":

@@ -17,6 +17,8 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from .symbols import softmax_vector
+
 # the modules, not the functions backproof re-exports under the same names
 _loss = importlib.import_module("backproof.loss")
 _relu = importlib.import_module("backproof.relu")
@@ -61,8 +63,6 @@ def cross_entropy_grad(y, d):
 
 def explicit(size: int = N_EXPLICIT):
     r"""Logit, direction and target symbols ``a, e, d`` of one column of ``size``, and its softmax."""
-    from .softmax_identities import softmax_vector
-
     a = sp.Matrix(sp.symbols(f"a_1:{size + 1}", real=True))
     e = sp.Matrix(sp.symbols(f"e_1:{size + 1}", real=True))
     d = sp.Matrix(sp.symbols(f"d_1:{size + 1}", real=True))

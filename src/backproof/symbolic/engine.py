@@ -35,28 +35,38 @@ from __future__ import annotations
 
 import functools
 import importlib
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy.assumptions.assume import AppliedPredicate
 from sympy.core.function import AppliedUndef
 
+from . import core
+from .core import Rule, StepVerdict
 from .notation import Defines, interpret, to_latex
+from .refuter import REFUTATION, SHAPES, Counterexample
+from .refuter import refute as _refute
 
 __all__ = [
     "CATALOGUE",
     "DEFINITION",
+    "REFUTATION",
     "REWRITE",
+    "SHAPES",
     "Chain",
     "Check",
+    "Counterexample",
     "Identity",
     "Link",
     "ProofResult",
+    "Rule",
     "Step",
+    "StepVerdict",
     "Variant",
     "Verdict",
+    "check_step",
     "equal",
     "identities",
     "identity",
@@ -69,8 +79,6 @@ DEFINITION = "definition"  #: a step that only unfolds (or folds) a definition
 REWRITE = "rewrite"  #: a step that carries the argument
 
 PROOF = "symbolic proof"
-REFUTATION = "rational-point refutation"
-SHAPES = "shapes differ"
 NOT_REFUTED = "not refuted"
 
 #: Seconds within which every wrong variant must be refuted.
@@ -97,7 +105,8 @@ class Step:
         :data:`DEFINITION` (only unfolds a definition) or :data:`REWRITE` (substantive).
         Ignored for the first step of a chain.
     relation : str
-        ``"="`` or ``"<="`` (this step is at least the one before it).
+        One of :data:`backproof.symbolic.core.RELATIONS`: the step before ``relation`` this one
+        (``"<="``: this step is at least the one before it). Shown as checked.
     """
 
     expr: object
@@ -106,9 +115,21 @@ class Step:
     relation: str = "="
 
 
+def _combined(relations) -> str | None:
+    """The relation between a chain's two ends: ``<`` if any step is strict, ``None`` if ``<`` meets ``>``."""
+    rels = [r for r in relations if r != "="]
+    if not rels:
+        return "="
+    if all(r in ("<=", "<") for r in rels):
+        return "<" if "<" in rels else "<="
+    if all(r in (">=", ">") for r in rels):
+        return ">" if ">" in rels else ">="
+    return None
+
+
 @dataclass(repr=False)
 class Chain:
-    r"""A proof: ``steps[0] R steps[1] R ... R steps[-1]``, each relation checked.
+    r"""A proof: ``steps[0] R steps[1] R ... R steps[-1]``, each relation checked by the core.
 
     Attributes
     ----------
@@ -120,22 +141,26 @@ class Chain:
         fixed size it is proved at, e.g. ``"n = 10"``. A fixed-size chain is never shown as
         general.
     definitions : dict
-        Display symbols (such as :math:`g_i`) and what they stand for; substituted before
-        each comparison.
+        Fresh names (such as :math:`g_i`) and what they stand for; unfolded before each
+        comparison. The core refuses any other left side (:func:`core.definition_problem`).
     assumptions : dict
         Substitutions that encode a hypothesis (such as :math:`\sum_j d_j \to 1`); applied
         to both sides of every step whose ``why`` mentions "assumption".
     hypotheses : dict
-        Substitutions applied to every step (such as ":math:`i \le n` is true": the indices
-        are classes); listed with the identity's assumptions.
+        Stated assumptions (a key ``sp.Le(i, n): True``; ``KroneckerDelta(i, j): 0`` for
+        :math:`i \ne j`) and substitutions made at every step (``{b[p]: 0}``), checked for
+        consistency; listed with the identity's assumptions.
     cases : list of dict
         When given, every step is checked once per case (such as ``j = i`` and ``j != i``);
-        together they must cover the domain.
+        the core checks that together they cover the domain.
     show_latex : bool
         Whether the steps are small enough to print.
     choices : dict
         Symbols whose values are restricted to a finite set when the chain is refuted at a
         point (such as the ReLU's activation pattern, which is 0 or 1).
+    rules : list of Rule
+        Cited rules whose ``Eq`` statements are used left to right as rewrites (the chain rule);
+        named, shown and counted, never hidden among the definitions.
     """
 
     title: str
@@ -147,6 +172,10 @@ class Chain:
     cases: list[dict] = field(default_factory=list)
     show_latex: bool = True
     choices: dict = field(default_factory=dict)
+    rules: list = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        """Subclasses may adjust the fields here (the generated ``__init__`` calls it)."""
 
     def __repr__(self) -> str:
         where = "symbolic size" if self.size is None else self.size
@@ -158,7 +187,7 @@ class Chain:
             return lines[0] + f": {len(self.steps) - 1} relations between large expressions (not printed)"
         lines.append(f"    {sp.sstr(self.steps[0].expr)}")
         for st in self.steps[1:]:
-            rel = "<=" if st.relation == "<=" else "="
+            rel = core.relation_text(st.relation) if st.relation in core.RELATIONS else st.relation
             lines.append(f"  {rel} {sp.sstr(st.expr)}    [{st.kind}] {st.why.replace('$', '')}")
         return "\n".join(lines)
 
@@ -172,52 +201,93 @@ class Chain:
 
     @property
     def relation(self) -> str:
-        """``"="`` if every step is an equality, else ``"<="``."""
-        return "<=" if any(s.relation == "<=" for s in self.steps[1:]) else "="
+        """The relation between the chain's ends (``"="`` if every step is an equality)."""
+        return _combined(s.relation for s in self.steps[1:]) or "?"
 
     @property
     def substantive(self) -> int:
         """How many steps are substantive rewrites."""
         return sum(s.kind == REWRITE for s in self.steps[1:])
 
+    def stated(self) -> tuple[list, dict]:
+        """The stated assumptions (relations) and the substitutions of the hypotheses."""
+        stated, subs = [], {}
+        for key, value in self.hypotheses.items():
+            if isinstance(key, AppliedPredicate) and value is True:
+                stated.append(key)  # such as Q.real_elements(a): the entries of a are real
+            elif isinstance(key, sp.Rel) and value is True:
+                stated.append(key)
+                subs[key] = value  # a stated condition is also true inside a Piecewise
+            elif isinstance(key, sp.KroneckerDelta) and value == 0:
+                stated.append(sp.Ne(*key.args[:2]))
+                subs[key] = value
+            else:
+                subs[key] = value
+        return stated, subs
+
     def _subs(self, step: Step) -> dict:
-        return {**self.hypotheses, **(self.assumptions if "assumption" in step.why else {})}
+        _stated, subs = self.stated()
+        return {**subs, **(self.assumptions if "assumption" in step.why else {})}
+
+    def _rewrites(self) -> dict:
+        return {**self.definitions, **_rule_rewrites(self.rules)}
+
+    def verdicts(self) -> list[StepVerdict]:
+        """The core's verdict on each step, in order (one per relation; the first failing case's)."""
+        stated, _ = self.stated()
+        problem = core.definition_problem(self.definitions, stated) or core.partition_problem(
+            self.cases, stated
+        )
+        unknown = [s.relation for s in self.steps[1:] if s.relation not in core.RELATIONS]
+        if problem is None and unknown:
+            problem = f"unknown relation {unknown[0]!r}: the relations are {', '.join(core.RELATIONS)}"
+        if problem is None and _combined(s.relation for s in self.steps[1:]) is None:
+            problem = "the chain mixes <= and >=: its two ends are not related"
+        if problem:
+            return [StepVerdict(False, problem)] * (len(self.steps) - 1)
+        out: list[StepVerdict] = []
+        for before, after in zip(self.steps, self.steps[1:]):
+            for case in _cases(self.cases):
+                verdict = self.check_pair(before.expr, after.expr, after.relation, self._subs(after), case)
+                if verdict.follows is not True:
+                    break
+            out.append(verdict)
+        return out
+
+    def check_pair(self, before, after, relation, subs, case=None, points: int = 6) -> StepVerdict:
+        """Ask the core whether ``before relation after`` follows in this chain's context."""
+        stated, _ = self.stated()
+        rewrites = self._rewrites()
+
+        def refute(a, b, rel):
+            return _refute(
+                a, b, rel, stated, definitions=rewrites, hypotheses=subs, case=case,
+                choices=self.choices, seeds=1, points=points, seconds=5.0, sizes=(2, 5),
+            )  # fmt: skip
+
+        return core.check_step(
+            before, after, relation, stated, definitions=self.definitions, rules=self.rules,
+            substitutions=subs, case=case, refute=refute,
+        )  # fmt: skip
 
     def check(self) -> list[bool]:
         """Whether each step relates to the one before as claimed, in order (one entry per relation)."""
-        results = []
-        for before, after in zip(self.steps, self.steps[1:]):
-            subs = self._subs(after)
-            results.append(
-                all(
-                    _holds(
-                        before.expr, after.expr, after.relation, self.definitions, subs, case, self.choices
-                    )
-                    for case in _cases(self.cases)
-                )
-            )
-        return results
+        return [v.follows is True for v in self.verdicts()]
 
     def claim_holds(self, wrong_last, first=None, seed: int = 0, seconds: float = VARIANT_SECONDS) -> Verdict:
         """Try to refute ``first R wrong_last`` (R the chain's relation) under the chain's hypotheses."""
-        subs = {**self.hypotheses, **self.assumptions}
+        stated, subs = self.stated()
+        subs = {**subs, **self.assumptions}
         first = self.first if first is None else first
         start = time.perf_counter()
         for case in _cases(self.cases):
             left = seconds - (time.perf_counter() - start)
-            found = refute(
-                first,
-                wrong_last,
-                self.definitions,
-                subs,
-                case,
-                self.relation,
-                seed=seed,
-                seconds=left,
-                choices=self.choices,
-            )
+            found = _refute(
+                first, wrong_last, self.relation, stated, definitions=self._rewrites(), hypotheses=subs,
+                case=case, seed=seed, seconds=left, choices=self.choices,
+            )  # fmt: skip
             if found is not None:
-                return Verdict("", True, found[0], time.perf_counter() - start, found[1])
+                return Verdict("", True, found.method, time.perf_counter() - start, found.point)
         return Verdict("", False, NOT_REFUTED, time.perf_counter() - start, None)
 
     def latex(self) -> list[str]:
@@ -225,352 +295,66 @@ class Chain:
         return [to_latex(step.expr) for step in self.steps]
 
 
-# --------------------------------------------------------------------------- expansion and proof
+def _rule_rewrites(rules) -> dict:
+    cited = [r.statement for r in rules if isinstance(r, Rule) and isinstance(r.statement, sp.Equality)]
+    return {eq.lhs: eq.rhs for eq in cited}
 
 
-def _xreplace_fixpoint(expr, mapping: dict):
-    for _ in range(6):  # definitions may refer to one another
-        if not mapping:
-            break
-        expanded = expr.xreplace(mapping)
-        if expanded == expr:
-            break
-        expr = expanded
-    return expr
+# --------------------------------------------------------------------------- compatibility
 
 
 def expand(expr, definitions=None, assumptions=None, case=None, evaluate: bool = True):
     r"""``expr`` with the assumptions, definitions and case substituted, derivatives and sums done."""
-    expr = sp.sympify(expr)
-    if assumptions:
-        expr = expr.subs(assumptions)
-    expr = _xreplace_fixpoint(expr, definitions or {})
-    if evaluate:
-        expr = expr.doit()
-    if case:
-        expr = expr.subs(case)
-        if evaluate:
-            expr = expr.doit()
-    if assumptions:
-        expr = expr.subs(assumptions)
-    return expr
-
-
-def _as_matrix(x):
-    return x if isinstance(x, sp.MatrixBase) else sp.Matrix([x])
+    if not evaluate:
+        out = core.unfold(expr, definitions, assumptions)
+        return out.subs(case) if case else out
+    return core.normal_form(expr, definitions, assumptions, case)
 
 
 def equal(
     a, b, definitions: dict | None = None, assumptions: dict | None = None, case: dict | None = None
 ) -> bool:
-    r"""Whether SymPy proves ``a == b``: ``simplify(a - b) == 0``, entry by entry for matrices.
-
-    ``assumptions`` are applied first, then ``definitions`` (display symbols and what they
-    stand for), then derivatives and sums are evaluated, last the substitution ``case``.
-    Where ``simplify`` leaves something, the difference must still pass ``.equals(0)``.
-    """
-    lhs, rhs = (_as_matrix(expand(x, definitions, assumptions, case)) for x in (a, b))
-    if lhs.shape != rhs.shape:
-        return False
-    for x, y in zip(lhs, rhs):
-        diff = x - y
-        if diff == 0:
-            continue
-        if not diff.has(sp.Piecewise, sp.Heaviside, sp.Max):
-            # Sound shortcut: if the difference is 0 as a rational function with each e^u an
-            # independent positive symbol, it is 0 for the e^u it stands for.
-            atoms = {e: sp.Dummy(positive=True) for e in diff.atoms(sp.exp)}
-            if atoms and sp.cancel(sp.together(diff.xreplace(atoms))) == 0:
-                continue
-            diff = sp.cancel(sp.together(diff))
-            if diff == 0:
-                continue
-        reduced = sp.simplify(diff)
-        if assumptions and reduced != 0:
-            reduced = sp.simplify(reduced.subs(assumptions))
-        if reduced != 0 and reduced.equals(0) is not True:
-            return False
-    return True
-
-
-def _holds_in(relation, known: dict | None) -> bool:
-    """Whether ``relation`` (``expr >= 0``) follows from SymPy's assumptions or a stated hypothesis.
-
-    A hypothesis is a key ``sp.Le(u, v): True`` of the chain's hypotheses; it gives ``v - u >= 0``,
-    and anything that exceeds ``v - u`` by a known nonnegative amount.
-    """
-    if relation is sp.true or relation is sp.false:  # SymPy decided it already
-        return relation is sp.true
-    gap = relation.lhs - relation.rhs  # relation is ``gap >= 0``
-    if gap.is_nonnegative is True:
-        return True
-    for key, value in (known or {}).items():
-        if value is True and isinstance(key, (sp.LessThan, sp.GreaterThan)):
-            stated = key.rhs - key.lhs if isinstance(key, sp.LessThan) else key.lhs - key.rhs
-            if sp.expand(gap - stated) == 0 or (gap - stated).is_nonnegative is True:
-                return True
-    return False
-
-
-def _nonpositive(x, known=None) -> bool:
-    return x.is_nonpositive is True or nonnegative(-x, known)
+    r"""Whether the core proves ``a == b`` (entry by entry for matrices), after :func:`expand`."""
+    return core.equal(expand(a, definitions, assumptions, case), expand(b, definitions, assumptions, case))
 
 
 def nonnegative(x, known: dict | None = None) -> bool:
-    r"""Whether ``x >= 0`` follows from a few sound rules (see the module docstring); ``False`` if unsure.
+    r"""Whether ``x >= 0`` follows from the core's sound rules (:func:`core.nonnegative`).
 
-    ``known`` holds the chain's hypotheses (such as ``sp.Le(p, n): True``), used where a rule
-    needs an index to lie in the range of a sum.
+    ``known`` holds a chain's hypotheses (keys such as ``sp.Le(p, n): True``).
     """
-    x = sp.sympify(x)
-    if x.is_nonnegative is True:
-        return True
-    if isinstance(x, (sp.exp,)):
-        return x.args[0].is_real is True
-    if isinstance(x, sp.Sum):  # nonnegative terms over a range of nonnegative length (Karr's convention)
-        ranges = all(_holds_in(sp.Ge(hi - lo + 1, 0), known) for _, lo, hi in x.limits)
-        return ranges and nonnegative(x.function, known)
-    if isinstance(x, sp.Mul):
-        signs = []
-        for f in x.args:
-            if nonnegative(f, known):
-                signs.append(1)
-            elif f.is_nonpositive is True or (f.could_extract_minus_sign() and nonnegative(-f, known)):
-                signs.append(-1)
-            else:
-                return False
-        return math.prod(signs) == 1
-    if isinstance(x, sp.Pow) and x.exp.is_integer and x.exp.is_even:
-        return x.base.is_real is True
-    if isinstance(x, sp.Pow):
-        return nonnegative(x.base, known)
-    if isinstance(x, sp.log):
-        return nonnegative(x.args[0] - 1, known)
-    if isinstance(x, sp.Add):
-        terms = list(x.args)
-        if all(nonnegative(t, known) for t in terms):
-            return True
-        # log X - log Y >= 0 when X - Y >= 0 and Y > 0: log is increasing
-        logs = [t for t in terms if isinstance(t, sp.log)]
-        neg_logs = [-t for t in terms if isinstance(-t, sp.log)]
-        if len(logs) == 1 and len(neg_logs) == 1 and len(terms) == 2:
-            X, Y = logs[0].args[0], neg_logs[0].args[0]
-            return Y.is_positive is not False and nonnegative(Y, known) and nonnegative(X - Y, known)
-        # 1 - e^u >= 0 when u <= 0
-        if len(terms) == 2 and 1 in terms:
-            other = terms[1] if terms[0] == 1 else terms[0]
-            if isinstance(-other, sp.exp) and _nonpositive((-other).args[0], known):
-                return True
-        # sums with the same limits: compare term by term
-        sums = [t for t in terms if isinstance(t, sp.Sum)]
-        neg_sums = [-t for t in terms if isinstance(-t, sp.Sum)]
-        if len(sums) + len(neg_sums) == len(terms) == 2 and sums and neg_sums:
-            S, T = sums[0], neg_sums[0]
-            if S.limits == T.limits:
-                return nonnegative(sp.Sum(S.function - T.function, *S.limits), known)
-        # a sum of nonnegative terms is at least any one of them: the index must be in its range
-        if len(terms) == 2 and sums and len(sums[0].limits) == 1:
-            S = sums[0]
-            k, lo, hi = S.limits[0]
-            other = -(terms[1] if terms[0] is S else terms[0])
-            for idx in other.free_symbols | {a for a in other.atoms(sp.Indexed) for a in a.indices}:
-                in_range = (
-                    getattr(idx, "is_integer", False)
-                    and _holds_in(sp.Ge(idx - lo, 0), known)
-                    and _holds_in(sp.Ge(hi - idx, 0), known)
-                )
-                if in_range and S.function.subs(k, idx) == other:
-                    return nonnegative(S.function, known)
-    return False
+    stated = [k for k, v in (known or {}).items() if v is True and isinstance(k, sp.Rel)]
+    return core.nonnegative(x, stated)
 
 
-def _holds(a, b, relation, definitions, assumptions, case, choices=None) -> bool:
-    if (
-        refute(a, b, definitions, assumptions, case, relation, tries=2, seconds=5.0, choices=choices)
-        is not None
-    ):
-        return False  # a point where the claim fails: no need for simplify
-    if relation == "=":
-        return equal(a, b, definitions, assumptions, case)
-    lhs = expand(a, definitions, assumptions, case, evaluate=False)
-    rhs = expand(b, definitions, assumptions, case, evaluate=False)
-    diff = rhs - lhs
-    known = assumptions or {}
-    return any(nonnegative(form, known) for form in (diff, sp.expand(diff), sp.factor(diff)))
-
-
-# --------------------------------------------------------------------------- refutation
-
-_INDEX_NAMES = frozenset("ijkpqrs")
-
-
-def _rational(rng, sym):
-    num, den = int(rng.integers(1, 40)), int(rng.integers(1, 12))
-    if sym.is_positive:
-        return sp.Rational(num, den)
-    if sym.is_nonnegative:
-        return sp.Rational(num - 1, den)
-    if sym.is_negative:
-        return -sp.Rational(num, den)
-    if sym.is_nonpositive:
-        return -sp.Rational(num - 1, den)
-    return sp.Rational(num - 20, den)
-
-
-def _random_polynomial(rng):
-    coeffs = [sp.Rational(int(rng.integers(-9, 10)), int(rng.integers(1, 5))) for _ in range(6)]
-
-    def poly(*args):
-        out = coeffs[0]
-        for q, x in enumerate(args):
-            out += coeffs[1 + q % 5] * x + coeffs[(2 + q) % 6] * x**2
-        return out + coeffs[5] * math.prod(args)
-
-    return poly
-
-
-def _integer_values(symbols, rng) -> dict:
-    index = sorted((s for s in symbols if s.name in _INDEX_NAMES), key=lambda s: s.name)
-    values = [int(v) for v in rng.permutation(range(1, 5))]
-    out = {s: values[q % 4] for q, s in enumerate(index)}
-    out.update({s: 5 for s in symbols if s.name not in _INDEX_NAMES})
-    return out
-
-
-def _interval(x):
-    """Exact value of a numeric SymPy expression as an mpmath interval (50 digits)."""
-    from mpmath import iv
-
-    if isinstance(x, sp.Rational):
-        return iv.mpf(int(x.p)) / iv.mpf(int(x.q))
-    if x is sp.E:
-        return iv.e
-    if x is sp.pi:
-        return iv.pi
-    if isinstance(x, sp.Add):
-        return functools.reduce(lambda u, v: u + v, map(_interval, x.args))
-    if isinstance(x, sp.Mul):
-        return functools.reduce(lambda u, v: u * v, map(_interval, x.args))
-    if isinstance(x, sp.Pow):
-        base, exp = _interval(x.base), x.exp
-        if isinstance(exp, sp.Integer):
-            return base ** int(exp)
-        return iv.exp(_interval(exp) * iv.log(base))
-    if isinstance(x, sp.exp):
-        return iv.exp(_interval(x.args[0]))
-    if isinstance(x, sp.log):
-        return iv.log(_interval(x.args[0]))
-    raise TypeError(f"cannot evaluate {type(x).__name__} exactly")
-
-
-def _sign(x) -> int | None:
-    """+1 or -1 when ``x`` is provably positive or negative, 0 when exactly 0, None if undecided."""
-    x = sp.sympify(x)
-    if isinstance(x, sp.Rational):
-        return 1 if x > 0 else (-1 if x < 0 else 0)
-    if not x.is_number or x.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
-        return None
-    from mpmath import iv
-
-    old, iv.dps = iv.dps, 50
-    try:
-        v = _interval(x)
-    except (TypeError, ZeroDivisionError, ValueError):
-        return None
-    finally:
-        iv.dps = old
-    if v.a > 0:
-        return 1
-    if v.b < 0:
-        return -1
-    return None
-
-
-def refute(
-    a,
-    b,
-    definitions: dict | None = None,
-    assumptions: dict | None = None,
-    case: dict | None = None,
+def check_step(
+    before,
+    after,
     relation: str = "=",
-    seed: int = 0,
-    tries: int = 4,
-    seconds: float = VARIANT_SECONDS,
-    choices: dict | None = None,
-):
-    r"""Look for a point where ``a R b`` fails (``R`` is ``relation``), by exact evaluation.
+    assumptions=(),
+    *,
+    definitions: dict | None = None,
+    rules=(),
+    substitutions: dict | None = None,
+    cases: list[dict] | None = None,
+) -> StepVerdict:
+    r"""Whether ``before relation after`` follows: the core's verdict, with the refuter's counterexample.
 
-    Returns ``(method, point)`` (the point as a dict of values) when one is found, else
-    ``None`` (which proves nothing). See the module docstring for the procedure.
+    The public entry point for one step: the trusted core (:func:`backproof.symbolic.core.check_step`)
+    decides; when it finds no proof, :func:`refute` looks for a point where the step fails, so a
+    false step is answered ``follows=False`` with the exact counterexample in ``reason``.
+    ``assumptions`` are SymPy relations (``x > 0``, ``sp.Ne(i, j)``, ``i <= n``); ``cases`` a case
+    split (``[{x: x_pos}, {x: x_neg}, {x: 0}]``, checked to cover the domain).
     """
-    import numpy as np
+    hypotheses = {**{a: True for a in assumptions}, **(substitutions or {})}
+    chain = Chain(
+        "step", [Step(before), Step(after, relation=relation)], definitions=dict(definitions or {}),
+        hypotheses=hypotheses, cases=list(cases or []), rules=list(rules),
+    )  # fmt: skip
+    return chain.verdicts()[0]
 
-    start = time.perf_counter()
-    sides = [expand(x, definitions, assumptions, case, evaluate=False) for x in (a, b)]
-    if isinstance(sides[0], sp.MatrixBase) != isinstance(sides[1], sp.MatrixBase) or (
-        isinstance(sides[0], sp.MatrixBase) and sides[0].shape != sides[1].shape
-    ):
-        return SHAPES, {}
-    sides = [_as_matrix(s) for s in sides]
-    atoms = set().union(*(e.atoms(sp.Symbol) for e in sides))
-    bound = {lim[0] for e in sides for total in e.atoms(sp.Sum) for lim in total.limits}
-    integers = {s for s in atoms - bound if s.is_integer}
-    undef = {f.func for e in sides for f in e.atoms(AppliedUndef)}
-    if not integers and not undef:  # the same at every trial: differentiate once
-        sides = [e.applyfunc(lambda v: v.doit()) for e in sides]
-    for trial in range(tries):
-        if time.perf_counter() - start > seconds:
-            break
-        rng = np.random.default_rng([seed, trial])
-        exprs = sides
-        values = _integer_values(integers, rng)
-        polys = {f: _random_polynomial(rng) for f in sorted(undef, key=str)}
-        try:
 
-            def fill(v, polys=polys, values=values):
-                v = v.replace(
-                    lambda node: isinstance(node, AppliedUndef), lambda node: polys[node.func](*node.args)
-                )
-                return v.xreplace(values).doit()
-
-            exprs = [e.applyfunc(fill) for e in exprs] if (integers or undef) else exprs
-            free = set().union(*(e.free_symbols for e in exprs))
-            free |= set().union(*(e.atoms(sp.Indexed) for e in exprs))
-            point = {
-                s: (sp.sympify(rng.choice(choices[s])) if choices and s in choices else _rational(rng, s))
-                for s in sorted(free, key=str)
-                if not isinstance(s, sp.IndexedBase)
-            }
-            point = {s: v for s, v in point.items() if not (isinstance(s, sp.Symbol) and s.is_integer)}
-            known = {}
-            for key, v in (assumptions or {}).items():
-                if isinstance(key, (sp.logic.boolalg.BooleanAtom, sp.Rel)):
-                    continue
-                key = key.xreplace(values).doit()
-                if key.is_number:  # decided at this point (e.g. a Kronecker delta of two integers)
-                    if key != v:
-                        raise ValueError("the point violates a hypothesis")  # try another point
-                    continue
-                if isinstance(key, sp.Add):  # a constraint such as sum_j d_j = 1: solve for one term
-                    last = sorted(
-                        key.atoms(sp.Indexed) | key.free_symbols - key.atoms(sp.IndexedBase), key=str
-                    )[-1]
-                    known[last] = sp.solve(sp.Eq(key, v), last)[0]
-                else:
-                    known[key] = v
-            if known:
-                exprs = [e.subs(known) for e in exprs]
-            left, right = (e.xreplace(point).doit() for e in exprs)
-        except (TypeError, ValueError, ZeroDivisionError):
-            continue
-        for x, y in zip(left, right):
-            s = _sign(y - x)
-            if (relation == "=" and s in (1, -1)) or (relation == "<=" and s == -1):
-                return REFUTATION, {
-                    **{str(k): v for k, v in values.items()},
-                    **{str(k): v for k, v in point.items()},
-                }
-    return None
+refute = _refute  # the public refuter: backproof.symbolic.refute(lhs, rhs, relation, assumptions, ...)
 
 
 # --------------------------------------------------------------------------- identities
@@ -736,9 +520,7 @@ class Identity:
         return general or self.chains[:1]
 
     def _generated(self):
-        rels = [
-            (sp.Le if c.relation == "<=" else sp.Eq)(c.first, c.last, evaluate=False) for c in self._sources()
-        ]
+        rels = [_RELATION[c.relation](c.first, c.last, evaluate=False) for c in self._sources()]
         return rels[0] if len(rels) == 1 else sp.Tuple(*rels)
 
     @property
@@ -811,7 +593,9 @@ class Identity:
             for key, value in {**c.hypotheses, **c.assumptions}.items():
                 if not sp.sympify(key).free_symbols <= used:
                     continue  # a hypothesis about symbols this chain does not have
-                if value is True and isinstance(key, sp.Rel):
+                if value is True and isinstance(key, AppliedPredicate):
+                    add(f"the entries of ${to_latex(key.arguments[0])}$ are real")
+                elif value is True and isinstance(key, sp.Rel):
                     add(f"${to_latex(key)}$")
                 elif isinstance(key, sp.KroneckerDelta) and value == 0:
                     add(f"${to_latex(key.args[0])} \\ne {to_latex(key.args[1])}$")
@@ -822,6 +606,46 @@ class Identity:
                     "$" + ", ".join(case_text(k, v) for k, v in case.items()) + "$" for case in c.cases
                 )
                 add(f"{c.title}: by cases {parts}")
+        return out
+
+    def declared_shown(self) -> list[str]:
+        r"""Each symbol's declared property that the proofs may use (:math:`n` a positive integer,
+        :math:`y_i > 0`), one line per property: SymPy simplifies with these, so they are stated."""
+        exprs = [self.statement]
+        for c in self.chains:
+            exprs += [st.expr for st in c.steps] + list(c.definitions.values()) + list(c.definitions)
+        return _declared(exprs)
+
+    def definitions_shown(self) -> list[str]:
+        r"""Every definition the chains unfold, as :math:`name \coloneqq value` (LaTeX)."""
+        out: list[str] = []
+        for c in self.chains:
+            for key, value in c.definitions.items():
+                if c.show_latex or not isinstance(value, sp.MatrixBase):
+                    text = f"${to_latex(key)} \\coloneqq {to_latex(value)}$"
+                    if text not in out:
+                        out.append(text)
+        return out
+
+    def rules_shown(self) -> list[str]:
+        r"""Every cited rule the chains use, with its status, once."""
+        out: list[str] = []
+        for c in self.chains:
+            for rule in c.rules:
+                text = f"{rule.name} ({rule.status}): ${to_latex(rule.statement)}$"
+                if text not in out:
+                    out.append(text)
+        return out
+
+    def assumptions_shown(self) -> list[str]:
+        r"""Everything the proofs assume, for ``verify`` and the site: the assumptions in words, each
+        symbol's declared property, the stated relations and substitutions (:meth:`hypotheses_shown`)
+        and every cited rule (:meth:`rules_shown`). Definitions are listed by :meth:`definitions_shown`."""
+        out: list[str] = []
+        every = [*self.assumptions, *self.declared_shown(), *self.hypotheses_shown(), *self.rules_shown()]
+        for text in every:
+            if text not in out:
+                out.append(text)
         return out
 
     def statement_checks(self) -> list[bool]:
@@ -841,14 +665,12 @@ class Identity:
             for ln in links:
                 c = self.chain(ln.chain)
                 lhs, rhs = interpret(eq, ln.meaning)
-                subs = {**c.hypotheses}
+                _, subs = c.stated()
                 for shown, end in ((lhs, c.first), (rhs, c.last)):
                     if shown == end:  # the same expression: nothing to check
                         continue
                     ok = ok and all(
-                        refute(shown, end, c.definitions, subs, case, tries=2, seconds=5.0) is None
-                        and equal(shown, end, c.definitions, subs, case)
-                        for case in _cases(c.cases)
+                        c.check_pair(shown, end, "=", subs, case).follows is True for case in _cases(c.cases)
                     )
             out.append(ok)
         return out
@@ -886,9 +708,14 @@ class Identity:
         lines += [f"$$ {s} $$" for s in self.statement_latex()]
         if self.assumptions:
             lines.append("Assumptions: " + "; ".join(self.assumptions) + ".")
-        shown = self.hypotheses_shown()
-        if shown:
-            lines.append("Substituted in the proofs: " + "; ".join(shown) + ".")
+        for label, shown in (
+            ("Declared", self.declared_shown()),
+            ("Substituted in the proofs", self.hypotheses_shown()),
+            ("Definitions", self.definitions_shown()),
+            ("Cited rules", self.rules_shown()),
+        ):
+            if shown:
+                lines.append(f"{label}: " + "; ".join(shown) + ".")
         unprinted = []
         for c in self.chains:
             if not c.show_latex:
@@ -899,8 +726,8 @@ class Identity:
             parts = c.latex()
             rows = [f"& {parts[0]}"]  # each step starts at the same column, its reason in a column of its own
             for s, tex in zip(c.steps[1:], parts[1:]):
-                rel = r"\le" if s.relation == "<=" else "="
-                tag = "definition" if s.kind == DEFINITION else "rewrite"
+                rel = core.relation_latex(s.relation)
+                tag = s.kind  # "definition", "rewrite" or "cited rule": never a cited rule shown as derived
                 rows.append(rf"&{rel} {tex} && {_why_latex(f'[{tag}] ' + s.why)}")
             lines.append("$$ \\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned} $$")
         if unprinted:
@@ -916,9 +743,48 @@ class Identity:
         return "$$ " + r" \\ ".join(self.statement_latex()) + " $$"
 
 
+_RELATION = {"=": sp.Eq, "<=": sp.Le, "<": sp.Lt, ">=": sp.Ge, ">": sp.Gt, "?": sp.Eq}
+
+
+_PROPERTIES = (
+    ("positive integers", ("integer", "positive")),
+    ("nonnegative integers", ("integer", "nonnegative")),
+    ("integers", ("integer",)),
+    ("positive", ("positive",)),
+    ("negative", ("negative",)),
+    ("nonnegative", ("nonnegative",)),
+    ("nonpositive", ("nonpositive",)),
+    ("nonzero", ("nonzero",)),
+)
+
+
+def _declared(exprs) -> list[str]:
+    r"""``"$i, n$: positive integers"``: the declared properties of the symbols in ``exprs``."""
+    names: dict = {}
+    for e in exprs:
+        e = sp.sympify(e) if not isinstance(e, sp.MatrixBase) else e
+        found = e.atoms(sp.Symbol, sp.IndexedBase) if hasattr(e, "atoms") else set()
+        found |= {f.func for f in (e.atoms(AppliedUndef) if hasattr(e, "atoms") else ())}
+        found -= {b.label for b in found if isinstance(b, sp.IndexedBase)}
+        for sym in found:
+            if isinstance(sym, sp.Dummy):
+                continue
+            probe = sym.label if isinstance(sym, sp.IndexedBase) else sym
+            if isinstance(sym, sp.FunctionClass):
+                probe = sym(sp.Dummy())
+            for phrase, props in _PROPERTIES:
+                if all(getattr(probe, f"is_{p}") is True for p in props):
+                    shown = to_latex(sym) if not isinstance(sym, sp.FunctionClass) else str(sym)
+                    shown += " (every entry)" if isinstance(sym, sp.IndexedBase) else ""
+                    names.setdefault(phrase, set()).add(shown)
+                    break
+    return [f"${', '.join(sorted(v))}$: {phrase}" for phrase, _ in _PROPERTIES if (v := names.get(phrase))]
+
+
 def _plain(eq) -> str:
     """A relation in SymPy's plain-text form, for terminals."""
-    rel = "<=" if isinstance(eq, sp.Le) else ":=" if isinstance(eq, Defines) else "="
+    rel = ":=" if isinstance(eq, Defines) else eq.rel_op if isinstance(eq, sp.Rel) else "="
+    rel = "=" if rel == "==" else rel
     return f"{sp.sstr(eq.lhs)} {rel} {sp.sstr(eq.rhs)}" if isinstance(eq, sp.Rel) else sp.sstr(eq)
 
 

@@ -145,8 +145,8 @@ def sympy_network_grads(p, x) -> dict:
 
 def _check_network(dtype):
     def check(rng):
-        from .. import verify as V
         from ..network import backprop
+        from . import _accuracy as V
         from . import _numeric as X
 
         errs = []
@@ -161,9 +161,9 @@ def _check_network(dtype):
 
 
 def _fd_network(rng):
-    from .. import verify as V
     from ..loss import cross_entropy
     from ..network import backprop, forward
+    from . import _accuracy as V
     from . import _numeric as X
 
     p, x, d = _tiny_point(rng, np.float64)
@@ -188,8 +188,8 @@ def _check_training_step(dtype, how):
     r"""One training step of the code against :math:`\theta - (\gamma/B)\nabla\sum_s E_s` from SymPy."""
 
     def check(rng):
-        from .. import verify as V
         from ..training import train_full_batch, train_minibatch
+        from . import _accuracy as V
         from . import _numeric as X
 
         gamma = 0.3

@@ -18,12 +18,11 @@ from .notation import Relu, Step0
 
 t = sp.Symbol("t", real=True)
 s = sp.Symbol("s", nonnegative=True)
-r = sp.Symbol("r", nonnegative=True)  # 1 - s, so that s <= 1
 
 
 def _check_relu(dtype):
     def check(rng):
-        from .. import verify as V
+        from . import _accuracy as V
         from . import _numeric as X
 
         a = rng.standard_normal((20, 5)).astype(dtype)
@@ -37,7 +36,7 @@ def _check_relu(dtype):
 
 
 def _fd_relu(rng):
-    from .. import verify as V
+    from . import _accuracy as V
     from . import _numeric as X
 
     a = rng.standard_normal((20, 5))
@@ -53,10 +52,10 @@ def _kernel_at_kink(rng):
     every column. With :math:`H(0) = 0` its gradients are exactly 0; the kernel's update
     must equal :math:`\gamma/B` times backprop's gradient (which uses relu_jvp).
     """
-    from .. import verify as V
     from ..network import Parameters, backprop
     from ..preprocess import one_hot
     from ..training import train_full_batch
+    from . import _accuracy as V
 
     Ni, Nh, No, B = 4, 3, 3, 5
     p = Parameters(
@@ -105,6 +104,7 @@ def _relu() -> Identity:
             Step(Step0(a), "the Heaviside step", DEFINITION),
         ],
         definitions={Relu(a): sp.Max(a, 0), Step0(a): sp.Heaviside(a, 0)},
+        hypotheses={sp.Ne(a, 0): True},  # stated: the cases a > 0, a < 0 cover exactly this
         cases=[{a: a_pos}, {a: a_neg}],
     )
     at_kink = Chain(
@@ -149,7 +149,8 @@ def _relu_subgradient() -> Identity:
             ),
         ],
         definitions={Relu(t): sp.Max(t, 0)},
-        cases=[{t: t_pos, s: 1 - r}, {t: t_neg}, {t: 0}],
+        hypotheses={sp.Le(s, 1): True},  # s <= 1 stated; s >= 0 is s's declared sign
+        cases=[{t: t_pos}, {t: t_neg}, {t: 0}],
     )
     return Identity(
         "relu_subgradient_at_zero_is_any_s_in_0_1",

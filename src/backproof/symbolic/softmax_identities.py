@@ -16,6 +16,7 @@ import sympy as sp
 
 from .engine import DEFINITION, Chain, Check, Identity, Link, Step, Variant, refute, register
 from .notation import Diag, EDiv, Had, Inner, nc
+from .symbols import softmax_vector
 
 __all__ = ["N_EXPLICIT", "softmax_vector"]
 
@@ -42,12 +43,6 @@ G = {gI[i]: sp.exp(aI[i]) / S, gI[j]: sp.exp(aI[j]) / S}  # the definition of g
 CLASSES = {sp.Le(i, n): True, sp.Le(j, n): True, sp.Le(p, n): True}  # i, j, p are classes
 DISTINCT = {sp.KroneckerDelta(i, j): 0, sp.KroneckerDelta(j, i): 0}
 J_DEF = {JI[i, j]: sp.Derivative(gI[i], aI[j]), JI[j, i]: sp.Derivative(gI[j], aI[i])}
-
-
-def softmax_vector(a: sp.Matrix) -> sp.Matrix:
-    r"""The softmax of a column of SymPy expressions: :math:`\\exp(a_i) / \sum_j \\exp(a_j)`."""
-    total = sum(sp.exp(x) for x in a)
-    return sp.Matrix([sp.exp(x) / total for x in a])
 
 
 def _explicit(size: int = N_EXPLICIT):
@@ -83,7 +78,7 @@ def _delta_sum(f, index, outer):
 
 def _softmax_entries(kind):
     def check(rng, dtype):
-        from .. import verify as V
+        from . import _accuracy as V
         from . import _numeric as X
 
         errs = []
@@ -110,7 +105,7 @@ def _softmax_entries(kind):
 
 def _fd_entries(kind):
     def check(rng):
-        from .. import verify as V
+        from . import _accuracy as V
         from . import _numeric as X
 
         a = rng.standard_normal(X.N_EXPLICIT)
@@ -137,7 +132,7 @@ def _checks(reference, fd=None) -> list[Check]:
 
 
 def _check_jvp(rng, dtype):
-    from .. import verify as V
+    from . import _accuracy as V
     from . import _numeric as X
 
     errs = []
@@ -149,7 +144,7 @@ def _check_jvp(rng, dtype):
 
 
 def _fd_jvp(rng):
-    from .. import verify as V
+    from . import _accuracy as V
     from . import _numeric as X
 
     a, e = rng.standard_normal((X.N_EXPLICIT, 5)), rng.standard_normal((X.N_EXPLICIT, 5))
@@ -157,8 +152,8 @@ def _fd_jvp(rng):
 
 
 def _check_grad_y(rng, dtype):
-    from .. import verify as V
     from ..preprocess import one_hot
+    from . import _accuracy as V
     from . import _numeric as X
 
     y = rng.uniform(1e-3, 1, (X.N_EXPLICIT, 4)).astype(dtype)
@@ -167,7 +162,7 @@ def _check_grad_y(rng, dtype):
 
 
 def _fd_grad_y(rng):
-    from .. import verify as V
+    from . import _accuracy as V
     from . import _numeric as X
 
     y = rng.uniform(0.1, 1, X.N_EXPLICIT)
@@ -198,7 +193,7 @@ def _check_backprop_delta2(kind):
     r"""backprop's delta_2 (fused, through a 1-unit identity network) against SymPy's J^T(-d/y)."""
 
     def check(rng, dtype):
-        from .. import verify as V
+        from . import _accuracy as V
         from . import _numeric as X
 
         errs = []
@@ -218,7 +213,7 @@ def _check_backprop_delta2(kind):
 
 def _fd_fused(kind):
     def check(rng):
-        from .. import verify as V
+        from . import _accuracy as V
         from . import _numeric as X
 
         a = rng.standard_normal(X.N_EXPLICIT)
@@ -235,7 +230,7 @@ def _fd_fused(kind):
 
 
 def _check_shift(rng, dtype):
-    from .. import verify as V
+    from . import _accuracy as V
     from . import _numeric as X
 
     errs = []
@@ -250,8 +245,8 @@ def _check_shift(rng, dtype):
 
 def _check_lse(rng, dtype):
     r"""The log-sum-exp inside the loss against mpmath, and within its bounds."""
-    from .. import verify as V
     from ..loss import cross_entropy_from_logits
+    from . import _accuracy as V
     from . import _numeric as X
 
     errs = []
@@ -693,6 +688,11 @@ def _general_targets() -> Identity:
             Variant("assumes_sum_one", "$y - d$ (true only when $\\sum_j d_j = 1$)", gI[i] - dI[i]),
             Variant("flipped_sign", "$d - y \\sum_j d_j$", dI[i] - gI[i] * sp.Sum(dI[j], (j, 1, n))),
             Variant(
+                "sum_to_five",
+                "$y \\sum_{j \\le 5} d_j - d$ (right only when $n = 5$)",
+                gI[i] * sp.Sum(dI[j], (j, 1, 5)) - dI[i],
+            ),
+            Variant(
                 "mean_for_sum",
                 "$y \\cdot \\frac{1}{n}\\sum_j d_j - d$",
                 gI[i] * sp.Sum(dI[j], (j, 1, n)) / n - dI[i],
@@ -839,6 +839,24 @@ def _log_sum_exp_bounds() -> Identity:
         assumptions=["$p \\le n$", "$a_k \\le \\max_j a_j$ for every $k$"],
         variants=[
             Variant("no_log_n", "$\\log\\sum_j \\exp(a_j) \\le \\max_j a_j$", M, upper.title),
+            Variant(
+                "half_log_n",
+                "$\\log\\sum_j \\exp(a_j) \\le \\max_j a_j + \\frac12 \\log n$",
+                M + sp.log(n) / 2,
+                upper.title,
+            ),
+            Variant(
+                "plus_half",
+                "$\\log\\sum_j \\exp(a_j) \\le \\max_j a_j + \\frac12$",
+                M + sp.Rational(1, 2),
+                upper.title,
+            ),
+            Variant(
+                "log_10",
+                "$\\log\\sum_j \\exp(a_j) \\le \\max_j a_j + \\log 10$ (true up to 10 classes)",
+                M + sp.log(10),
+                upper.title,
+            ),
             Variant("reversed", "$\\log\\sum_j \\exp(a_j) \\le a_p$", aI[p], first=lse),
         ],
         checks=_checks(_check_lse),
