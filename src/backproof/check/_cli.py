@@ -14,8 +14,6 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import BackproofError
-
 
 def _mapping(text: str) -> tuple[str, str]:
     course, sep, mine = text.partition("=")
