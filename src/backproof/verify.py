@@ -529,7 +529,8 @@ def iter_reports(seed: int = 0, *, cache: bool = True, jobs: int | None = None) 
     r"""Each identity's :class:`Report`, in the catalogue's order, as soon as it is made.
 
     With ``cache``, a proof whose sources have not changed is read from the cache
-    (:func:`load_certificate`) and a new one written to it. Proofs not in the cache run in
+    (:func:`load_certificate`) and a new one written to it when it succeeded (a failure, which
+    may be a refutation that ran out of time, is made again next time). Proofs not in the cache run in
     ``jobs`` processes (default: up to 2); the numeric checks run here, in order, meanwhile.
     """
     idents = S.identities()
@@ -548,8 +549,8 @@ def iter_reports(seed: int = 0, *, cache: bool = True, jobs: int | None = None) 
             cert = certs[ident.name]
             if cert is None:
                 cert = futures[ident.name].result()[1] if ident.name in futures else certify(ident, seed)
-                if cache:
-                    save_certificate(ident, seed, cert)
+                if cache and cert.result.proved and all(v.refuted for v in cert.verdicts):
+                    save_certificate(ident, seed, cert)  # a failure is never cached: it may be a timeout
             yield report(ident, seed, cert)
     finally:
         if pool is not None:
