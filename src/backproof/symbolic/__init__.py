@@ -1,12 +1,19 @@
 r"""SymPy proofs of every identity backprop through the network rests on, with their wrong versions.
 
-The package holds three kinds of thing:
+The package holds four kinds of thing:
 
-* the proof engine, :mod:`backproof.symbolic.engine`: :class:`Step` (a definitional
-  unfolding or a substantive rewrite), :class:`Chain`, :func:`equal` (the symbolic
-  proof), :func:`refute` (exact evaluation at a random rational point, which settles a
-  wrong claim in seconds), :class:`Identity` with its :class:`Variant`\ s, :class:`Check`\ s
-  and :class:`Link`\ s, and the registry :func:`register` / :func:`identities`;
+* the trusted core, :mod:`backproof.symbolic.core`: the one module that decides whether a
+  step follows (:func:`~backproof.symbolic.core.check_step`, a closed set of relations
+  :data:`RELATIONS`, fresh-name definitions, cited :class:`Rule`\ s, bound variables renamed
+  apart, side conditions, case splits that cover the domain, consistent assumptions);
+* the refuter, :mod:`backproof.symbolic.refuter`: :func:`refute` finds a point where a claim
+  fails (sizes 2 to 12, several seeds and points, equal indices, logits near equal and far
+  apart), evaluated exactly; it can only reject;
+* the proof engine, :mod:`backproof.symbolic.engine`, which only builds terms and asks the core:
+  :class:`Step` (a definitional unfolding or a substantive rewrite), :class:`Chain`,
+  :func:`check_step` (the core's verdict on one step, with the refuter's counterexample),
+  :class:`Identity` with its :class:`Variant`\ s, :class:`Check`\ s and :class:`Link`\ s, and the
+  registry :func:`register` / :func:`identities`;
 * the notation, :mod:`backproof.symbolic.notation`: the LaTeX printer and the display
   heads (:math:`\operatorname{diag}`, :math:`\odot`, :math:`\langle\cdot,\cdot\rangle`)
   that :func:`~backproof.symbolic.notation.interpret` evaluates, so that a shown
@@ -48,7 +55,7 @@ from __future__ import annotations
 import sympy as sp
 
 from . import network_identities, relu_identities, softmax_identities
-from .core import RELATIONS, Rule, StepVerdict, check_step
+from .core import RELATIONS, Rule, StepVerdict
 from .engine import (
     CATALOGUE,
     DEFINITION,
@@ -66,6 +73,7 @@ from .engine import (
     Step,
     Variant,
     Verdict,
+    check_step,
     equal,
     expand,
     identities,

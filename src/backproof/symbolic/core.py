@@ -44,6 +44,7 @@ __all__ = [
     "RELATIONS",
     "Rule",
     "StepVerdict",
+    "check_citation",
     "check_step",
     "definition_problem",
     "delta_first",
@@ -140,7 +141,7 @@ def definition_problem(definitions: dict, stated=()) -> str | None:
     terms of itself (directly or through other definitions), a name that occurs in a stated
     assumption, a value its declared sign rules out, and one name defined twice in ways that disagree.
     """
-    heads = {}
+    heads: dict = {}
     for key, value in definitions.items():
         head = _head(key)
         if head is None:
@@ -367,11 +368,11 @@ def side_conditions(expr) -> list:
     for node in sp.preorder_traversal(expr):
         if isinstance(node, sp.Pow) and node.exp.is_number:
             if node.exp.is_negative:
-                add(sp.Ne(node.base, 0))
+                add(sp.Ne(node.base, 0, evaluate=False))
             if node.exp.is_integer is False:
-                add(sp.Ge(node.base, 0))
+                add(sp.Ge(node.base, 0, evaluate=False))
         elif isinstance(node, sp.log):
-            add(sp.Gt(node.args[0], 0))
+            add(sp.Gt(node.args[0], 0, evaluate=False))
         elif isinstance(node, sp.Derivative):
             for kink in node.expr.atoms(*_KINKED):
                 for cond in _kink_conditions(kink):
@@ -384,7 +385,7 @@ def _kink_conditions(f) -> list:
     if isinstance(f, (sp.Abs, sp.sign, sp.Heaviside)):
         return [sp.Ne(f.args[0], 0)]
     if isinstance(f, (sp.Max, sp.Min)):
-        return [sp.Ne(u, v) for u, v in zip(f.args, f.args[1:])]
+        return [sp.Ne(u, v) if not u.is_number else sp.Ne(v, u) for u, v in zip(f.args, f.args[1:])]
     if isinstance(f, sp.Piecewise):  # the boundary of each condition is a possible kink
         rels = [c for _, c in f.args if isinstance(c, sp.Rel)]
         return [sp.Ne(c.lhs - c.rhs, 0) for c in rels]
@@ -551,9 +552,10 @@ def _by_facts(u, kind: str, assumptions) -> bool:
 
 def implied(condition, assumptions=()) -> bool:
     r"""Whether a side condition (``Ne(u, 0)``, ``u > 0``, ``u >= 0``) follows from the assumptions."""
-    if condition is sp.true:
-        return True
-    if condition in assumptions:
+    decided = condition.func(*condition.args) if isinstance(condition, sp.Rel) else condition
+    if decided in (sp.true, sp.false):
+        return decided is sp.true
+    if condition in assumptions or decided in assumptions:
         return True
     kind, u = _as_fact(condition)
     if kind == ">":
@@ -679,7 +681,10 @@ def _zero(diff, assumptions) -> bool:
         diff = canonical(sp.simplify(diff))
         if diff == 0:
             return True
-    return diff.equals(0) is True
+    try:
+        return diff.equals(0) is True
+    except (RecursionError, TypeError, ValueError):  # SymPy gave up: not proved
+        return False
 
 
 # --------------------------------------------------------------------------- the step
@@ -760,6 +765,21 @@ def check_step(
         where = ", ".join(f"{k} = {v}" for k, v in point.items())
         return StepVerdict(False, f"{relation_text(relation)} fails at {where}", dict(point), needs)
     return StepVerdict(None, f"SymPy could not decide {relation_text(relation)}", None, needs)
+
+
+def check_citation(before, after, instances, rules) -> StepVerdict:
+    r"""Whether ``after`` is ``before`` with exactly the cited ``instances`` (pairs ``(lhs, rhs)``)
+    substituted, each justified by a named :class:`Rule` (whose status says how far it is checked).
+
+    Nothing else may change in a cited step: no simplification, no stray factor."""
+    if not rules or not all(isinstance(r, Rule) for r in rules):
+        return StepVerdict(False, "a cited step must name the core.Rule(s) it applies")
+    if not instances:
+        return StepVerdict(False, "a cited step must list the instances of its rule it substitutes")
+    names = ", ".join(r.name for r in rules)
+    if sp.sympify(before).xreplace(dict(instances)) != after:
+        return StepVerdict(False, f"is not the step before with {names} applied, and nothing else")
+    return StepVerdict(True, f"applies {names}", None, [f"{r.name} ({r.status})" for r in rules])
 
 
 def _prove(before, after, relation: str, assumptions) -> bool:

@@ -41,17 +41,20 @@ from dataclasses import dataclass, field
 
 import sympy as sp
 from sympy.assumptions.assume import AppliedPredicate
+from sympy.core.function import AppliedUndef
 
 from . import core
 from .core import Rule, StepVerdict
 from .notation import Defines, interpret, to_latex
-from .refuter import REFUTATION, SHAPES, Counterexample  # noqa: F401  # REFUTATION, SHAPES: re-exported
+from .refuter import REFUTATION, SHAPES, Counterexample
 from .refuter import refute as _refute
 
 __all__ = [
     "CATALOGUE",
     "DEFINITION",
+    "REFUTATION",
     "REWRITE",
+    "SHAPES",
     "Chain",
     "Check",
     "Counterexample",
@@ -63,6 +66,7 @@ __all__ = [
     "StepVerdict",
     "Variant",
     "Verdict",
+    "check_step",
     "equal",
     "identities",
     "identity",
@@ -234,13 +238,15 @@ class Chain:
         problem = core.definition_problem(self.definitions, stated) or core.partition_problem(
             self.cases, stated
         )
+        unknown = [s.relation for s in self.steps[1:] if s.relation not in core.RELATIONS]
+        if problem is None and unknown:
+            problem = f"unknown relation {unknown[0]!r}: the relations are {', '.join(core.RELATIONS)}"
         if problem is None and _combined(s.relation for s in self.steps[1:]) is None:
             problem = "the chain mixes <= and >=: its two ends are not related"
         if problem:
             return [StepVerdict(False, problem)] * (len(self.steps) - 1)
-        out = []
+        out: list[StepVerdict] = []
         for before, after in zip(self.steps, self.steps[1:]):
-            verdict = None
             for case in _cases(self.cases):
                 verdict = self.check_pair(before.expr, after.expr, after.relation, self._subs(after), case)
                 if verdict.follows is not True:
@@ -248,7 +254,7 @@ class Chain:
             out.append(verdict)
         return out
 
-    def check_pair(self, before, after, relation, subs, case=None, points: int = 2) -> StepVerdict:
+    def check_pair(self, before, after, relation, subs, case=None, points: int = 6) -> StepVerdict:
         """Ask the core whether ``before relation after`` follows in this chain's context."""
         stated, _ = self.stated()
         rewrites = self._rewrites()
@@ -256,7 +262,7 @@ class Chain:
         def refute(a, b, rel):
             return _refute(
                 a, b, rel, stated, definitions=rewrites, hypotheses=subs, case=case,
-                choices=self.choices, seeds=1, points=points, seconds=5.0, sizes=(2, 3),
+                choices=self.choices, seeds=1, points=points, seconds=5.0, sizes=(2, 5),
             )  # fmt: skip
 
         return core.check_step(
@@ -290,7 +296,8 @@ class Chain:
 
 
 def _rule_rewrites(rules) -> dict:
-    return {r.statement.lhs: r.statement.rhs for r in rules if isinstance(r.statement, sp.Equality)}
+    cited = [r.statement for r in rules if isinstance(r, Rule) and isinstance(r.statement, sp.Equality)]
+    return {eq.lhs: eq.rhs for eq in cited}
 
 
 # --------------------------------------------------------------------------- compatibility
@@ -318,6 +325,33 @@ def nonnegative(x, known: dict | None = None) -> bool:
     """
     stated = [k for k, v in (known or {}).items() if v is True and isinstance(k, sp.Rel)]
     return core.nonnegative(x, stated)
+
+
+def check_step(
+    before,
+    after,
+    relation: str = "=",
+    assumptions=(),
+    *,
+    definitions: dict | None = None,
+    rules=(),
+    substitutions: dict | None = None,
+    cases: list[dict] | None = None,
+) -> StepVerdict:
+    r"""Whether ``before relation after`` follows: the core's verdict, with the refuter's counterexample.
+
+    The public entry point for one step: the trusted core (:func:`backproof.symbolic.core.check_step`)
+    decides; when it finds no proof, :func:`refute` looks for a point where the step fails, so a
+    false step is answered ``follows=False`` with the exact counterexample in ``reason``.
+    ``assumptions`` are SymPy relations (``x > 0``, ``sp.Ne(i, j)``, ``i <= n``); ``cases`` a case
+    split (``[{x: x_pos}, {x: x_neg}, {x: 0}]``, checked to cover the domain).
+    """
+    hypotheses = {**{a: True for a in assumptions}, **(substitutions or {})}
+    chain = Chain(
+        "step", [Step(before), Step(after, relation=relation)], definitions=dict(definitions or {}),
+        hypotheses=hypotheses, cases=list(cases or []), rules=list(rules),
+    )  # fmt: skip
+    return chain.verdicts()[0]
 
 
 refute = _refute  # the public refuter: backproof.symbolic.refute(lhs, rhs, relation, assumptions, ...)
@@ -559,7 +593,9 @@ class Identity:
             for key, value in {**c.hypotheses, **c.assumptions}.items():
                 if not sp.sympify(key).free_symbols <= used:
                     continue  # a hypothesis about symbols this chain does not have
-                if value is True and isinstance(key, sp.Rel):
+                if value is True and isinstance(key, AppliedPredicate):
+                    add(f"the entries of ${to_latex(key.arguments[0])}$ are real")
+                elif value is True and isinstance(key, sp.Rel):
                     add(f"${to_latex(key)}$")
                 elif isinstance(key, sp.KroneckerDelta) and value == 0:
                     add(f"${to_latex(key.args[0])} \\ne {to_latex(key.args[1])}$")
@@ -570,6 +606,46 @@ class Identity:
                     "$" + ", ".join(case_text(k, v) for k, v in case.items()) + "$" for case in c.cases
                 )
                 add(f"{c.title}: by cases {parts}")
+        return out
+
+    def declared_shown(self) -> list[str]:
+        r"""Each symbol's declared property that the proofs may use (:math:`n` a positive integer,
+        :math:`y_i > 0`), one line per property: SymPy simplifies with these, so they are stated."""
+        exprs = [self.statement]
+        for c in self.chains:
+            exprs += [st.expr for st in c.steps] + list(c.definitions.values()) + list(c.definitions)
+        return _declared(exprs)
+
+    def definitions_shown(self) -> list[str]:
+        r"""Every definition the chains unfold, as :math:`name \coloneqq value` (LaTeX)."""
+        out: list[str] = []
+        for c in self.chains:
+            for key, value in c.definitions.items():
+                if c.show_latex or not isinstance(value, sp.MatrixBase):
+                    text = f"${to_latex(key)} \\coloneqq {to_latex(value)}$"
+                    if text not in out:
+                        out.append(text)
+        return out
+
+    def rules_shown(self) -> list[str]:
+        r"""Every cited rule the chains use, with its status, once."""
+        out: list[str] = []
+        for c in self.chains:
+            for rule in c.rules:
+                text = f"{rule.name} ({rule.status}): ${to_latex(rule.statement)}$"
+                if text not in out:
+                    out.append(text)
+        return out
+
+    def assumptions_shown(self) -> list[str]:
+        r"""Everything the proofs assume, for ``verify`` and the site: the assumptions in words, each
+        symbol's declared property, the stated relations and substitutions (:meth:`hypotheses_shown`)
+        and every cited rule (:meth:`rules_shown`). Definitions are listed by :meth:`definitions_shown`."""
+        out: list[str] = []
+        every = [*self.assumptions, *self.declared_shown(), *self.hypotheses_shown(), *self.rules_shown()]
+        for text in every:
+            if text not in out:
+                out.append(text)
         return out
 
     def statement_checks(self) -> list[bool]:
@@ -632,9 +708,14 @@ class Identity:
         lines += [f"$$ {s} $$" for s in self.statement_latex()]
         if self.assumptions:
             lines.append("Assumptions: " + "; ".join(self.assumptions) + ".")
-        shown = self.hypotheses_shown()
-        if shown:
-            lines.append("Substituted in the proofs: " + "; ".join(shown) + ".")
+        for label, shown in (
+            ("Declared", self.declared_shown()),
+            ("Substituted in the proofs", self.hypotheses_shown()),
+            ("Definitions", self.definitions_shown()),
+            ("Cited rules", self.rules_shown()),
+        ):
+            if shown:
+                lines.append(f"{label}: " + "; ".join(shown) + ".")
         unprinted = []
         for c in self.chains:
             if not c.show_latex:
@@ -663,6 +744,41 @@ class Identity:
 
 
 _RELATION = {"=": sp.Eq, "<=": sp.Le, "<": sp.Lt, ">=": sp.Ge, ">": sp.Gt, "?": sp.Eq}
+
+
+_PROPERTIES = (
+    ("positive integers", ("integer", "positive")),
+    ("nonnegative integers", ("integer", "nonnegative")),
+    ("integers", ("integer",)),
+    ("positive", ("positive",)),
+    ("negative", ("negative",)),
+    ("nonnegative", ("nonnegative",)),
+    ("nonpositive", ("nonpositive",)),
+    ("nonzero", ("nonzero",)),
+)
+
+
+def _declared(exprs) -> list[str]:
+    r"""``"$i, n$: positive integers"``: the declared properties of the symbols in ``exprs``."""
+    names: dict = {}
+    for e in exprs:
+        e = sp.sympify(e) if not isinstance(e, sp.MatrixBase) else e
+        found = e.atoms(sp.Symbol, sp.IndexedBase) if hasattr(e, "atoms") else set()
+        found |= {f.func for f in (e.atoms(AppliedUndef) if hasattr(e, "atoms") else ())}
+        found -= {b.label for b in found if isinstance(b, sp.IndexedBase)}
+        for sym in found:
+            if isinstance(sym, sp.Dummy):
+                continue
+            probe = sym.label if isinstance(sym, sp.IndexedBase) else sym
+            if isinstance(sym, sp.FunctionClass):
+                probe = sym(sp.Dummy())
+            for phrase, props in _PROPERTIES:
+                if all(getattr(probe, f"is_{p}") is True for p in props):
+                    shown = to_latex(sym) if not isinstance(sym, sp.FunctionClass) else str(sym)
+                    shown += " (every entry)" if isinstance(sym, sp.IndexedBase) else ""
+                    names.setdefault(phrase, set()).add(shown)
+                    break
+    return [f"${', '.join(sorted(v))}$: {phrase}" for phrase, _ in _PROPERTIES if (v := names.get(phrase))]
 
 
 def _plain(eq) -> str:

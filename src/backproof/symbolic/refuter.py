@@ -31,7 +31,7 @@ from .core import RELATIONS, relation_text, rename_apart
 __all__ = ["MOODS", "SIZES", "Counterexample", "refute"]
 
 SIZES = (2, 12)  #: symbolic sizes are drawn from this range, ends included
-MOODS = ("spread", "near", "equal", "far")  #: how the real values of one point are drawn
+MOODS = ("near", "spread", "equal", "far")  #: how the real values of one point are drawn
 REFUTATION = "rational-point refutation"
 SHAPES = "shapes differ"
 _INDEX_NAMES = frozenset("ijkpqrs")
@@ -104,8 +104,11 @@ def refute(
     --------
     >>> import sympy as sp
     >>> x = sp.Symbol("x", real=True)
-    >>> print(refute(sp.sin(x) ** 2, sp.Integer(1), "<=", [x > 0]) is None)
-    False
+    >>> found = refute(x**2, x, "<=", [x > 0])  # false: x = 2 gives 4 > 2
+    >>> found.point["x"] > 1 and found.lhs > found.rhs
+    True
+    >>> refute(x**2, x**2 + 1, "<") is None  # true: no counterexample (which proves nothing)
+    True
     """
     if relation not in RELATIONS:
         raise ValueError(f"unknown relation {relation!r}: use one of {', '.join(RELATIONS)}")
@@ -201,7 +204,7 @@ def _integers(exprs, stated) -> tuple[list, list]:
 
 def _size_values(rng, t: int, sizes) -> dict:
     (lo, hi), sizes = sizes
-    first = (lo, hi, lo + 1, hi - 1)  # both ends first: log 10 < log n only from n = 11
+    first = (lo, hi, hi, lo + 1)  # both ends first: log 10 < log n only from n = 11
     if t < len(first):
         return {s: first[t] for s in sizes}
     return {s: int(rng.integers(lo, hi + 1)) for s in sizes}
@@ -228,7 +231,7 @@ def _real(rng, sym, mood: str, shared) -> sp.Rational:
 
 
 def _polynomial(rng):
-    coeffs = [sp.Rational(int(rng.integers(-9, 10)), int(rng.integers(1, 5))) for _ in range(6)]
+    coeffs = [sp.Rational(int(rng.integers(-4, 5)), int(rng.integers(1, 5))) for _ in range(6)]
 
     def poly(*args):
         out = coeffs[0]
@@ -242,8 +245,8 @@ def _polynomial(rng):
 def _try(rng, t, sides, stated, subs, sizes, indices, undef, choices, relation):
     values = _size_values(rng, t, sizes)
     top = min(values.values(), default=5)
-    for _ in range(20):  # indices in range, equal ones allowed; redraw until the assumptions hold
-        values.update({s: int(rng.integers(1, top + 1)) for s in indices})
+    for _ in range(20):  # equal indices allowed, one past the range too; redraw until the assumptions hold
+        values.update({s: int(rng.integers(1, top + 2)) for s in indices})
         if all(_truth(a.xreplace(values)) is not False for a in stated if not (a.free_symbols - set(values))):
             break
     else:
@@ -273,8 +276,11 @@ def _try(rng, t, sides, stated, subs, sizes, indices, undef, choices, relation):
     conds = [fill(rename_apart(a)) for a in stated]
     free = set().union(*(e.free_symbols for e in exprs), *(c.free_symbols for c in conds))
     free |= set().union(*(e.atoms(sp.Indexed) for e in exprs), *(c.atoms(sp.Indexed) for c in conds))
+    free -= {e.base.label for e in free if isinstance(e, sp.Indexed)}  # b[1], not the name b
     mood = MOODS[t % len(MOODS)]
+    # near and equal values around 0 first (the largest logit's gap is 0), then anywhere
     shared = sp.Rational(int(rng.integers(-19, 21)), int(rng.integers(1, 5)))
+    shared = shared if t >= len(MOODS) else sp.Integer(0)
     point = {}
     for s in sorted(free, key=str):
         if isinstance(s, sp.IndexedBase) or (isinstance(s, sp.Symbol) and s.is_integer and s in values):
@@ -346,15 +352,16 @@ def _sign(x) -> int | None:
         return None
     from mpmath import iv
 
-    old, iv.dps = iv.dps, 50
-    try:
-        v = _interval(x)
-    except (TypeError, ZeroDivisionError, ValueError):
-        return None
-    finally:
-        iv.dps = old
-    if v.a > 0:
-        return 1
-    if v.b < 0:
-        return -1
+    for digits in (50, 400):  # more digits only when 50 leave the sign open (huge exponents)
+        old, iv.dps = iv.dps, digits
+        try:
+            v = _interval(x)
+        except (TypeError, ZeroDivisionError, ValueError):
+            return None
+        finally:
+            iv.dps = old
+        if v.a > 0:
+            return 1
+        if v.b < 0:
+            return -1
     return None
