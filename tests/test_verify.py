@@ -7,6 +7,7 @@ import math
 import numpy as np
 import sympy as sp
 
+from backproof import proof_cache as PC
 from backproof import symbolic as S
 from backproof import verify as V
 from backproof.cli import main
@@ -151,7 +152,7 @@ def test_a_source_change_invalidates_the_cache(tmp_path, monkeypatch):
     made = _quick(monkeypatch)
     _records(tmp_path, ["--jobs", "1"])
     made.clear()
-    monkeypatch.setattr(V, "_sources_digest", lambda: "the engine's source changed")
+    monkeypatch.setattr(PC, "_sources_digest", lambda: "the engine's source changed")
     _records(tmp_path, ["--jobs", "1"], "w.json")
     assert made == list(QUICK)
 
@@ -161,13 +162,13 @@ def test_the_sources_digest_changes_with_any_source_file(tmp_path, monkeypatch):
     src.mkdir()
     (src / "core.py").write_text("TRUSTED = True\n")
     (src / "my_identities.py").write_text("x = 1\n")
-    monkeypatch.setattr(V, "_symbolic_sources", lambda: sorted(src.glob("*.py")))
-    V._sources_digest.cache_clear()
-    before = V._sources_digest()
+    monkeypatch.setattr(PC, "_symbolic_sources", lambda: sorted(src.glob("*.py")))
+    PC._sources_digest.cache_clear()
+    before = PC._sources_digest()
     (src / "my_identities.py").write_text("x = 2\n")
-    V._sources_digest.cache_clear()
-    after = V._sources_digest()
-    V._sources_digest.cache_clear()
+    PC._sources_digest.cache_clear()
+    after = PC._sources_digest()
+    PC._sources_digest.cache_clear()
     assert before != after
 
 
@@ -192,24 +193,43 @@ def _false_identity():
     return S.Identity("x_equals_x_plus_one", "x = x + 1 (false)", [chain])
 
 
-def test_a_corrupted_or_forged_cache_entry_is_ignored(tmp_path, monkeypatch, capsys):
-    """Garbage, a flipped verdict or a checksum that does not match: the proof is made again, and a
-    false identity never prints proved from the cache."""
+def test_a_failed_proof_is_not_cached(tmp_path, monkeypatch):
     ident = _false_identity()
     made = _quick(monkeypatch, [ident])
-    assert _records(tmp_path, ["--jobs", "1"])[0] == 1
-    (entry,) = V.cache_dir().glob("x_equals_x_plus_one-*.json")
-    record = json.loads(entry.read_text())
-    assert record["payload"]["chains"] == {"x = x + 1": [False]}
-    record["payload"]["chains"] = {"x = x + 1": [True]}  # forged: "proved"
-    record["payload"]["statement"] = [True]
-    for text in (json.dumps(record), "{not json", ""):
+    for name in ("v.json", "w.json"):
+        code, records = _records(tmp_path, ["--jobs", "1"], name)
+        assert code == 1 and records[0]["proved"] is False and not records[0]["from_cache"]
+    assert made == [ident.name, ident.name] and not list(PC.cache_dir().glob("x_equals_x_plus_one-*"))
+
+
+def test_a_corrupted_or_forged_cache_entry_is_ignored(tmp_path, monkeypatch, capsys):
+    """Garbage, a verdict flipped to "proved" without its checksum, or an entry made for other sources:
+    the proof is made again, and a false identity never prints proved from the cache."""
+    ident = _false_identity()
+    made = _quick(monkeypatch, [ident])
+    forged = PC.Certificate(S.ProofResult(ident.name, True, 0.1, {"x = x + 1": [True]}, [True]), [])
+    payload = PC._to_payload(ident, 0, forged)
+    other_sources = {**payload, "key": "0" * 64}
+    entry = PC.cache_dir() / f"{ident.name}-0.json"
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    for text in (
+        json.dumps({"payload": payload, "checksum": "0" * 64}),  # flipped by hand: the checksum differs
+        json.dumps({"payload": other_sources, "checksum": PC._checksum(other_sources)}),  # another key
+        "{not json",
+        "",
+    ):
         entry.write_text(text)
-        assert V.load_certificate(ident) is None
+        assert PC.load_certificate(ident) is None
         made.clear()
         code, records = _records(tmp_path, ["--jobs", "1"], "w.json")
         assert made == [ident.name] and code == 1 and records[0]["proved"] is False
-    assert "✓" not in capsys.readouterr().out.split("x_equals_x_plus_one")[1].splitlines()[0]
+    rows = [
+        line for line in capsys.readouterr().out.splitlines() if line.startswith(" 0 x_equals_x_plus_one")
+    ]
+    assert len(rows) == 4 and all("✗" in row and "✓" not in row for row in rows)
+    # the same entry, made honestly for the identity as it is, would be used: the test can fail
+    entry.write_text(json.dumps({"payload": payload, "checksum": PC._checksum(payload)}))
+    assert PC.load_certificate(ident) is not None
 
 
 def test_proofs_made_in_two_processes_equal_those_made_in_one(tmp_path, monkeypatch):

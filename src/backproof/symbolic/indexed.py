@@ -82,7 +82,11 @@ class _LayerPrinter(_Printer):
 def to_latex(expr) -> str:
     r"""LaTeX of an expression of this module, as the site shows it (terms in the order written)."""
     tex = _LayerPrinter({"order": "none"}).doprint(expr)
-    return re.sub(r"-1 \+ ([A-Za-z][A-Za-z0-9]*(?:_\{[^}]*\}|_\w)?)", r"\1 - 1", tex)  # bounds: N - 1
+    # bounds: N - 1, and n(l) - 1 for a width n(l)
+    size = r"[A-Za-z][A-Za-z0-9]*(?:_\{[^}]*\}|_\w)?(?:\{\\left\([^()]*\\right\)\})?"
+    for _ in range(2):  # the second pass: inside a width's argument, n(l - 1) - 1
+        tex = re.sub(rf"-1 \+ ({size})", r"\1 - 1", tex)
+    return tex
 
 
 # --------------------------------------------------------------------------- the checker
