@@ -3,7 +3,7 @@
 One test per identity, named after it, asserts that every step of every chain was shown equal
 to the next, that the displayed equation is the one at the chain's two ends, and that the sizes
 are symbolic (the chain's expressions contain the size symbols, not numbers). Each wrong variant
-is refuted by exact evaluation at a random rational point in under 10 s, while the true statement
+is refuted by exact evaluation at a random rational point within the refuter's cap, while the true statement
 holds at the same point. The numeric checks compare backproof's NumPy code with SymPy's reference
 at 50 digits (tolerances of ``backproof.verify.TOLERANCE``) over three seeds.
 """

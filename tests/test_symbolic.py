@@ -3,7 +3,7 @@
 One test per identity of the original nine, named after it, with Hypothesis inputs; then
 tests over the whole catalogue: every proof holds, every shown statement is what its chain
 proves (and a changed statement is caught), every identity has a substantive step, every
-wrong variant is refuted within 10 s by a rational point, every numeric check passes.
+wrong variant is refuted by a rational point within the refuter's cap (VARIANT_SECONDS), every numeric check passes.
 Tolerances are ``backproof.verify.TOLERANCE`` (normwise relative error per column against
 50-digit mpmath; CS231n elementwise against finite differences).
 """
@@ -159,7 +159,7 @@ def test_the_checker_rejects_a_lost_minus_sign():
 
 
 def test_refutation_of_a_wrong_network_formula_is_fast_where_simplify_was_not():
-    """A missing transpose in backprop's delta_1: refuted at a rational point in well under 10 s."""
+    """A missing transpose in backprop's delta_1: refuted at a rational point within the refuter's cap."""
     net = S.tiny_network()
     W2, dlt2, M, x = net["params"]["W2"], net["delta2"], net["M"], net["x"]
     wrong = M.multiply_elementwise(W2 * dlt2) * x.T
