@@ -267,3 +267,21 @@ def test_the_table_fits_in_100_columns():
     lines = [*V.table_header(), *(V.table_row(r) for r in reports), *V.table_footer(reports)]
     lines = [line for block in lines for line in block.splitlines()]
     assert max(len(line) for line in lines) <= V.WIDTH
+
+
+def test_a_proof_key_is_the_same_in_a_fresh_process():
+    """A key that changed from run to run (a memory address in it) would make the cache never hit."""
+    import subprocess
+    import sys
+
+    from backproof.symbolic import layer_identities as LP
+
+    code = (
+        "from backproof import proof_cache as PC\n"
+        "from backproof.symbolic import layer_identities as LP\n"
+        "print(PC.proof_key(LP.activation_lemma()))\n"
+    )
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert fresh.stdout.strip() == PC.proof_key(LP.activation_lemma())
+    other = PC.proof_key(LP.activation_lemma(), seed=1)
+    assert other != PC.proof_key(LP.activation_lemma())

@@ -128,8 +128,19 @@ def _content(ident) -> list:
         rules = [(r.name, r.statement, r.status) for r in getattr(c, "rules", ())]
         out.append((c.title, c.size, steps, c.definitions, c.assumptions, c.hypotheses, c.cases, rules))
     for v in ident.variants:
-        out.append((v.name, getattr(v, "wrong", None), getattr(v, "first", None), getattr(v, "chain", None)))
+        parts = [
+            getattr(v, f, None) for f in ("wrong", "first", "chain", "true", "instance", "target", "sizes")
+        ]
+        out.append((v.name, v.description, *map(_stable, parts)))
     return out
+
+
+def _stable(obj):
+    r"""``obj``, or for a function its name and bytecode (its ``str`` holds a memory address)."""
+    code = getattr(obj, "__code__", None)
+    if code is None:
+        return obj
+    return (getattr(obj, "__module__", ""), getattr(obj, "__qualname__", ""), code.co_code.hex())
 
 
 def proof_key(ident, seed: int = 0) -> str:
