@@ -57,6 +57,22 @@ def cells_of(path: Path) -> list[str]:
     return [text]
 
 
+def cell_labels(path: Path) -> list[str]:
+    r"""For each code cell of :func:`cells_of`, the name Jupyter shows: ``In [12]`` (its execution
+    count) when the notebook was run, else ``cell 7`` (its position among all cells, from 1).
+    A ``.py`` file is one cell, ``the file``."""
+    if path.suffix != ".ipynb":
+        return ["the file"]
+    import nbformat
+
+    nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+    return [
+        f"In [{c.get('execution_count')}]" if c.get("execution_count") else f"cell {k}"
+        for k, c in enumerate(nb.cells, 1)
+        if c.cell_type == "code"
+    ]
+
+
 def _strip_magics(code: str) -> str:
     return "\n".join("" if _MAGIC.match(line) else line for line in code.splitlines())
 
@@ -147,10 +163,11 @@ def load_source(path: str | Path, run_all: bool = False) -> Source:
     cells = cells_of(path)
     notebook = path.suffix == ".ipynb"
     src = Source(path, [])
+    labels = cell_labels(path)
     for number, raw in enumerate(cells, 1):
         code = _strip_magics(raw)
-        where = f"cell {number}" if notebook else "the file"
-        filename = f"{LEARNER_FILE}:{number}" if notebook else LEARNER_FILE
+        where = labels[number - 1]  # as Jupyter shows it: In [12], else the cell's position
+        filename = f"{LEARNER_FILE}:{where.removeprefix('cell ')}" if notebook else LEARNER_FILE
         try:
             tree = ast.parse(code, filename)
         except SyntaxError as exc:
@@ -158,7 +175,8 @@ def load_source(path: str | Path, run_all: bool = False) -> Source:
                 raise UnreadableFileError(
                     f"{path}: syntax error at line {exc.lineno}: {exc.msg}; fix it first"
                 ) from None
-            src.notes.append(f"cell {number} has a syntax error at line {exc.lineno} ({exc.msg}): skipped")
+            hint = " (a Python 2 print statement: write print(...))" if "print" in str(exc.msg) else ""
+            src.notes.append(f"{where} has a syntax error at line {exc.lineno} ({exc.msg}){hint}: skipped")
             continue
         modules = _module_roots(tree)
         for node in tree.body:

@@ -23,6 +23,7 @@ import numpy as np
 
 from . import _specs as S
 from ._load import load_source
+from ._locate import function_lines, locate
 from ._report import Finding, FunctionResult, Report, show_array
 from ._sandbox import Learner, LearnerError
 
@@ -146,10 +147,14 @@ class _Checker:
         self.failures: list[tuple[dict, Outcome, tuple]] = []
         self.fatal: tuple[dict, LearnerError] | None = None
         self.notes: list[str] = []
+        self.conventions: list[str] = []  # course conventions seen on outputs that are right
+        self.equal_nan = False  # NaN where the expected value is NaN counts as equal
+        self.behaviour_mistake: S.Mistake | None = None
+        self.where: str | None = None  # the diagnosed mistake's pattern for the learner's line
 
-    def outcome(self, inputs: dict) -> Outcome:
+    def outcome(self, inputs: dict, seed: int = 0) -> Outcome:
         try:
-            raw = self.learner.call(self.fname, self.prop.args(inputs))
+            raw = self.learner.call(self.fname, self.prop.args(inputs), seed=seed)
         except LearnerError as exc:
             if exc.fatal:
                 self.fatal = (inputs, exc)
@@ -173,7 +178,7 @@ class _Checker:
             return (self.prop.close_says, _lines(exp), _lines(out.value))
         base = self.prop.base(inputs) if self.prop.base else None
         scale = self.prop.scale(inputs) if self.prop.scale else 0.0
-        ok, e_lines, g_lines, problem = compare(out.value, exp, base, scale=scale)
+        ok, e_lines, g_lines, problem = compare(out.value, exp, base, scale=scale, equal_nan=self.equal_nan)
         if not ok and self.prop.accept is not None:
             note = self.prop.accept(out.value, inputs)
             if note:
@@ -184,9 +189,16 @@ class _Checker:
             problem = self.prop.extra(out.value, inputs)
             if problem:
                 return (problem, [], [])
+        if ok and self.prop.convention is not None:
+            note = self.prop.convention(out.value, inputs)
+            if note and note not in self.conventions:
+                self.conventions.append(note)
         return None if ok else (problem, e_lines, g_lines)
 
     def run(self) -> None:
+        if self.prop.behaviour is not None:
+            self._run_behaviour()
+            return
         from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
 
         def body(inputs):
@@ -220,12 +232,64 @@ class _Checker:
             if not self.failures:
                 raise
 
+    def _run_behaviour(self) -> None:
+        def call(args, seed=0):
+            try:
+                raw = self.learner.call(self.fname, args, seed=seed)
+            except LearnerError as exc:
+                if exc.fatal:
+                    self.fatal = ({"args": args}, exc)
+                    raise _Abort() from None
+                raise S.Misbehaves(exc.message) from None
+            try:
+                return self.prop.normalise(raw)
+            except S.Malformed as exc:
+                raise S.Misbehaves(str(exc)) from None
+
+        assert self.prop.behaviour is not None
+        try:
+            found = self.prop.behaviour(call)
+        except _Abort:
+            return
+        if found is not None:
+            problem, inputs, e_lines, g_lines, mistake = found
+            self.failures.append((inputs, Outcome(malformed=problem), (problem, e_lines, g_lines)))
+            self.behaviour_mistake = mistake
+
     def diagnose(self, inputs: dict, out: Outcome) -> S.Mistake | None:
+        r"""The first known mistake whose outputs equal the learner's on ``inputs`` and every probe.
+
+        A course convention (``Mistake.course``) is the diagnosis only when the learner's function
+        follows it on every generated input too (see :meth:`_follows`), so a convention never
+        hides a real mistake.
+        """
+        if self.prop.behaviour is not None:
+            return self.behaviour_mistake
         probes = [(p, self._probe(p)) for p in self.prop.probes]
         for m in self.prop.mistakes:
             if all(_matches(self.prop, o, _run_mistake(m, i)) for i, o in [(inputs, out), *probes]):
+                if m.course and (out.error is not None or not self._follows(m)):
+                    continue
                 return m
         return None
+
+    def _follows(self, m: S.Mistake) -> bool:
+        r"""Whether the learner's function equals the convention ``m`` on every generated input."""
+        import dataclasses
+
+        def expected(i):
+            out = _run_mistake(m, i)
+            if isinstance(out, Exception):
+                raise _Abort()
+            return out
+
+        prop = dataclasses.replace(
+            self.prop, expected=expected, mistakes=[], probes=[], accept=None, convention=None, base=None
+        )
+        again = _Checker(self.learner, self.spec, self.fname, prop)
+        again.equal_nan = True
+        again.run()
+        return not again.failures and again.fatal is None
 
     def _probe(self, inputs: dict) -> Outcome:
         try:
@@ -243,20 +307,63 @@ class _Checker:
             f.counterexample, f.counterexample_values = _show_inputs(inputs), _values(inputs)
             return f, "timed out" if exc.kind == "timeout" else "crashed"
         if not self.failures:
+            if self.conventions:
+                f.differs = self.conventions[0]
+                return f, "differs"
             return f, "pass"
+        self.notes.clear()  # an accepted variant on some input says nothing when another input fails
         inputs, out, (problem, e_lines, g_lines) = self.failures[-1]
         f.passed = False
         f.problem, f.expected, f.got = problem, e_lines, g_lines
         f.counterexample, f.counterexample_values = _show_inputs(inputs), _values(inputs)
         m = self.diagnose(inputs, out)
+        if m is not None and m.course:
+            f.passed, f.differs, f.mistake = True, m.says, m.key
+            f.problem, f.expected, f.got = None, [], []
+            shown = m.breaks_on if m.breaks_on is not None else inputs
+            f.counterexample, f.counterexample_values = _show_inputs(shown), _values(shown)
+            return f, "differs"
         if m is not None:
             f.diagnosis, f.mistake = m.says, m.key
+            self.where = m.where
             if m.identity:
                 f.identity = m.identity
                 f.link = S.identity_link(m.identity)
+        if f.diagnosis is None:
+            f.diagnosis = python2_hint(problem or "")
         if out.error is not None:
             return f, "crashed"
         return f, "fail"
+
+
+_PYTHON2 = (
+    (
+        re.compile(
+            r"'float' object cannot be interpreted as an integer|slice indices must be integers|"
+            r"only integers, slices|must be an integer|float' object is not iterable"
+        ),
+        "a float where an integer is needed: in Python 3, N / B is a float (Python 2 rounded it down); "
+        "write N // B, or int(np.ceil(N / B)) for the last, smaller batch",
+    ),
+    (re.compile(r"name 'xrange' is not defined"), "xrange is Python 2: write range"),
+    (re.compile(r"has no attribute 'iteritems'"), "iteritems is Python 2: write items()"),
+    (
+        re.compile(r"name '(raw_input|unicode|long|basestring)' is not defined"),
+        "a Python 2 name: see the error",
+    ),
+    (
+        re.compile(r"object is not subscriptable.*(map|zip|filter|range)|'(map|zip|filter)' object"),
+        "map, zip and filter return iterators in Python 3 (lists in Python 2): wrap them in list(...)",
+    ),
+)
+
+
+def python2_hint(problem: str) -> str | None:
+    r"""A hint for an error that Python 2 code gives in Python 3 (division, xrange, ...), or None."""
+    for pattern, hint in _PYTHON2:
+        if pattern.search(problem):
+            return "Python 2 leftover? " + hint
+    return None
 
 
 def _lines(values: dict) -> list[str]:
@@ -477,6 +584,7 @@ def check_file(
             notes,
             time.perf_counter() - start,
         )
+    sources = function_lines(Path(path))
     with learner, _hypothesis_home(learner.scratch):
         notes.extend(learner.load_notes)
         for spec in specs:
@@ -486,7 +594,7 @@ def check_file(
                 found = {mapping.get(s.name, s.name) for s in S.specs_cache()} & set(learner.functions)
                 results.append(_not_found(learner, spec, fname, src, found))
                 continue
-            fr = _check_function(learner, spec, fname)
+            fr = _check_function(learner, spec, fname, sources)
             _skipped_global_note(fr, src, run_all)
             where = src.definitions.get(fname, [])
             if len(where) > 1:
@@ -495,7 +603,8 @@ def check_file(
                 )
             fr.seconds = time.perf_counter() - t0
             results.append(fr)
-        _dependency_notes(results, learner.functions, mapping)
+        replace = _Replacer(src.statements, folder, time_limit, memory_mb, load_limit)
+        _collapse_dependencies(results, learner.functions, mapping, replace, sources)
     return Report(str(path), results, notes, time.perf_counter() - start)
 
 
@@ -512,7 +621,9 @@ def _hypothesis_home(folder: str):
         configuration.set_hypothesis_home_dir(before)
 
 
-def _check_function(learner: Learner, spec: S.Spec, fname: str) -> FunctionResult:
+def _check_function(learner, spec: S.Spec, fname: str, sources: dict | None = None) -> FunctionResult:
+    r"""Every property of ``spec`` on the learner's ``fname``: the one verdict logic, for the command
+    line (``learner`` a :class:`Learner` in a child process) and in a notebook (in the kernel)."""
     fr = FunctionResult(spec.name, "pass", defined_as=fname)
     params, required, _ = learner.functions[fname]
     if required > len(spec.params):
@@ -520,7 +631,7 @@ def _check_function(learner: Learner, spec: S.Spec, fname: str) -> FunctionResul
             f"{fname}({', '.join(params)}) requires {required} arguments; the course's is "
             f"{spec.name}({', '.join(spec.params)})"
         )
-    order = ["pass", "fail", "crashed", "timed out"]
+    order = ["pass", "differs", "fail", "crashed", "timed out"]
     for prop in spec.props:
         before = next((f for f in fr.findings if prop.after and f.check.endswith("." + prop.after)), None)
         if before is not None and not before.passed:
@@ -531,6 +642,8 @@ def _check_function(learner: Learner, spec: S.Spec, fname: str) -> FunctionResul
         checker = _Checker(learner, spec, fname, prop)
         checker.run()
         finding, status = checker.finding()
+        if sources is not None:
+            finding.line = locate(sources, fname, checker.where)
         fr.findings.append(finding)
         fr.notes.extend(n for n in checker.notes if n not in fr.notes)
         if order.index(status) > order.index(fr.status):
@@ -566,23 +679,76 @@ def _skipped_global_note(fr: FunctionResult, src, run_all: bool) -> None:
             return
 
 
-def _dependency_notes(results: list[FunctionResult], functions: dict, mapping: dict) -> None:
-    by_learner_name = {mapping.get(r.name, r.name): r for r in results}
-    for r in results:
-        if r.status in ("pass", "not found"):
+class _Replacer:
+    r"""The learner's code with some of its course functions replaced by the course's own, in a fresh
+    child process per set replaced (the replacement is one more statement after the learner's)."""
+
+    def __init__(self, statements, folder, time_limit, memory_mb, load_limit):
+        self.args = (statements, folder, time_limit, memory_mb, load_limit)
+
+    def learner(self, replaced: dict[str, str]) -> Learner:
+        statements, folder, time_limit, memory_mb, load_limit = self.args
+        code = "from backproof.check._course import REFERENCE as _backproof_reference\n" + "".join(
+            f"{mine} = _backproof_reference[{course!r}]\n" for course, mine in sorted(replaced.items())
+        )
+        extra = ("<backproof: the course's functions>", code, "the course's functions, in place of yours")
+        return Learner([*statements, extra], folder, time_limit, memory_mb, load_limit)
+
+
+def _callees(name: str, functions: dict, course: set[str]) -> set[str]:
+    r"""The learner's course functions that ``name`` calls: directly, or through helpers of its own
+    that are not course functions (a course function's own callees are its business)."""
+    seen: set[str] = set()
+    stack = [name]
+    while stack:
+        for used in functions.get(stack.pop(), ((), 0, []))[2]:
+            if used in functions and used not in seen and used != name:
+                seen.add(used)
+                if used not in course:
+                    stack.append(used)
+    return seen & course
+
+
+def _collapse_dependencies(results, functions: dict, mapping: dict, replace, sources) -> None:
+    r"""One mistake, one failure: a wrong function that calls wrong ones is checked again with the
+    course's versions of those in their place. If it passes then, it is "depends on" them and not
+    counted again; if not, its own findings (from that second check) are reported."""
+    from ._course import REFERENCE
+
+    by_mine = {mapping.get(r.name, r.name): r for r in results}
+    wrong = {"fail", "crashed", "timed out"}
+    for r in results:  # the course's order: callees come before their callers
+        if r.status not in wrong:
             continue
-        if all(f.diagnosis for f in r.findings if not f.passed):
-            continue  # its own mistake explains it
-        used = functions.get(r.defined_as or r.name, ((), 0, []))[2]
-        bad = [
-            by_learner_name[u].name
-            for u in used
-            if u in by_learner_name
-            and by_learner_name[u].status not in ("pass", "not found")
-            and by_learner_name[u] is not r
-        ]
-        if bad:
+        mine = r.defined_as or r.name
+        bad = {
+            c: by_mine[c]
+            for c in _callees(mine, functions, set(by_mine))
+            if c in by_mine and by_mine[c].status in wrong | {"depends"} and by_mine[c].name in REFERENCE
+        }
+        if not bad:
+            continue
+        spec = next(s for s in S.specs_cache() if s.name == r.name)
+        try:
+            with replace.learner({b.name: c for c, b in bad.items()}) as other:
+                again = _check_function(other, spec, mine, sources)
+        except LearnerError:
+            continue
+        roots: list[str] = []
+        for b in bad.values():
+            for n in b.depends_on if b.status == "depends" else [b.name]:
+                if n not in roots:
+                    roots.append(n)
+        if again.status in ("pass", "differs"):
+            r.status, r.depends_on, r.findings = "depends", roots, again.findings
+            r.notes = [n for n in r.notes if "not checked yet" not in n]
+        elif again.status in ("crashed", "timed out") and r.status == "fail":
+            # the course's function does not fit the learner's calls: say no more than we know
+            r.notes.append(f"calls {', '.join(roots)}, which {'is' if len(roots) == 1 else 'are'} wrong too")
+        else:
+            r.findings, r.status = again.findings, again.status
             r.notes.append(
-                f"calls {', '.join(bad)}, which {'does' if len(bad) == 1 else 'do'} not pass either: "
-                "that may be the cause, check it first"
+                f"it calls {', '.join(roots)}, which {'is' if len(roots) == 1 else 'are'} wrong; checked "
+                f"again with the course's {', '.join(roots)} in place of yours, it is still wrong: the "
+                "mistake above is its own"
             )
