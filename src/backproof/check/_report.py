@@ -228,8 +228,12 @@ class Report:
         if causes:
             lines.append("Start here:" if len(causes) == 1 else "Start here (each is a separate mistake):")
             for fr, dependents in causes:
-                first = next((f for f in fr.findings if not f.passed), None)
-                why = (first.diagnosis or first.problem or first.claim) if first else (fr.notes or [""])[0]
+                failed = [f for f in fr.findings if not f.passed]
+                first = next((f for f in failed if f.diagnosis), failed[0] if failed else None)
+                why = (fr.notes or [""])[0]
+                if first is not None:
+                    problem = first.problem if first.problem != "values differ" else None
+                    why = first.diagnosis or problem or f"breaks: {first.claim}"
                 lines.extend(_indent(f"{fr.name} is wrong: {why}", 2))
                 if first is not None and first.line:
                     lines.extend(_indent(f"at {first.line}", 4))

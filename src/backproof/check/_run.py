@@ -632,12 +632,14 @@ def _check_function(learner, spec: S.Spec, fname: str, sources: dict | None = No
             f"{spec.name}({', '.join(spec.params)})"
         )
     order = ["pass", "differs", "fail", "crashed", "timed out"]
+    skipped: set[str] = set()
     for prop in spec.props:
         before = next((f for f in fr.findings if prop.after and f.check.endswith("." + prop.after)), None)
-        if before is not None and not before.passed:
+        if prop.after in skipped or (before is not None and not before.passed):
             fr.notes.append(
                 f"not checked yet: {prop.claim.split(' (')[0]}, once {spec.name} passes the above"
             )
+            skipped.add(prop.key)
             continue  # its failure would repeat the one above
         checker = _Checker(learner, spec, fname, prop)
         checker.run()

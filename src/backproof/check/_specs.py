@@ -15,6 +15,7 @@ from ._spec_base import (  # noqa: F401 - re-exported: the checker reads them fr
     NET,
     TEXTBOOK_PAGE,
     Malformed,
+    Misbehaves,
     Mistake,
     Prop,
     Spec,

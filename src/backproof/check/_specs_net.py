@@ -381,6 +381,23 @@ def _backprop_spec():
                 mistakes=mistakes,
                 probes=probes,
                 max_examples=12,
-            )
+            ),
+            Prop(
+                "loss_falls",
+                "the loss falls on a small separable set (8 samples of 2 classes, 60 full-batch steps, γ = 0.5)",
+                "",
+                lambda: None,
+                lambda i: (),
+                lambda i: {},
+                normalise=net_out,
+                behaviour=_loss_falls_full_batch,
+                after="train",
+            ),
         ],
     )
+
+
+def _loss_falls_full_batch(call):
+    from ._specs_train import loss_falls
+
+    return loss_falls(call, minibatch=False)
