@@ -4,7 +4,10 @@ r"""The ``backproof check`` subcommand: its arguments and what it runs.
 Exit status: 0 when every checked function passes, 1 when any fails (or none is found), 2
 when the file cannot be read or an option is wrong.
 
-Non-goals: checking several files in one run (loop in the shell; each report is independent).
+A folder instead of a file grades a class (:mod:`backproof.check._grade`): one learner per
+notebook or script, or per sub-folder; exit status 0 when it was graded.
+
+Non-goals: checking several loose files in one run other than as a class folder.
 """
 
 from __future__ import annotations
@@ -63,7 +66,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "identity or a stated property, on generated inputs; failures come with the smallest input found "
         "and, where the output matches a known mistake, a diagnosis.",
     )
-    c.add_argument("file", type=Path, help="your notebook (.ipynb) or module (.py)")
+    c.add_argument(
+        "file",
+        type=Path,
+        help="your notebook (.ipynb) or module (.py); or a folder of a class's submissions to grade",
+    )
     c.add_argument(
         "--map",
         type=_mapping,
@@ -71,6 +78,34 @@ def add_parser(sub) -> argparse.ArgumentParser:
         default=[],
         metavar="COURSE=YOURS",
         help="your name for a course function, e.g. --map softmaxp=my_softmax_grad (repeatable)",
+    )
+    c.add_argument(
+        "--layout",
+        choices=("columns", "rows"),
+        default=None,
+        help="rows: your functions take samples as rows, x of shape (N, 784) (default: columns)",
+    )
+    c.add_argument(
+        "--adapter",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a .py of adapters for functions whose arguments are packed differently (see the docs, "
+        "'Grading a class')",
+    )
+    c.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with a folder: where the gradebook, feedback and summary go (default: FOLDER-grades)",
+    )
+    c.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        metavar="N",
+        help="with a folder: submissions checked at once (default 2)",
     )
     c.add_argument("--only", default=None, metavar="NAMES", help="comma-separated course functions to check")
     c.add_argument("--run-all", action="store_true", help="run every cell in order, not only the definitions")
@@ -101,6 +136,10 @@ def run(args) -> int:
     r"""Run the check described by the parsed ``args``; returns the exit status."""
     from ._run import check_file
 
+    if args.file.is_dir():
+        from ._grade import run_folder
+
+        return run_folder(args)
     if args.json is not None and not args.json.parent.resolve().is_dir():
         raise BackproofError(
             f"--json {args.json}: directory {args.json.parent} does not exist; create it first"
@@ -113,6 +152,8 @@ def run(args) -> int:
         run_all=args.run_all,
         time_limit=args.time_limit,
         memory_mb=args.memory,
+        layout=args.layout,
+        adapter=args.adapter,
     )
     text = report.format(site=args.site)
     if not _can_show(text, sys.stdout):

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _specs as S
+from ._adapt import statements as adapt_statements
 from ._load import load_source
 from ._locate import function_lines, locate
 from ._report import Finding, FunctionResult, Report, show_array
@@ -520,6 +521,8 @@ def check_file(
     time_limit: float = 3.0,
     memory_mb: int = 2048,
     load_limit: float = 30.0,
+    layout: str | None = None,
+    adapter: str | Path | None = None,
 ) -> Report:
     r"""Check a learner's ``.py`` or ``.ipynb``, function by function (see :mod:`backproof.check`).
 
@@ -540,6 +543,11 @@ def check_file(
         Address-space limit of the child process, in MiB.
     load_limit : float
         Seconds allowed to run the definitions (ten times this with ``run_all``).
+    layout : {"columns", "rows"}, optional
+        ``"rows"``: the learner's functions take samples as rows (see :mod:`backproof.check._adapt`).
+    adapter : str or pathlib.Path, optional
+        A Python file of adapters, one per course function whose signature differs, named after
+        it (see :mod:`backproof.check._adapt`).
 
     Returns
     -------
@@ -572,9 +580,11 @@ def check_file(
     results: list[FunctionResult] = []
     notes = list(src.notes)
     folder = str(Path(path).resolve().parent)
+    extra, adapted = adapt_statements(layout, adapter, mapping, S.COURSE_FUNCTIONS)
+    statements = [*src.statements, *extra]
     try:
         learner = Learner(
-            src.statements, folder, time_limit, memory_mb, load_limit if not run_all else 10 * load_limit
+            statements, folder, time_limit, memory_mb, load_limit if not run_all else 10 * load_limit
         )
     except LearnerError as exc:
         why = f"loading the file {'timed out' if exc.kind == 'timeout' else 'failed: ' + exc.message}"
@@ -588,13 +598,18 @@ def check_file(
     with learner, _hypothesis_home(learner.scratch):
         notes.extend(learner.load_notes)
         for spec in specs:
-            fname = mapping.get(spec.name, spec.name)
+            fname = adapted.get(spec.name, mapping.get(spec.name, spec.name))
+            if fname not in learner.functions and spec.name in adapted:
+                fname = mapping.get(spec.name, spec.name)  # no such function of the learner's to adapt
             t0 = time.perf_counter()
             if fname not in learner.functions:
                 found = {mapping.get(s.name, s.name) for s in S.specs_cache()} & set(learner.functions)
                 results.append(_not_found(learner, spec, fname, src, found))
                 continue
             fr = _check_function(learner, spec, fname, sources)
+            if fname != mapping.get(spec.name, spec.name):
+                fr.defined_as = mapping.get(spec.name, spec.name)
+                fr.notes.append(f"checked through {'the adapter' if adapter else 'the rows layout'}")
             _skipped_global_note(fr, src, run_all)
             where = src.definitions.get(fname, [])
             if len(where) > 1:
@@ -603,8 +618,9 @@ def check_file(
                 )
             fr.seconds = time.perf_counter() - t0
             results.append(fr)
-        replace = _Replacer(src.statements, folder, time_limit, memory_mb, load_limit)
-        _collapse_dependencies(results, learner.functions, mapping, replace, sources)
+        if not adapted:  # the course's functions replace the learner's only in the course's layout
+            replace = _Replacer(src.statements, folder, time_limit, memory_mb, load_limit)
+            _collapse_dependencies(results, learner.functions, mapping, replace, sources)
     return Report(str(path), results, notes, time.perf_counter() - start)
 
 

@@ -384,7 +384,7 @@ def _backprop_spec():
             ),
             Prop(
                 "loss_falls",
-                "the loss falls on a small separable set (8 samples of 2 classes, 60 full-batch steps, γ = 0.5)",
+                "the loss falls on a separable set (8 samples, 2 classes, 60 full-batch steps, γ = 0.5)",
                 "",
                 lambda: None,
                 lambda i: (),
