@@ -11,6 +11,9 @@ known mistake gives on the same inputs, the report names the mistake.
 >>> report = check_file("my_assignment.ipynb")                     # doctest: +SKIP
 >>> print(report.format()); report.exit_code                       # doctest: +SKIP
 
+In a notebook, one live function: ``backproof.check.function(softmaxp)`` (same verdicts). A
+class: ``backproof check submissions/`` or :func:`grade_folder` (gradebook, feedback, summary).
+
 Non-goals: grading style or speed, running untrusted code safely (the limits catch
 mistakes, not attacks), checking functions the course does not ask for.
 """
@@ -21,10 +24,13 @@ from pathlib import Path
 
 __all__ = [
     "COURSE_FUNCTIONS",
+    "FunctionReport",
     "Report",
     "UnreadableFileError",
     "check_file",
     "example_notebook",
+    "function",
+    "grade_folder",
     "mistake_catalogue",
 ]
 
@@ -42,6 +48,14 @@ def __getattr__(name):  # lazy: importing backproof.check costs nothing until it
         from ._load import UnreadableFileError
 
         return UnreadableFileError
+    if name in ("function", "FunctionReport"):
+        from . import _inline
+
+        return getattr(_inline, name)
+    if name == "grade_folder":
+        from ._grade import grade_folder
+
+        return grade_folder
     if name == "COURSE_FUNCTIONS":
         from ._specs import COURSE_FUNCTIONS
 
