@@ -144,15 +144,17 @@ def file_source(path: str | Path, course_functions) -> tuple[str, list[str]]:
 
 def statements(
     layout: str | None, adapter: str | Path | None, mapping: dict[str, str], course_functions
-) -> tuple[list[tuple[str, str, str]], dict[str, str]]:
-    r"""Statements to run after the learner's code, and the course name -> checked name for each
-    function they adapt (the adapter file's first, then the layout's for the others)."""
+) -> tuple[list[tuple[str, str, str]], dict[str, str], list[str]]:
+    r"""Statements to run after the learner's code; the course name -> checked name for each
+    function they adapt (the adapter file's first, then the layout's for the others); the course
+    functions the adapter file adapts."""
     from ._worker import LEARNER_FILE
 
     if layout not in (None, *LAYOUTS):
         raise AdapterError(f"layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
     out: list[tuple[str, str, str]] = []
     names: dict[str, str] = {}
+    adapted: list[str] = []
     if adapter is not None:
         code, adapted = file_source(adapter, course_functions)
         out.append((f"{LEARNER_FILE}:adapter", code, f"the adapter {Path(adapter).name}"))
@@ -161,4 +163,4 @@ def statements(
         rest = [c for c in course_functions if c not in names]
         out.append((f"{LEARNER_FILE}:rows", rows_source(mapping, rest), "the rows layout"))
         names.update({c: PREFIX + c for c in rest})
-    return out, names
+    return out, names, adapted

@@ -35,12 +35,8 @@ class _Timeout(BaseException):  # not an Exception: the learner's `except Except
 
 @contextlib.contextmanager
 def _time_limit(seconds: float | None):
-    usable = (
-        seconds is not None
-        and hasattr(signal, "setitimer")
-        and threading.current_thread() is threading.main_thread()
-    )
-    if not usable:
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if seconds is None or not usable:
         yield
         return
 

@@ -196,13 +196,13 @@ class Report:
 
     def counts_line(self) -> str:
         r"""``9 pass, 1 differs from the course, 1 wrong, 2 depend on it`` (statuses that occur)."""
-        words = {"differs": "differ from the course", "depends": "depend on another"}
+        one = {"differs": "differs from the course", "depends": "depends on another"}
+        many = {"differs": "differ from the course", "depends": "depend on another"}
         parts = []
         for s in STATUSES:
             k = sum(f.status == s for f in self.functions)
             if k:
-                word = s if k == 1 or s not in words else words[s]
-                parts.append(f"{k} {word if s not in WRONG else s}")
+                parts.append(f"{k} {(one if k == 1 else many).get(s, s)}")
         return ", ".join(parts)
 
     def root_causes(self) -> list[tuple[FunctionResult, list[str]]]:
@@ -268,6 +268,8 @@ class Report:
                         lines.append("    where it breaks:")
                         for name, value in f.counterexample.items():
                             lines.extend(_indent(f"{name} = {value}", 8))
+                    if f.line:
+                        lines.append(f"    at:        {f.line}")
                     lines.append(f"    ({what}: {f.claim}; not counted against the score)")
                     continue
                 if f.passed:

@@ -320,6 +320,7 @@ class _Checker:
         m = self.diagnose(inputs, out)
         if m is not None and m.course:
             f.passed, f.differs, f.mistake = True, m.says, m.key
+            self.where = m.where
             f.problem, f.expected, f.got = None, [], []
             shown = m.breaks_on if m.breaks_on is not None else inputs
             f.counterexample, f.counterexample_values = _show_inputs(shown), _values(shown)
@@ -580,7 +581,7 @@ def check_file(
     results: list[FunctionResult] = []
     notes = list(src.notes)
     folder = str(Path(path).resolve().parent)
-    extra, adapted = adapt_statements(layout, adapter, mapping, S.COURSE_FUNCTIONS)
+    extra, adapted, by_file = adapt_statements(layout, adapter, mapping, S.COURSE_FUNCTIONS)
     statements = [*src.statements, *extra]
     try:
         learner = Learner(
@@ -609,7 +610,8 @@ def check_file(
             fr = _check_function(learner, spec, fname, sources)
             if fname != mapping.get(spec.name, spec.name):
                 fr.defined_as = mapping.get(spec.name, spec.name)
-                fr.notes.append(f"checked through {'the adapter' if adapter else 'the rows layout'}")
+                if spec.name in by_file:
+                    fr.notes.append(f"checked through the adapter {Path(str(adapter)).name}")
             _skipped_global_note(fr, src, run_all)
             where = src.definitions.get(fname, [])
             if len(where) > 1:
@@ -621,6 +623,10 @@ def check_file(
         if not adapted:  # the course's functions replace the learner's only in the course's layout
             replace = _Replacer(src.statements, folder, time_limit, memory_mb, load_limit)
             _collapse_dependencies(results, learner.functions, mapping, replace, sources)
+    if layout == "rows":
+        notes.insert(
+            0, "checked with samples as rows (--layout rows): inputs and results are shown as columns"
+        )
     return Report(str(path), results, notes, time.perf_counter() - start)
 
 
