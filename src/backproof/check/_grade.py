@@ -219,7 +219,9 @@ def grade_folder(
         )
     for sub_dir in ("feedback", ".cache"):
         (out / sub_dir).mkdir(parents=True, exist_ok=True)
-    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in options.items() if v is not None}
+    options = {"time_limit": 3.0, "memory_mb": 2048, **{k: v for k, v in options.items() if v is not None}}
+    options = {k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()}  # the defaults spelled
+    # out, so that the command line and Python share a cache
     keyed = dict(options)
     if "adapter" in options:  # its content counts, not only its name
         keyed["adapter"] = hashlib.sha256(Path(options["adapter"]).read_bytes()).hexdigest()

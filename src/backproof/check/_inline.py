@@ -20,6 +20,7 @@ import signal
 import tempfile
 import threading
 import traceback
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +105,13 @@ class LiveLearner:
         try:
             if seed is not None:
                 np.random.seed(seed)
-            with _time_limit(limit), contextlib.redirect_stdout(io.StringIO()):
+            with (
+                _time_limit(limit),
+                contextlib.redirect_stdout(io.StringIO()),
+                warnings.catch_warnings(),
+                np.errstate(all="ignore"),
+            ):
+                warnings.simplefilter("ignore")  # NaN on purpose-made inputs: not the learner's concern here
                 result = self.ns[name](*args, **kwargs)
         except _Timeout:
             raise LearnerError("timeout", f"did not return within {limit:g} s (an infinite loop?)") from None

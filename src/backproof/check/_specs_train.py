@@ -154,6 +154,9 @@ def _minibatch_spec():
                 lambda i: {},
                 normalise=net_out,
                 behaviour=visits,
+                mistakes=list(
+                    _VISIT_MISTAKES.values()
+                ),  # diagnosed by visits itself, listed for the catalogue
                 after="epochs",
             ),
             Prop(
