@@ -526,7 +526,7 @@ def test_no_mistake_in_the_catalogue_is_secretly_correct():
     for spec in specs_cache():
         for prop in spec.props:
             if prop.behaviour is not None:
-                continue  # checked by behaviour: its mistakes are schedules, tested in test_check_classroom.py
+                continue  # checked by behaviour (schedules, not formulas): see test_check_classroom.py
             inputs = prop.probes
             assert inputs, f"{spec.name}.{prop.key} has no probe inputs"
             for m in prop.mistakes:
