@@ -28,6 +28,7 @@ __all__ = [
     "Report",
     "UnreadableFileError",
     "check_file",
+    "example_class",
     "example_notebook",
     "function",
     "grade_folder",
@@ -66,6 +67,11 @@ def __getattr__(name):  # lazy: importing backproof.check costs nothing until it
 def example_notebook() -> Path:
     r"""A learner's notebook shipped with backproof, with one mistake in it (used by the site)."""
     return Path(__file__).parent / "examples" / "my_assignment.ipynb"
+
+
+def example_class() -> Path:
+    r"""A folder of three learners' notebooks shipped with backproof (the site's "Grading a class")."""
+    return Path(__file__).parent / "examples" / "class"
 
 
 def mistake_catalogue() -> list[tuple[str, str, str]]:

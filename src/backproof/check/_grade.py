@@ -43,6 +43,7 @@ class Submission:
     path: Path  # the notebook or script checked
     files: list[Path]  # every file whose content counts for the cache
     root: Path  # the folder the files' names are taken relative to
+    shown: str = ""  # the name of the file checked, as the learner knows it: anna.ipynb, mo/assignment.ipynb
 
 
 @dataclass
@@ -78,7 +79,7 @@ def discover(folder: Path, exclude: Path | None = None) -> list[Submission]:
         if not _visible(entry.relative_to(folder)) or (exclude is not None and entry.resolve() == exclude):
             continue
         if entry.is_file() and entry.suffix in SUFFIXES:
-            subs.append(Submission(entry.stem, entry, [entry], folder))
+            subs.append(Submission(entry.stem, entry, [entry], folder, entry.name))
         elif entry.is_dir():
             files = sorted(
                 p
@@ -87,7 +88,7 @@ def discover(folder: Path, exclude: Path | None = None) -> list[Submission]:
             )
             if files:
                 main = max(files, key=lambda p: (_course_defs(p), p.suffix == ".ipynb", -len(p.parts)))
-                subs.append(Submission(entry.name, main, files, entry))
+                subs.append(Submission(entry.name, main, files, entry, str(main.relative_to(folder))))
     for s in subs:
         names[s.learner] += 1
     for s in subs:  # anna.py and anna.ipynb: two learners' rows, told apart
@@ -122,13 +123,15 @@ def _derivations(report) -> dict[str, str]:
     return out
 
 
-def check_one(path: str, learner: str, options: dict) -> dict:
+def check_one(path: str, learner: str, options: dict, shown: str | None = None) -> dict:
     r"""Check one submission as ``backproof check`` does; a plain-data entry for the gradebook."""
     from ._run import check_file
 
     start = time.perf_counter()
     try:
         report = check_file(path, **options)
+        if shown:
+            report.path = shown  # the feedback names the learner's file, not the grader's folders
     except BackproofError as exc:  # unreadable: a row that says so, not a crash of the whole class
         return {
             "learner": learner,
@@ -238,25 +241,123 @@ def grade_folder(
             todo.append((s, cached))
     bar = _progress(len(subs), progress)
     bar.update(len(subs) - len(todo))
-    if todo:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        context = multiprocessing.get_context("spawn")  # a clean interpreter: no state from the caller
-        with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context) as pool:
-            futures = {pool.submit(check_one, str(s.path), s.learner, options): (s, c) for s, c in todo}
-            for fut in as_completed(futures):
-                s, cached = futures[fut]
-                entry = fut.result()
-                cached.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
-                entries[s.learner] = entry
-                bar.update(1)
+    for s, cached, entry in _run_pool([(s, c) for s, c in todo], options, jobs):
+        cached.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
+        entries[s.learner] = entry
+        bar.update(1)
     bar.close()
-    ordered = [entries[s.learner] for s in subs]
+    ordered = [entries.get(s.learner) or _failed(str(s.path), s.learner, "not graded") for s in subs]
     book = Gradebook(out, ordered, checked=len(todo))
     book.files = write_outputs(out, ordered)
     book.seconds = time.perf_counter() - start
     return book
+
+
+_SERVE = "from backproof.check._grade import serve; serve()"
+
+
+def serve() -> None:
+    r"""A grading worker: one JSON job per line on stdin, one JSON entry per line on stdout."""
+    import os
+
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    sys.stdout = sys.stderr  # nothing else may write on the reply channel
+    for line in sys.stdin:
+        job = json.loads(line)
+        try:
+            entry = check_one(job["path"], job["learner"], job["options"], job.get("shown"))
+        except Exception as exc:  # a bug of ours on one submission: that row says so, the class goes on
+            entry = _failed(job["path"], job["learner"], f"the checker failed: {type(exc).__name__}: {exc}")
+        out.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        out.flush()
+
+
+def _failed(path: str, learner: str, why: str) -> dict:
+    return {
+        "learner": learner,
+        "path": path,
+        "error": why,
+        "score": 0.0,
+        "verdicts": {},
+        "derivations": {},
+        "mistakes": [],
+        "markdown": f"# Feedback for {learner}\n\nYour submission could not be checked: {why}\n",
+        "seconds": 0.0,
+    }
+
+
+def _run_pool(todo: list, options: dict, jobs: int):
+    r"""Yield ``(submission, cache file, entry)`` as ``jobs`` worker processes finish them.
+
+    The workers are plain ``python`` processes fed JSON lines (no pickles, no re-import of the
+    caller's main module, so this works from a script, a notebook or the command line).
+    """
+    import os
+    import queue
+    import subprocess
+    import threading
+
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join([src, *filter(None, [env.get("PYTHONPATH")])])
+    env["OPENBLAS_NUM_THREADS"] = env["OMP_NUM_THREADS"] = "1"
+    pending: queue.Queue = queue.Queue()
+    for item in todo:
+        pending.put(item)
+    done: queue.Queue = queue.Queue()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _SERVE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+            encoding="utf-8",
+        )
+        for _ in range(max(1, min(jobs, len(todo))))
+    ]
+
+    def feed(proc) -> None:
+        while True:
+            try:
+                s, cached = pending.get_nowait()
+            except queue.Empty:
+                break
+            try:
+                job = {"path": str(s.path), "learner": s.learner, "options": options, "shown": s.shown}
+                proc.stdin.write(json.dumps(job) + "\n")
+                proc.stdin.flush()
+                line = proc.stdout.readline()
+                entry = (
+                    json.loads(line) if line else _failed(str(s.path), s.learner, "the grading process died")
+                )
+            except (OSError, ValueError) as exc:
+                entry = _failed(str(s.path), s.learner, f"the grading process failed: {exc}")
+            done.put((s, cached, entry))
+            if not line:
+                break
+        done.put(None)
+
+    threads = [threading.Thread(target=feed, args=(p,), daemon=True) for p in procs]
+    for th in threads:
+        th.start()
+    try:
+        running = len(threads)
+        while running:
+            item = done.get()
+            if item is None:
+                running -= 1
+            else:
+                yield item
+    finally:
+        for proc in procs:  # the processes started here, by their id
+            if proc.stdin is not None:
+                proc.stdin.close()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def _safe(name: str) -> str:
