@@ -253,3 +253,38 @@ def test_regrading_checks_only_the_submissions_that_changed(graded):
     assert changed.checked == 1
     kofi = next(e for e in changed.entries if e["learner"] == "kofi_loss")
     assert kofi["verdicts"]["eval_loss"] == P
+
+
+LOOP = """        for l in range(NB):
+            batch = shuffled[B * l:min(B * (l + 1), N)]"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "verdict", "words"),
+    [
+        (
+            LOOP,
+            LOOP.replace("shuffled[B * l:min(B * (l + 1), N)]", "np.random.choice(N, B)"),
+            W,
+            "with_replacement",
+        ),
+        (
+            "shuffled = np.random.permutation(N)",
+            "np.random.seed(0); shuffled = np.random.permutation(N)",
+            W,
+            "same_order",
+        ),
+        ("for l in range(NB):", "for l in range(N // B):", P, "drops the last N mod B samples"),
+    ],
+    ids=["batches drawn with replacement", "same order every epoch", "last partial batch dropped"],
+)
+def test_minibatch_loop_is_judged_by_the_samples_it_visits(tmp_path, old, new, verdict, words):
+    text = (CLASS / "jade_softmaxp_bug.py").read_text()
+    text = text.replace("inner = np.sum(g * e)", "inner = np.sum(g * e, axis=0)")  # her softmaxp, fixed
+    assert old in text
+    path = tmp_path / "loop.py"
+    path.write_text(text.replace(old, new))
+    result = check_file(path, only=["backprop_minibatch_shallow"])["backprop_minibatch_shallow"]
+    assert result.verdict == verdict
+    said = [f.mistake for f in result.findings] + result.notes
+    assert any(words in str(s) for s in said), said

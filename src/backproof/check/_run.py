@@ -252,7 +252,9 @@ class _Checker:
             found = self.prop.behaviour(call)
         except _Abort:
             return
-        if found is not None:
+        if isinstance(found, str):  # it holds, with something worth saying
+            self.notes.append(found)
+        elif found is not None:
             problem, inputs, e_lines, g_lines, mistake = found
             self.failures.append((inputs, Outcome(malformed=problem), (problem, e_lines, g_lines)))
             self.behaviour_mistake = mistake

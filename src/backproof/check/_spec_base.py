@@ -85,7 +85,8 @@ class Prop:
     # a course convention seen on a correct output (float64, ...): a "differs" note, not a failure
     convention: Callable[[dict, dict], str | None] | None = None
     # a check by behaviour: given ``call(args, seed)`` (the learner's normalised output, or raises
-    # :class:`Misbehaves`), returns None or ``(problem, inputs, expected lines, got lines, mistake)``
+    # :class:`Misbehaves`), returns None, a note (it holds), or
+    # ``(problem, inputs, expected lines, got lines, mistake)``
     behaviour: Callable[[Callable], tuple | None] | None = None
 
     def __post_init__(self):
