@@ -463,6 +463,11 @@ def bar_chart(rows: list[dict], path: Path, n_learners: int) -> None:
 
 def run_folder(args) -> int:
     r"""``backproof check FOLDER``: grade the class and say where the results are."""
+    if getattr(args, "json", None) is not None:
+        raise GradingError(
+            f"--json is for one file; a folder's results go to --out (gradebook.csv, feedback/, summary.md): "
+            f"drop --json {args.json}"
+        )
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
     book = grade_folder(
         args.file,

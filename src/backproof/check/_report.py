@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -326,9 +326,10 @@ class Report:
             f"functions not wrong; {n_wrong} wrong, {n_missing} not found)"
         )
 
-    def to_markdown(self, title: str | None = None) -> str:
-        r"""The report as a Markdown page, readable without backproof (a learner's feedback file)."""
-        head = title or f"Feedback on {Path(self.path).name}"
+    def to_markdown(self, title: str | None = None, level: int = 1) -> str:
+        r"""The report as a Markdown page, readable without backproof (a learner's feedback file);
+        ``level`` is the level of its title (a notebook's output uses a small one)."""
+        head = "#" * level + " " + (title or f"Feedback on {Path(self.path).name}")
         rows = ["| function | verdict | why |", "| --- | --- | --- |"]
         for fr in self.functions:
             first = next((f for f in fr.findings if not f.passed or f.differs), None)
@@ -341,28 +342,14 @@ class Report:
                 why = fr.notes[0]
             rows.append(f"| `{fr.name}` | {fr.verdict} | {_cell(why)} |")
         return (
-            f"# {head}\n\n**{self.score_line()}**\n\n"
+            f"{head}\n\n**{self.score_line()}**\n\n"
             "Only *wrong* counts against the score; *differs from the course* means your function "
             "follows a convention of the course's handout that breaks on the input shown.\n\n"
             + "\n".join(rows)
-            + "\n\n## The full report\n\n```text\n"
+            + f"\n\n{'#' * (level + 1)} The full report\n\n```text\n"
             + self.format()
             + "\n```\n"
         )
-
-    @classmethod
-    def from_dict(cls, data: dict) -> Report:
-        r"""The inverse of :meth:`to_dict` (a cached report)."""
-        names = {f.name for f in fields(FunctionResult)}
-        finding_names = {f.name for f in fields(Finding)}
-        functions = []
-        for fd in data["functions"]:
-            fr = FunctionResult(**{k: v for k, v in fd.items() if k in names and k != "findings"})
-            fr.findings = [
-                Finding(**{k: v for k, v in f.items() if k in finding_names}) for f in fd["findings"]
-            ]
-            functions.append(fr)
-        return cls(data["path"], functions, list(data.get("notes", [])), float(data.get("seconds", 0.0)))
 
 
 def _cell(text: str) -> str:
