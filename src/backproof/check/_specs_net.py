@@ -385,7 +385,7 @@ def _backprop_spec():
             Prop(
                 "loss_falls",
                 "the loss falls on a separable set (8 samples, 2 classes, 60 full-batch steps, γ = 0.5)",
-                "",
+                "results.html#the-two-loops",
                 lambda: None,
                 lambda i: (),
                 lambda i: {},

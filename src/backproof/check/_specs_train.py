@@ -148,7 +148,7 @@ def _minibatch_spec():
                 "each epoch visits every sample once, in an order that changes from epoch to epoch; B "
                 "dividing N gives N/B updates per epoch; a last, smaller batch is used or dropped "
                 "(checked on real shuffles of distinct samples, where the order changes the result)",
-                "",
+                "results.html#the-two-loops",
                 lambda: None,
                 lambda i: (),
                 lambda i: {},
@@ -163,7 +163,7 @@ def _minibatch_spec():
                 "loss_falls",
                 f"the loss falls on a small separable set (N = {SEPARABLE_N}, B = 2, {SEPARABLE_T} epochs, "
                 f"γ = {SEPARABLE_GAMMA})",
-                "",
+                "results.html#the-two-loops",
                 lambda: None,
                 lambda i: (),
                 lambda i: {},
