@@ -288,3 +288,36 @@ def test_minibatch_loop_is_judged_by_the_samples_it_visits(tmp_path, old, new, v
     assert result.verdict == verdict
     said = [f.mistake for f in result.findings] + result.notes
     assert any(words in str(s) for s in said), said
+
+
+def test_a_class_folder_is_one_learner_per_file_or_per_sub_folder(tmp_path):
+    from backproof.check._grade import discover
+
+    (tmp_path / "anna.ipynb").write_text("{}")
+    (tmp_path / "anna.py").write_text("")
+    (tmp_path / "notes.txt").write_text("")
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    (tmp_path / ".ipynb_checkpoints" / "old.ipynb").write_text("{}")
+    mo = tmp_path / "mo"
+    mo.mkdir()
+    (mo / "helpers.py").write_text("def relu(a):\n    return a\n")
+    (mo / "hw.py").write_text("def softmax(a):\n    pass\ndef softmaxp(a, e):\n    pass\n")
+    subs = {s.learner: s for s in discover(tmp_path)}
+    assert sorted(subs) == ["anna.ipynb", "anna.py", "mo"]
+    assert subs["mo"].path.name == "hw.py" and len(subs["mo"].files) == 2 and subs["mo"].shown == "mo/hw.py"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("def softmax(a)\n    return a\n", "syntax error at line 1"),
+        ("def my_helper(a):\n    return a\n", "defines none of the course's functions"),
+    ],
+)
+def test_an_adapter_file_that_cannot_be_used_is_refused_with_the_fix(tmp_path, text, words):
+    from backproof.check._adapt import AdapterError
+
+    adapter = tmp_path / "adapter.py"
+    adapter.write_text(text)
+    with pytest.raises(AdapterError, match=words):
+        check_file(CLASS / "ivan_messy.py", adapter=adapter, only=["softmax"])

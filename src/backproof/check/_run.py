@@ -153,9 +153,9 @@ class _Checker:
         self.behaviour_mistake: S.Mistake | None = None
         self.where: str | None = None  # the diagnosed mistake's pattern for the learner's line
 
-    def outcome(self, inputs: dict, seed: int = 0) -> Outcome:
+    def outcome(self, inputs: dict) -> Outcome:
         try:
-            raw = self.learner.call(self.fname, self.prop.args(inputs), seed=seed)
+            raw = self.learner.call(self.fname, self.prop.args(inputs))
         except LearnerError as exc:
             if exc.fatal:
                 self.fatal = (inputs, exc)
