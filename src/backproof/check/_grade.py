@@ -123,6 +123,14 @@ def _derivations(report) -> dict[str, str]:
     return out
 
 
+def _unnamed(f) -> str:
+    if f.differs:
+        return "convention"
+    if (f.diagnosis or "").startswith("Python 2 leftover"):
+        return "python2"
+    return "undiagnosed"
+
+
 def check_one(path: str, learner: str, options: dict, shown: str | None = None) -> dict:
     r"""Check one submission as ``backproof check`` does; a plain-data entry for the gradebook."""
     from ._run import check_file
@@ -152,7 +160,7 @@ def check_one(path: str, learner: str, options: dict, shown: str | None = None) 
                     {
                         "function": fr.name,
                         "verdict": "differs from the course" if f.differs else "wrong",
-                        "mistake": f.mistake or "other",
+                        "mistake": f.mistake or _unnamed(f),
                         "says": f.differs or f.diagnosis or f.problem or f.claim,
                         "identity": f.identity or f"property: {f.claim}",
                     }
@@ -445,17 +453,28 @@ def bar_chart(rows: list[dict], path: Path, n_learners: int) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
 
     shown = rows[:20]
-    fig, ax = plt.subplots(figsize=(8, 0.4 * max(len(shown), 2) + 1.2))
+    fig, ax = plt.subplots(figsize=(9, 0.4 * max(len(shown), 2) + 1.4))
     labels = [f"{r['function']}: {r['mistake']}" for r in shown]
     colours = ["#c0392b" if r["verdict"] == "wrong" else "#7f8c8d" for r in shown]
     ax.barh(range(len(shown)), [r["learners"] for r in shown], color=colours)
     ax.set_yticks(range(len(shown)), labels)
     ax.invert_yaxis()
-    ax.set_xlim(0, max(n_learners, 1))
-    ax.set_xlabel(f"learners (of {n_learners})")
-    ax.set_title("Mistakes in the class (red: wrong; grey: differs from the course)")
+    ax.set_xlim(0, max([r["learners"] for r in shown] + [1]) * 1.1)
+    ax.set_xlabel(f"learners who made it (of {n_learners})")
+    ax.set_title("Mistakes in the class", pad=26)
+    ax.legend(
+        handles=[
+            Patch(color="#c0392b", label="wrong"),
+            Patch(color="#7f8c8d", label="differs from the course"),
+        ],
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.0),
+        ncol=2,
+        frameon=False,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -311,7 +311,7 @@ class _Checker:
             return f, "timed out" if exc.kind == "timeout" else "crashed"
         if not self.failures:
             if self.conventions:
-                f.differs = self.conventions[0]
+                f.differs, f.mistake = self.conventions[0], self.prop.convention_key
                 return f, "differs"
             return f, "pass"
         self.notes.clear()  # an accepted variant on some input says nothing when another input fails

@@ -84,6 +84,7 @@ class Prop:
     after: str | None = None  # key of a property that must hold first (else this one says nothing new)
     # a course convention seen on a correct output (float64, ...): a "differs" note, not a failure
     convention: Callable[[dict, dict], str | None] | None = None
+    convention_key: str = "convention"  # the catalogue's key for it
     # a check by behaviour: given ``call(args, seed)`` (the learner's normalised output, or raises
     # :class:`Misbehaves`), returns None, a note (it holds), or
     # ``(problem, inputs, expected lines, got lines, mistake)``

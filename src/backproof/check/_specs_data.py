@@ -108,6 +108,7 @@ def _normalize_specs():
                 max_examples=10,
                 extra=dtype_check,
                 convention=float64,
+                convention_key="float64",
             )
         ],
     )
