@@ -259,7 +259,8 @@ def function(
     import time
 
     from ._adapt import LAYOUTS, PREFIX, file_source, rows_source
-    from ._run import _check_function, _collapse_dependencies, _hypothesis_home
+    from ._depends import collapse_dependencies
+    from ._run import _check_function, _hypothesis_home
     from ._specs import COURSE_FUNCTIONS, specs_cache
 
     if not callable(obj):
@@ -303,12 +304,13 @@ def function(
             if results:
                 order = {n: k for k, n in enumerate(COURSE_FUNCTIONS)}
                 everything = sorted([*results, result], key=lambda r: order[r.name])
-                _collapse_dependencies(
+                collapse_dependencies(
                     everything,
                     functions,
                     {course: mine},
                     _LiveReplacer(glob, list(functions), namespace, time_limit),
                     None,
+                    _check_function,
                 )
     label = f"{mine} (in this notebook{', rows layout' if layout == 'rows' else ''})"
     return FunctionReport(result, label, time.perf_counter() - start)

@@ -237,6 +237,10 @@ class Report:
                 lines.extend(_indent(f"{fr.name} is wrong: {why}", 2))
                 if first is not None and first.line:
                     lines.extend(_indent(f"at {first.line}", 4))
+                elif (
+                    first is not None and first.problem and first.problem != why and "line " in first.problem
+                ):
+                    lines.extend(_indent(first.problem, 4))  # a crash: where it happened
                 if dependents:
                     lines.extend(
                         _indent(

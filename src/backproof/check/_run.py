@@ -23,6 +23,8 @@ import numpy as np
 
 from . import _specs as S
 from ._adapt import statements as adapt_statements
+from ._depends import Replacer, collapse_dependencies
+from ._hints import python2_hint
 from ._load import load_source
 from ._locate import function_lines, locate
 from ._report import Finding, FunctionResult, Report, show_array
@@ -340,36 +342,6 @@ class _Checker:
         return f, "fail"
 
 
-_PYTHON2 = (
-    (
-        re.compile(
-            r"'float' object cannot be interpreted as an integer|slice indices must be integers|"
-            r"only integers, slices|must be an integer|float' object is not iterable"
-        ),
-        "a float where an integer is needed: in Python 3, N / B is a float (Python 2 rounded it down); "
-        "write N // B, or int(np.ceil(N / B)) for the last, smaller batch",
-    ),
-    (re.compile(r"name 'xrange' is not defined"), "xrange is Python 2: write range"),
-    (re.compile(r"has no attribute 'iteritems'"), "iteritems is Python 2: write items()"),
-    (
-        re.compile(r"name '(raw_input|unicode|long|basestring)' is not defined"),
-        "a Python 2 name: see the error",
-    ),
-    (
-        re.compile(r"object is not subscriptable.*(map|zip|filter|range)|'(map|zip|filter)' object"),
-        "map, zip and filter return iterators in Python 3 (lists in Python 2): wrap them in list(...)",
-    ),
-)
-
-
-def python2_hint(problem: str) -> str | None:
-    r"""A hint for an error that Python 2 code gives in Python 3 (division, xrange, ...), or None."""
-    for pattern, hint in _PYTHON2:
-        if pattern.search(problem):
-            return "Python 2 leftover? " + hint
-    return None
-
-
 def _lines(values: dict) -> list[str]:
     return [
         f"{k}: shape {tuple(int(n) for n in v)}" if v.dtype.kind in "iu" else f"{k} = {float(v):.4g}"
@@ -623,8 +595,8 @@ def check_file(
             fr.seconds = time.perf_counter() - t0
             results.append(fr)
         if not adapted:  # the course's functions replace the learner's only in the course's layout
-            replace = _Replacer(src.statements, folder, time_limit, memory_mb, load_limit)
-            _collapse_dependencies(results, learner.functions, mapping, replace, sources)
+            replace = Replacer(src.statements, folder, time_limit, memory_mb, load_limit)
+            collapse_dependencies(results, learner.functions, mapping, replace, sources, _check_function)
     if layout == "rows":
         notes.insert(
             0, "checked with samples as rows (--layout rows): inputs and results are shown as columns"
@@ -703,78 +675,3 @@ def _skipped_global_note(fr: FunctionResult, src, run_all: bool) -> None:
                 f"run (only definitions and constants run): pass {name} as an argument, or use --run-all"
             )
             return
-
-
-class _Replacer:
-    r"""The learner's code with some of its course functions replaced by the course's own, in a fresh
-    child process per set replaced (the replacement is one more statement after the learner's)."""
-
-    def __init__(self, statements, folder, time_limit, memory_mb, load_limit):
-        self.args = (statements, folder, time_limit, memory_mb, load_limit)
-
-    def learner(self, replaced: dict[str, str]) -> Learner:
-        statements, folder, time_limit, memory_mb, load_limit = self.args
-        code = "from backproof.check._course import REFERENCE as _backproof_reference\n" + "".join(
-            f"{mine} = _backproof_reference[{course!r}]\n" for course, mine in sorted(replaced.items())
-        )
-        extra = ("<backproof: the course's functions>", code, "the course's functions, in place of yours")
-        return Learner([*statements, extra], folder, time_limit, memory_mb, load_limit)
-
-
-def _callees(name: str, functions: dict, course: set[str]) -> set[str]:
-    r"""The learner's course functions that ``name`` calls: directly, or through helpers of its own
-    that are not course functions (a course function's own callees are its business)."""
-    seen: set[str] = set()
-    stack = [name]
-    while stack:
-        for used in functions.get(stack.pop(), ((), 0, []))[2]:
-            if used in functions and used not in seen and used != name:
-                seen.add(used)
-                if used not in course:
-                    stack.append(used)
-    return seen & course
-
-
-def _collapse_dependencies(results, functions: dict, mapping: dict, replace, sources) -> None:
-    r"""One mistake, one failure: a wrong function that calls wrong ones is checked again with the
-    course's versions of those in their place. If it passes then, it is "depends on" them and not
-    counted again; if not, its own findings (from that second check) are reported."""
-    from ._course import REFERENCE
-
-    by_mine = {mapping.get(r.name, r.name): r for r in results}
-    wrong = {"fail", "crashed", "timed out"}
-    for r in results:  # the course's order: callees come before their callers
-        if r.status not in wrong:
-            continue
-        mine = r.defined_as or r.name
-        bad = {
-            c: by_mine[c]
-            for c in _callees(mine, functions, set(by_mine))
-            if c in by_mine and by_mine[c].status in wrong | {"depends"} and by_mine[c].name in REFERENCE
-        }
-        if not bad:
-            continue
-        spec = next(s for s in S.specs_cache() if s.name == r.name)
-        try:
-            with replace.learner({b.name: c for c, b in bad.items()}) as other:
-                again = _check_function(other, spec, mine, sources)
-        except LearnerError:
-            continue
-        roots: list[str] = []
-        for b in bad.values():
-            for n in b.depends_on if b.status == "depends" else [b.name]:
-                if n not in roots:
-                    roots.append(n)
-        if again.status in ("pass", "differs"):
-            r.status, r.depends_on, r.findings = "depends", roots, again.findings
-            r.notes = [n for n in r.notes if "not checked yet" not in n]
-        elif again.status in ("crashed", "timed out") and r.status == "fail":
-            # the course's function does not fit the learner's calls: say no more than we know
-            r.notes.append(f"calls {', '.join(roots)}, which {'is' if len(roots) == 1 else 'are'} wrong too")
-        else:
-            r.findings, r.status = again.findings, again.status
-            r.notes.append(
-                f"it calls {', '.join(roots)}, which {'is' if len(roots) == 1 else 'are'} wrong; checked "
-                f"again with the course's {', '.join(roots)} in place of yours, it is still wrong: the "
-                "mistake above is its own"
-            )

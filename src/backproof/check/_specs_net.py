@@ -11,6 +11,7 @@ from . import _course as C
 from ._spec_base import (
     GAMMA,
     NET,
+    Misbehaves,
     Mistake,
     Prop,
     Spec,
@@ -398,6 +399,53 @@ def _backprop_spec():
 
 
 def _loss_falls_full_batch(call):
-    from ._specs_train import loss_falls
-
     return loss_falls(call, minibatch=False)
+
+
+# ---------------------------------------------------------------- the loss falls (both loops)
+
+SEPARABLE_N, SEPARABLE_T, SEPARABLE_GAMMA = 8, 15, 0.5
+
+
+def _separable(seed: int = 403) -> dict:
+    rng = np.random.default_rng(seed)
+    N = SEPARABLE_N
+    lbl = np.arange(N) % 2
+    x = np.where(lbl == 0, 2.0, -2.0)[None, :] * np.ones((2, 1)) + 0.3 * rng.standard_normal((2, N))
+    d = np.zeros((10, N))
+    d[lbl, np.arange(N)] = 1
+    net = (
+        0.5 * rng.standard_normal((4, 2)),
+        np.zeros((4, 1)),
+        0.5 * rng.standard_normal((10, 4)),
+        np.zeros((10, 1)),
+    )
+    return {"x": x, "d": d, "net": net, "sizes": {"N": N, "Ni": 2, "Nh": 4, "classes": 2}}
+
+
+def loss_falls(call, minibatch: bool):
+    r"""Trains the learner's loop on 8 well separated samples of 2 classes; the course's loss must
+    fall to less than half of where it started."""
+    i = _separable()
+    T = SEPARABLE_T if minibatch else 4 * SEPARABLE_T
+    args = (
+        (i["x"], i["d"], i["net"], T, 2, SEPARABLE_GAMMA)
+        if minibatch
+        else (i["x"], i["d"], i["net"], T, SEPARABLE_GAMMA)
+    )
+    inputs = {**i, "T": T, "gamma": SEPARABLE_GAMMA, **({"B": 2} if minibatch else {})}
+    try:
+        got = call(args, 0)
+    except Misbehaves as exc:
+        return (str(exc), inputs, [], [], None)
+    before = C.ref_loss(C.ref_forward(i["x"], i["net"]), i["d"])
+    after = C.ref_loss(C.ref_forward(i["x"], tuple(got[k] for k in NET)), i["d"])
+    if np.isfinite(after) and after < before / 2:
+        return None
+    return (
+        "the loss does not fall on a separable set",
+        inputs,
+        [f"loss below {before / 2:.4g} (half of {before:.4g}, where it starts)"],
+        [f"loss = {after:.4g}"],
+        None,
+    )
