@@ -204,7 +204,7 @@ def test_in_notebook_check_gives_the_command_lines_verdict_and_counterexample():
     assert live.verdict == cli.verdict == W
     assert live.counterexample == next(f for f in cli.findings if not f.passed).counterexample_values
     shown = live._repr_markdown_()
-    assert shown.startswith("#### softmaxp: wrong") and "inner_whole_matrix" not in shown
+    assert shown.startswith("**softmaxp: wrong**") and "inner_whole_matrix" not in shown
     assert "over the whole matrix" in str(live) and "your cell, line" in str(live)
 
 

@@ -212,7 +212,7 @@ class FunctionReport:
         return self._report.format()
 
     def _repr_markdown_(self) -> str:
-        return self._report.to_markdown(f"{self.result.name}: {self.verdict}", level=4)
+        return self._report.to_markdown(f"{self.result.name}: {self.verdict}", level=0)
 
     def to_dict(self) -> dict:
         return self.result.to_dict()

@@ -332,8 +332,11 @@ class Report:
 
     def to_markdown(self, title: str | None = None, level: int = 1) -> str:
         r"""The report as a Markdown page, readable without backproof (a learner's feedback file);
-        ``level`` is the level of its title (a notebook's output uses a small one)."""
-        head = "#" * level + " " + (title or f"Feedback on {Path(self.path).name}")
+        ``level`` is the level of its title, 0 for bold text instead of headings (a cell's output,
+        whose headings would mix with the notebook's own)."""
+        title = title or f"Feedback on {Path(self.path).name}"
+        head = "#" * level + " " + title if level else f"**{title}**"  # level 0: no heading (a cell's output)
+        sub = "#" * (level + 1) + " The full report" if level else "**The full report**"
         rows = ["| function | verdict | why |", "| --- | --- | --- |"]
         for fr in self.functions:
             first = next((f for f in fr.findings if not f.passed or f.differs), None)
@@ -350,7 +353,7 @@ class Report:
             "Only *wrong* counts against the score; *differs from the course* means your function "
             "follows a convention of the course's handout that breaks on the input shown.\n\n"
             + "\n".join(rows)
-            + f"\n\n{'#' * (level + 1)} The full report\n\n```text\n"
+            + f"\n\n{sub}\n\n```text\n"
             + self.format()
             + "\n```\n"
         )
