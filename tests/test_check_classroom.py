@@ -321,3 +321,18 @@ def test_an_adapter_file_that_cannot_be_used_is_refused_with_the_fix(tmp_path, t
     adapter.write_text(text)
     with pytest.raises(AdapterError, match=words):
         check_file(CLASS / "ivan_messy.py", adapter=adapter, only=["softmax"])
+
+
+def test_a_float64_normalisation_is_not_wrong_for_being_more_precise_than_float32(tmp_path):
+    # found grading the generated class of 200: Ben's notebook got "wrong" for 2u/255 - 1 in float64
+    import importlib.util
+
+    import nbformat
+
+    spec = importlib.util.spec_from_file_location("make_class", LEARNERS.parent / "make_class.py")
+    make_class = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_class)
+    path = tmp_path / "ben.ipynb"
+    nbformat.write(make_class.as_notebook((CLASS / "ben_float64.py").read_text(), "# Ben"), str(path))
+    result = check_file(path, only=["normalize_MNIST_images"])["normalize_MNIST_images"]
+    assert result.verdict == D and "float64" in result.findings[0].differs
