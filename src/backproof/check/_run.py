@@ -607,15 +607,42 @@ def check_file(
 
 @contextlib.contextmanager
 def _hypothesis_home(folder: str):
-    r"""Hypothesis caches constants in ./.hypothesis: keep that out of the learner's folder."""
+    r"""Hypothesis caches constants in ./.hypothesis: keep that out of the learner's folder. And
+    it draws, now and then, constants found in the "local" modules loaded in this process (ours
+    when backproof is not in site-packages, a notebook's own modules): without them, the inputs
+    generated, and so every verdict and counterexample, are the same in a fresh command line, in
+    a grading worker that has checked others before, and in a learner's notebook."""
     from hypothesis import configuration
 
     before = getattr(configuration, "__hypothesis_home_directory", None)
     configuration.set_hypothesis_home_dir(folder)
     try:
-        yield
+        with _without_local_constants():
+            yield
     finally:
         configuration.set_hypothesis_home_dir(before)
+
+
+@contextlib.contextmanager
+def _without_local_constants():
+    try:  # private to Hypothesis (6.1xx): when it is not there, nothing to isolate
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+
+        original, cache = providers._get_local_constants, providers.CONSTANTS_CACHE.cache
+    except (ImportError, AttributeError):
+        yield
+        return
+    saved = dict(cache)
+    empty = Constants()
+    providers._get_local_constants = lambda: empty
+    cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.clear()
+        cache.update(saved)
 
 
 def _check_function(learner, spec: S.Spec, fname: str, sources: dict | None = None) -> FunctionResult:
