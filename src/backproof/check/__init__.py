@@ -14,7 +14,9 @@ known mistake gives on the same inputs, the report names the mistake.
 The learner's code runs in a confined worker process that exchanges only plain data with
 the checker (see :mod:`backproof.check._sandbox` and :mod:`backproof.check._confine` for
 what holds where). The derivations in a notebook's Markdown cells (or a ``.md``/``.tex``
-file) are checked too, step by step: see :mod:`backproof.check.derivations`.
+file) are checked too, step by step: see :mod:`backproof.check.derivations`. In a notebook,
+one live function: ``backproof.check.function(softmaxp)`` (same verdicts). A class:
+``backproof check submissions/`` or :func:`grade_folder` (gradebook, feedback, summary).
 
 Non-goals: grading style or speed, checking functions the course does not ask for.
 """
@@ -25,10 +27,14 @@ from pathlib import Path
 
 __all__ = [
     "COURSE_FUNCTIONS",
+    "FunctionReport",
     "Report",
     "UnreadableFileError",
     "check_file",
+    "example_class",
     "example_notebook",
+    "function",
+    "grade_folder",
     "mistake_catalogue",
 ]
 
@@ -46,6 +52,14 @@ def __getattr__(name):  # lazy: importing backproof.check costs nothing until it
         from ._load import UnreadableFileError
 
         return UnreadableFileError
+    if name in ("function", "FunctionReport"):
+        from . import _inline
+
+        return getattr(_inline, name)
+    if name == "grade_folder":
+        from ._grade import grade_folder
+
+        return grade_folder
     if name == "COURSE_FUNCTIONS":
         from ._specs import COURSE_FUNCTIONS
 
@@ -60,6 +74,11 @@ def example_notebook(derivations: bool = False) -> Path:
     one of which has a slip (``my_work.ipynb``).
     """
     return Path(__file__).parent / "examples" / ("my_work.ipynb" if derivations else "my_assignment.ipynb")
+
+
+def example_class() -> Path:
+    r"""A folder of three learners' notebooks shipped with backproof (the site's "Grading a class")."""
+    return Path(__file__).parent / "examples" / "class"
 
 
 def mistake_catalogue() -> list[tuple[str, str, str]]:

@@ -4,7 +4,10 @@ r"""The ``backproof check`` subcommand: its arguments and what it runs.
 Exit status: 0 when every checked function passes, 1 when any fails (or none is found), 2
 when the file cannot be read or an option is wrong.
 
-Non-goals: checking several files in one run (loop in the shell; each report is independent).
+A folder instead of a file grades a class (:mod:`backproof.check._grade`): one learner per
+notebook or script, or per sub-folder; exit status 0 when it was graded.
+
+Non-goals: checking several loose files in one run other than as a class folder.
 """
 
 from __future__ import annotations
@@ -72,7 +75,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "and, where the output matches a known mistake, a diagnosis.",
     )
     c.add_argument(
-        "file", type=Path, help="your notebook (.ipynb) or module (.py), or derivations alone (.md, .tex)"
+        "file",
+        type=Path,
+        help="your notebook (.ipynb) or module (.py), or derivations alone (.md, .tex); "
+        "or a folder of a class's submissions to grade",
     )
     c.add_argument(
         "--map",
@@ -100,6 +106,34 @@ def add_parser(sub) -> argparse.ArgumentParser:
         default=600.0,
         metavar="SECONDS",
         help="with --run-all: time allowed to each cell (default %(default)g)",
+    )
+    c.add_argument(
+        "--layout",
+        choices=("columns", "rows"),
+        default=None,
+        help="rows: your functions take samples as rows, x of shape (N, 784) (default: columns)",
+    )
+    c.add_argument(
+        "--adapter",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a .py of adapters for functions whose arguments are packed differently (see the docs, "
+        "'Grading a class')",
+    )
+    c.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="with a folder: where the gradebook, feedback and summary go (default: FOLDER-grades)",
+    )
+    c.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        metavar="N",
+        help="with a folder: submissions checked at once (default 2)",
     )
     c.add_argument(
         "--json", type=Path, default=None, metavar="OUT", help="write the report as JSON for grading"
@@ -138,6 +172,10 @@ def run(args) -> int:
     from .._output import write_output
     from ._run import check_file
 
+    if args.file.is_dir():
+        from ._grade import run_folder
+
+        return run_folder(args)
     out = _json_output(args) if args.json is not None else None
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
 
@@ -153,6 +191,8 @@ def run(args) -> int:
         memory_mb=args.memory,
         cell_limit=args.cell_limit,
         progress=progress if args.run_all else None,
+        layout=args.layout,
+        adapter=args.adapter,
     )
     text = report.format(site=args.site)
     if not _can_show(text, sys.stdout):

@@ -173,6 +173,7 @@ def init_shallow(Ni, Nh, No, rng, scale="course", bias_shape="column", dist="nor
         "none": (1.0, 1.0),
         "no_sqrt": (1 / ((Ni + 1) / 2), 1 / (Nh + 1)),
         "times": (np.sqrt((Ni + 1) / 2), np.sqrt(Nh + 1)),
+        "he_output": (1 / np.sqrt((Ni + 1) / 2), 1 / np.sqrt((Nh + 1) / 2)),
     }[scale]
     bshape = {"column": lambda n: (n, 1), "flat": lambda n: (n,), "row": lambda n: (1, n)}[bias_shape]
     b1 = draw(*bshape(Nh)) * s1
@@ -180,3 +181,61 @@ def init_shallow(Ni, Nh, No, rng, scale="course", bias_shape="column", dist="nor
     b2 = draw(*bshape(No)) * s2
     W2 = draw(No, Nh) * s2
     return W1, b1, W2, b2
+
+
+# ---------------------------------------------------------------- the course's functions, correct
+
+
+def _ref_normalize(x):
+    return (2 * np.asarray(x).astype(np.float32) / 255 - 1).astype(np.float32)
+
+
+def _ref_label2onehot(lbl):
+    lbl = np.asarray(lbl)
+    d = np.zeros((10, lbl.size))
+    d[lbl, np.arange(lbl.size)] = 1
+    return d
+
+
+def _ref_softmaxp(a, e):
+    from ..softmax import softmax_jvp
+
+    return softmax_jvp(np.asarray(a, dtype=np.float64), np.asarray(e, dtype=np.float64))
+
+
+def _ref_relup(a, e):
+    return (np.asarray(a) > 0) * np.asarray(e, dtype=np.float64)
+
+
+def _ref_init(Ni, Nh, No):
+    return init_shallow(Ni, Nh, No, np.random.default_rng(np.random.randint(2**31)))
+
+
+def _ref_minibatch(x, d, net, T, B=100, gamma=0.05):
+    N = x.shape[1]
+    for _ in range(T):
+        order = np.random.permutation(N)
+        for k in range(0, N, B):
+            batch = order[k : k + B]
+            net = ref_update(x[:, batch], d[:, batch], net, gamma)
+    return net
+
+
+REFERENCE = {
+    "normalize_MNIST_images": _ref_normalize,
+    "label2onehot": _ref_label2onehot,
+    "onehot2label": lambda d: np.argmax(d, axis=0),
+    "softmax": lambda a: softmax(a),
+    "softmaxp": _ref_softmaxp,
+    "relu": lambda a: np.maximum(a, 0),
+    "relup": _ref_relup,
+    "init_shallow": _ref_init,
+    "forwardprop_shallow": lambda x, net: ref_forward(x, net),
+    "eval_loss": lambda y, d: ref_loss(np.asarray(y), np.asarray(d)),
+    "eval_perfs": lambda y, lbl: 100 * np.mean(np.argmax(y, axis=0) != np.asarray(lbl)),
+    "update_shallow": lambda x, d, net, gamma=0.05: ref_update(x, d, net, gamma),
+    "backprop_shallow": lambda x, d, net, T, gamma=0.05: train(x, d, net, T, gamma, ref=True),
+    "backprop_minibatch_shallow": _ref_minibatch,
+}
+r"""Course name -> a correct function with the course's signature and conventions: put in place of a
+learner's wrong one to see whether a function that calls it is right by itself."""

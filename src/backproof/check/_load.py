@@ -238,7 +238,8 @@ def load_source(path: str | Path, run_all: bool = False) -> Source:
                 raise UnreadableFileError(
                     f"{path}: syntax error at line {exc.lineno}: {exc.msg}; fix it first"
                 ) from None
-            src.notes.append(f"{where} has a syntax error at line {exc.lineno} ({exc.msg}): skipped")
+            hint = " (a Python 2 print statement: write print(...))" if "print" in str(exc.msg) else ""
+            src.notes.append(f"{where} has a syntax error at line {exc.lineno} ({exc.msg}){hint}: skipped")
             continue
         except (RecursionError, MemoryError, ValueError) as exc:  # 100,000 terms in one line; NUL bytes
             why = (

@@ -1,4 +1,11 @@
-r"""The result of a check: per function, per property, as text for a terminal or JSON for graders.
+r"""The result of a check: per function, per property, as text, Markdown or JSON.
+
+Three verdicts per function: **wrong** (it breaks an identity or a stated property on some
+input: statuses ``fail``, ``crashed``, ``timed out``), **differs from the course** (status
+``differs``: it follows a convention or a fragility of the course's own handout, and the report
+says on which input that breaks) and **pass**. Only "wrong" counts against the score. A
+function that is wrong only because it calls a wrong one (it passes with the course's version of
+that one in its place) is reported as **depends on** it (status ``depends``), not counted again.
 
 Non-goals: HTML reports, grading policies beyond a per-function score in [0, 1].
 """
@@ -13,11 +20,23 @@ from pathlib import Path
 
 import numpy as np
 
-STATUSES = ("pass", "fail", "crashed", "timed out", "not found")
-_MARK = {"pass": "✓", "fail": "✗", "crashed": "✗", "timed out": "✗", "not found": "?"}
+STATUSES = ("pass", "differs", "fail", "crashed", "timed out", "depends", "not found")
+WRONG = ("fail", "crashed", "timed out")  # the statuses whose verdict is "wrong"
+VERDICTS = ("pass", "differs from the course", "wrong", "depends", "not found")
+_MARK = {
+    "pass": "✓",
+    "differs": "≈",
+    "fail": "✗",
+    "crashed": "✗",
+    "timed out": "✗",
+    "depends": "→",
+    "not found": "?",
+}
 # an ASCII terminal gets the status as one word in one column, not a mark and the word
 _ASCII_STATUS = {
     "pass": "ok",
+    "differs": "DIFFERS",
+    "depends": "DEPENDS",
     "fail": "FAIL",
     "crashed": "CRASHED",
     "timed out": "TIMED OUT",
@@ -38,6 +57,7 @@ _ASCII_SIGNS = {
     "←": "<-",
     "✓": "ok",
     "✗": "x",
+    "≈": "~",
     "…": "...",
     "∂": "d",
     "×": "x",
@@ -80,6 +100,8 @@ class Finding:
     diagnosis: str | None = None
     mistake: str | None = None  # the catalogue's key of the diagnosed mistake
     problem: str | None = None  # why it failed, one line
+    differs: str | None = None  # how it differs from the course (a convention of the handout), if it does
+    line: str | None = None  # where in the learner's code the diagnosed mistake shows
 
 
 @dataclass
@@ -92,11 +114,27 @@ class FunctionResult:
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    depends_on: list[str] = field(default_factory=list)  # the wrong course functions it fails through
+
+    @property
+    def verdict(self) -> str:
+        r"""``pass``, ``differs from the course``, ``wrong``, ``depends on X`` or ``not found``."""
+        if self.status in WRONG:
+            return "wrong"
+        if self.status == "differs":
+            return "differs from the course"
+        if self.status == "depends":
+            return "depends on " + ", ".join(self.depends_on)
+        return self.status
 
     @property
     def score(self) -> float:
-        r"""1 for a pass, the share of properties that hold for a failure, 0 otherwise."""
-        if self.status == "pass":
+        r"""1 unless wrong (the share of its properties that hold) or not found (0).
+
+        "differs from the course" and "depends on X" score 1: the first follows the course's own
+        handout, the second is counted once, at X.
+        """
+        if self.status in ("pass", "differs", "depends"):
             return 1.0
         if self.status == "fail" and self.findings:
             return sum(f.passed for f in self.findings) / len(self.findings)
@@ -105,6 +143,7 @@ class FunctionResult:
     def to_dict(self) -> dict:
         out = asdict(self)
         out["score"] = round(self.score, 3)
+        out["verdict"] = self.verdict
         failed = [f for f in self.findings if not f.passed]
         out["identity"] = failed[0].identity if failed else None
         out["diagnosis"] = failed[0].diagnosis if failed else None
@@ -135,14 +174,15 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        r"""True when something was checked, every checked function passes and no derivation is wrong."""
+        r"""True when something was checked, no checked function is wrong (or depends on a wrong
+        one) and no derivation is wrong."""
         if any(
             d.status in ("wrong", "needs a condition", "reached another result") for d in self.derivations
         ):
             return False
         if not self.checked:
             return bool(self.derivations) and not self.functions
-        return all(f.status == "pass" for f in self.checked)
+        return all(f.status in ("pass", "differs") for f in self.checked)
 
     @property
     def exit_code(self) -> int:
@@ -159,6 +199,7 @@ class Report:
             "score": round(self.score, 3),
             "seconds": round(self.seconds, 2),
             "counts": {s: sum(f.status == s for f in self.functions) for s in STATUSES},
+            "verdicts": {v: sum(f.verdict.split(" on ")[0] == v for f in self.functions) for v in VERDICTS},
             "notes": self.notes,
             "functions": [f.to_dict() for f in self.functions],
             "derivations": [d.to_dict() for d in self.derivations],
@@ -169,25 +210,91 @@ class Report:
             json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
 
+    def counts_line(self) -> str:
+        r"""``9 pass, 1 differs from the course, 1 wrong, 2 depend on it`` (statuses that occur)."""
+        one = {"differs": "differs from the course", "depends": "depends on another"}
+        many = {"differs": "differ from the course", "depends": "depend on another"}
+        parts = []
+        for s in STATUSES:
+            k = sum(f.status == s for f in self.functions)
+            if k:
+                parts.append(f"{k} {(one if k == 1 else many).get(s, s)}")
+        if self.derivations:
+            follow = sum(d.ok for d in self.derivations)
+            parts.append(f"{follow} of {len(self.derivations)} derivations follow")
+        return ", ".join(parts)
+
+    def root_causes(self) -> list[tuple[FunctionResult, list[str]]]:
+        r"""Each wrong function with the functions that depend on it, in the course's order."""
+        return [
+            (fr, [d.name for d in self.functions if d.status == "depends" and fr.name in d.depends_on])
+            for fr in self.functions
+            if fr.status in WRONG
+        ]
+
     def format(self, site: str = "", ascii: bool = False) -> str:
         r"""The report for a terminal.
 
-        ``site`` is prefixed to the relative links of proofs (without it they are named as pages of
-        the site, with where to find them); ``ascii`` writes only ASCII characters (γ -> gamma,
-        ± -> +/-, ...) for a terminal that cannot show the others. A property broken for the same
-        diagnosed mistake as one above it is listed in one line, not shown again in full.
+        It leads with the root causes (each wrong function, its diagnosis and the line that shows
+        it, and the functions that fail only through it), then lists every function. ``site`` is
+        prefixed to the relative links of proofs (without it they are named as pages of the site,
+        with where to find them); ``ascii`` writes only ASCII characters (γ -> gamma, ± -> +/-, ...)
+        for a terminal that cannot show the others. A property broken for the same diagnosed
+        mistake as one above it is listed in one line, and a counterexample is printed once.
         """
-        counts = ", ".join(f"{k} {s}" for s in STATUSES if (k := sum(f.status == s for f in self.functions)))
-        if self.derivations:
-            follow = f"{sum(d.ok for d in self.derivations)} of {len(self.derivations)} derivations follow"
-            counts = ", ".join(x for x in (counts, follow) if x)
-        lines = [f"backproof check {self.path}: {counts} ({self.seconds:.1f} s)", ""]
+        lines = [f"backproof check {self.path}: {self.counts_line()} ({self.seconds:.1f} s)", ""]
+        causes = self.root_causes()
+        if causes:
+            lines.append("Start here:" if len(causes) == 1 else "Start here (each is a separate mistake):")
+            for fr, dependents in causes:
+                failed = [f for f in fr.findings if not f.passed]
+                first = next((f for f in failed if f.diagnosis), failed[0] if failed else None)
+                why = (fr.notes or [""])[0]
+                if first is not None:
+                    problem = first.problem if first.problem != "values differ" else None
+                    why = first.diagnosis or problem or f"breaks: {first.claim}"
+                lines.extend(_indent(f"{fr.name} is wrong: {why}", 2))
+                if first is not None and first.line:
+                    lines.extend(_indent(f"at {first.line}", 4))
+                elif (
+                    first is not None and first.problem and first.problem != why and "line " in first.problem
+                ):
+                    lines.extend(_indent(first.problem, 4))  # a crash: where it happened
+                if dependents:
+                    lines.extend(
+                        _indent(
+                            f"{', '.join(dependents)} {'fails' if len(dependents) == 1 else 'fail'} only "
+                            f"through it (with the course's {fr.name} in its place, "
+                            f"{'it passes' if len(dependents) == 1 else 'they pass'})",
+                            4,
+                        )
+                    )
+            lines.append("")
+        shown: dict[str, str] = {}  # counterexample as shown -> the check that showed it first
         for fr in self.functions:
             alias = f" (your {fr.defined_as})" if fr.defined_as and fr.defined_as != fr.name else ""
             status = f"{_ASCII_STATUS[fr.status]:<10}" if ascii else f"{_MARK[fr.status]} {fr.status:<10}"
+            if fr.status == "depends":
+                lines.append(f"{status} {fr.name}{alias}: depends on {', '.join(fr.depends_on)}")
+                lines.append(
+                    f"    it passes its checks with the course's {', '.join(fr.depends_on)} in place of "
+                    "yours; not counted again"
+                )
+                continue
             lines.append(f"{status} {fr.name}{alias}")
             diagnosed: set[str] = set()  # mistakes already diagnosed above, in this function
             for f in fr.findings:
+                if f.differs:
+                    what = f"identity {f.identity}" if f.identity else "property"
+                    lines.extend(_indent(f"differs from the course: {f.differs}", 4))
+                    if f.counterexample:
+                        lines.append("    where it breaks:")
+                        for name, value in f.counterexample.items():
+                            lines.extend(_indent(f"{name} = {value}", 8))
+                    if f.line:
+                        lines.append(f"    at:        {f.line}")
+                    lines.append(f"    ({what}: {f.claim}; not counted against the score)")
+                    continue
                 if f.passed:
                     continue
                 what = f"identity {f.identity}" if f.identity else "property"
@@ -201,15 +308,22 @@ class Report:
                 if f.problem and f.problem != "values differ":
                     lines.append(f"    problem:   {f.problem}")
                 if f.counterexample:
-                    lines.append("    smallest input found:")
-                    for name, shown in f.counterexample.items():
-                        lines.extend(_indent(f"{name} = {shown}", 8))
+                    key = repr(sorted(f.counterexample.items()))
+                    if key in shown:
+                        lines.append(f"    smallest input found: the same as for {shown[key]} above")
+                    else:
+                        shown[key] = f.check
+                        lines.append("    smallest input found:")
+                        for name, value in f.counterexample.items():
+                            lines.extend(_indent(f"{name} = {value}", 8))
                 for label, values in (("expected", f.expected), ("got", f.got)):
                     if values:
                         lines.append(f"    {label + ':':<10} " + values[0])
                         lines.extend(f"               {v}" for v in values[1:])
                 if f.diagnosis:
                     lines.append(f"    diagnosis: {f.diagnosis}")
+                if f.line:
+                    lines.append(f"    at:        {f.line}")
                 lines.append(
                     f"    proof:     {site}{f.link}" if site else f"    proof:     site page {f.link}"
                 )
@@ -228,12 +342,49 @@ class Report:
             )
         lines.append("")
         if self.functions:
-            lines.append(
-                f"score {self.score:.2f} ({sum(f.status == 'pass' for f in self.functions)} of "
-                f"{len(self.functions)} functions pass)"
-            )
+            lines.append(self.score_line())
         text = "\n".join(lines)
         return to_ascii(text) if ascii else text
+
+    def score_line(self) -> str:
+        n_wrong = sum(f.status in WRONG for f in self.functions)
+        n_missing = sum(f.status == "not found" for f in self.functions)
+        return (
+            f"score {self.score:.2f} ({len(self.functions) - n_wrong - n_missing} of {len(self.functions)} "
+            f"functions not wrong; {n_wrong} wrong, {n_missing} not found)"
+        )
+
+    def to_markdown(self, title: str | None = None, level: int = 1) -> str:
+        r"""The report as a Markdown page, readable without backproof (a learner's feedback file);
+        ``level`` is the level of its title, 0 for bold text instead of headings (a cell's output,
+        whose headings would mix with the notebook's own)."""
+        title = title or f"Feedback on {Path(self.path).name}"
+        head = "#" * level + " " + title if level else f"**{title}**"  # level 0: no heading (a cell's output)
+        sub = "#" * (level + 1) + " The full report" if level else "**The full report**"
+        rows = ["| function | verdict | why |", "| --- | --- | --- |"]
+        for fr in self.functions:
+            first = next((f for f in fr.findings if not f.passed or f.differs), None)
+            why = ""
+            if fr.status == "depends":
+                why = f"passes with the course's {', '.join(fr.depends_on)} in place of yours"
+            elif first is not None:
+                why = first.differs or first.diagnosis or first.problem or first.claim
+            elif fr.status == "not found" and fr.notes:
+                why = fr.notes[0]
+            rows.append(f"| `{fr.name}` | {fr.verdict} | {_cell(why)} |")
+        return (
+            f"{head}\n\n**{self.score_line()}**\n\n"
+            "Only *wrong* counts against the score; *differs from the course* means your function "
+            "follows a convention of the course's handout that breaks on the input shown.\n\n"
+            + "\n".join(rows)
+            + f"\n\n{sub}\n\n```text\n"
+            + self.format()
+            + "\n```\n"
+        )
+
+
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
 
 
 def _indent(text: str, n: int) -> list[str]:

@@ -22,7 +22,11 @@ from pathlib import Path
 import numpy as np
 
 from . import _specs as S
+from ._adapt import statements as adapt_statements
+from ._depends import Replacer, collapse_dependencies
+from ._hints import python2_hint
 from ._load import load_source
+from ._locate import function_lines, locate
 from ._report import Finding, FunctionResult, Report, show_array
 from ._sandbox import Learner, LearnerError
 
@@ -76,7 +80,8 @@ def compare(
         if g.dtype.kind not in "biuf":
             return False, [], [f"{name}: dtype {g.dtype}"], f"{name} has dtype {g.dtype}, expected numbers"
         gf, ef = g.astype(np.float64), e.astype(np.float64)
-        rtol = _tolerance(g.dtype if g.dtype.kind == "f" else np.float64)
+        # the coarser of the two: a float64 answer is not wrong for differing from a float32 reference
+        rtol = max(_tolerance(g.dtype if g.dtype.kind == "f" else np.float64), _tolerance(e.dtype))
         atol = 1e-12
         if base is not None:
             b = np.asarray(base[key], dtype=np.float64)
@@ -146,6 +151,10 @@ class _Checker:
         self.failures: list[tuple[dict, Outcome, tuple]] = []
         self.fatal: tuple[dict, LearnerError] | None = None
         self.notes: list[str] = []
+        self.conventions: list[str] = []  # course conventions seen on outputs that are right
+        self.equal_nan = False  # NaN where the expected value is NaN counts as equal
+        self.behaviour_mistake: S.Mistake | None = None
+        self.where: str | None = None  # the diagnosed mistake's pattern for the learner's line
 
     def outcome(self, inputs: dict) -> Outcome:
         try:
@@ -173,7 +182,7 @@ class _Checker:
             return (self.prop.close_says, _lines(exp), _lines(out.value))
         base = self.prop.base(inputs) if self.prop.base else None
         scale = self.prop.scale(inputs) if self.prop.scale else 0.0
-        ok, e_lines, g_lines, problem = compare(out.value, exp, base, scale=scale)
+        ok, e_lines, g_lines, problem = compare(out.value, exp, base, scale=scale, equal_nan=self.equal_nan)
         if not ok and self.prop.accept is not None:
             note = self.prop.accept(out.value, inputs)
             if note:
@@ -184,9 +193,16 @@ class _Checker:
             problem = self.prop.extra(out.value, inputs)
             if problem:
                 return (problem, [], [])
+        if ok and self.prop.convention is not None:
+            note = self.prop.convention(out.value, inputs)
+            if note and note not in self.conventions:
+                self.conventions.append(note)
         return None if ok else (problem, e_lines, g_lines)
 
     def run(self) -> None:
+        if self.prop.behaviour is not None:
+            self._run_behaviour()
+            return
         from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings
 
         def body(inputs):
@@ -220,12 +236,66 @@ class _Checker:
             if not self.failures:
                 raise
 
+    def _run_behaviour(self) -> None:
+        def call(args, seed=0):
+            try:
+                raw = self.learner.call(self.fname, args, seed=seed)
+            except LearnerError as exc:
+                if exc.fatal:
+                    self.fatal = ({"args": args}, exc)
+                    raise _Abort() from None
+                raise S.Misbehaves(exc.message) from None
+            try:
+                return self.prop.normalise(raw)
+            except S.Malformed as exc:
+                raise S.Misbehaves(str(exc)) from None
+
+        assert self.prop.behaviour is not None
+        try:
+            found = self.prop.behaviour(call)
+        except _Abort:
+            return
+        if isinstance(found, str):  # it holds, with something worth saying
+            self.notes.append(found)
+        elif found is not None:
+            problem, inputs, e_lines, g_lines, mistake = found
+            self.failures.append((inputs, Outcome(malformed=problem), (problem, e_lines, g_lines)))
+            self.behaviour_mistake = mistake
+
     def diagnose(self, inputs: dict, out: Outcome) -> S.Mistake | None:
+        r"""The first known mistake whose outputs equal the learner's on ``inputs`` and every probe.
+
+        A course convention (``Mistake.course``) is the diagnosis only when the learner's function
+        follows it on every generated input too (see :meth:`_follows`), so a convention never
+        hides a real mistake.
+        """
+        if self.prop.behaviour is not None:
+            return self.behaviour_mistake
         probes = [(p, self._probe(p)) for p in self.prop.probes]
         for m in self.prop.mistakes:
             if all(_matches(self.prop, o, _run_mistake(m, i)) for i, o in [(inputs, out), *probes]):
+                if m.course and (out.error is not None or not self._follows(m)):
+                    continue
                 return m
         return None
+
+    def _follows(self, m: S.Mistake) -> bool:
+        r"""Whether the learner's function equals the convention ``m`` on every generated input."""
+        import dataclasses
+
+        def expected(i):
+            out = _run_mistake(m, i)
+            if isinstance(out, Exception):
+                raise _Abort()
+            return out
+
+        prop = dataclasses.replace(
+            self.prop, expected=expected, mistakes=[], probes=[], accept=None, convention=None, base=None
+        )
+        again = _Checker(self.learner, self.spec, self.fname, prop)
+        again.equal_nan = True
+        again.run()
+        return not again.failures and again.fatal is None
 
     def _probe(self, inputs: dict) -> Outcome:
         try:
@@ -243,17 +313,31 @@ class _Checker:
             f.counterexample, f.counterexample_values = _show_inputs(inputs), _values(inputs)
             return f, "timed out" if exc.kind == "timeout" else "crashed"
         if not self.failures:
+            if self.conventions:
+                f.differs, f.mistake = self.conventions[0], self.prop.convention_key
+                return f, "differs"
             return f, "pass"
+        self.notes.clear()  # an accepted variant on some input says nothing when another input fails
         inputs, out, (problem, e_lines, g_lines) = self.failures[-1]
         f.passed = False
         f.problem, f.expected, f.got = problem, e_lines, g_lines
         f.counterexample, f.counterexample_values = _show_inputs(inputs), _values(inputs)
         m = self.diagnose(inputs, out)
+        if m is not None and m.course:
+            f.passed, f.differs, f.mistake = True, m.says, m.key
+            self.where = m.where
+            f.problem, f.expected, f.got = None, [], []
+            shown = m.breaks_on if m.breaks_on is not None else inputs
+            f.counterexample, f.counterexample_values = _show_inputs(shown), _values(shown)
+            return f, "differs"
         if m is not None:
             f.diagnosis, f.mistake = m.says, m.key
+            self.where = m.where
             if m.identity:
                 f.identity = m.identity
                 f.link = S.identity_link(m.identity)
+        if f.diagnosis is None:
+            f.diagnosis = python2_hint(problem or "")
         if out.error is not None:
             return f, "crashed"
         return f, "fail"
@@ -415,6 +499,8 @@ def check_file(
     load_limit: float = 30.0,
     cell_limit: float = 600.0,
     progress=None,
+    layout: str | None = None,
+    adapter: str | Path | None = None,
 ) -> Report:
     r"""Check a learner's ``.py`` or ``.ipynb``, function by function (see :mod:`backproof.check`).
 
@@ -443,6 +529,11 @@ def check_file(
     progress : callable, optional
         With ``run_all``: called with one line per cell as it starts, fails or ends slowly
         (the command line prints them on stderr).
+    layout : {"columns", "rows"}, optional
+        ``"rows"``: the learner's functions take samples as rows (see :mod:`backproof.check._adapt`).
+    adapter : str or pathlib.Path, optional
+        A Python file of adapters, one per course function whose signature differs, named after
+        it (see :mod:`backproof.check._adapt`).
 
     Returns
     -------
@@ -486,9 +577,11 @@ def check_file(
     results: list[FunctionResult] = []
     notes = list(src.notes)
     folder = str(Path(path).resolve().parent)
+    extra, adapted, by_file = adapt_statements(layout, adapter, mapping, S.COURSE_FUNCTIONS)
+    statements = [*src.statements, *extra]
     try:
         learner = Learner(
-            src.statements,
+            statements,
             folder,
             time_limit,
             memory_mb,
@@ -506,16 +599,23 @@ def check_file(
             time.perf_counter() - start,
             derivations,
         )
+    sources = function_lines(Path(path))
     with learner, _hypothesis_home(learner.scratch):
         notes.extend(learner.load_notes)
         for spec in specs:
-            fname = mapping.get(spec.name, spec.name)
+            fname = adapted.get(spec.name, mapping.get(spec.name, spec.name))
+            if fname not in learner.functions and spec.name in adapted:
+                fname = mapping.get(spec.name, spec.name)  # no such function of the learner's to adapt
             t0 = time.perf_counter()
             if fname not in learner.functions:
                 found = {mapping.get(s.name, s.name) for s in S.specs_cache()} & set(learner.functions)
                 results.append(_not_found(learner, spec, fname, src, found))
                 continue
-            fr = _check_function(learner, spec, fname)
+            fr = _check_function(learner, spec, fname, sources)
+            if fname != mapping.get(spec.name, spec.name):
+                fr.defined_as = mapping.get(spec.name, spec.name)
+                if spec.name in by_file:
+                    fr.notes.append(f"checked through the adapter {Path(str(adapter)).name}")
             _skipped_global_note(fr, src, run_all)
             where = src.definitions.get(fname, [])
             if len(where) > 1:
@@ -524,7 +624,13 @@ def check_file(
                 )
             fr.seconds = time.perf_counter() - t0
             results.append(fr)
-        _dependency_notes(results, learner.functions, mapping)
+        if not adapted:  # the course's functions replace the learner's only in the course's layout
+            replace = Replacer(src.statements, folder, time_limit, memory_mb, load_limit)
+            collapse_dependencies(results, learner.functions, mapping, replace, sources, _check_function)
+    if layout == "rows":
+        notes.insert(
+            0, "checked with samples as rows (--layout rows): inputs and results are shown as columns"
+        )
     return Report(str(path), results, notes, time.perf_counter() - start, derivations)
 
 
@@ -553,18 +659,47 @@ def _derivations(path: str | Path, only: list[str] | None) -> tuple[list, list[s
 
 @contextlib.contextmanager
 def _hypothesis_home(folder: str):
-    r"""Hypothesis caches constants in ./.hypothesis: keep that out of the learner's folder."""
+    r"""Hypothesis caches constants in ./.hypothesis: keep that out of the learner's folder. And
+    it draws, now and then, constants found in the "local" modules loaded in this process (ours
+    when backproof is not in site-packages, a notebook's own modules): without them, the inputs
+    generated, and so every verdict and counterexample, are the same in a fresh command line, in
+    a grading worker that has checked others before, and in a learner's notebook."""
     from hypothesis import configuration
 
     before = getattr(configuration, "__hypothesis_home_directory", None)
     configuration.set_hypothesis_home_dir(folder)
     try:
-        yield
+        with _without_local_constants():
+            yield
     finally:
         configuration.set_hypothesis_home_dir(before)
 
 
-def _check_function(learner: Learner, spec: S.Spec, fname: str) -> FunctionResult:
+@contextlib.contextmanager
+def _without_local_constants():
+    try:  # private to Hypothesis (6.1xx): when it is not there, nothing to isolate
+        from hypothesis.internal.conjecture import providers
+        from hypothesis.internal.constants_ast import Constants
+
+        original, cache = providers._get_local_constants, providers.CONSTANTS_CACHE.cache
+    except (ImportError, AttributeError):
+        yield
+        return
+    saved = dict(cache)
+    empty = Constants()
+    providers._get_local_constants = lambda: empty
+    cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.clear()
+        cache.update(saved)
+
+
+def _check_function(learner, spec: S.Spec, fname: str, sources: dict | None = None) -> FunctionResult:
+    r"""Every property of ``spec`` on the learner's ``fname``: the one verdict logic, for the command
+    line (``learner`` a :class:`Learner` in a child process) and in a notebook (in the kernel)."""
     fr = FunctionResult(spec.name, "pass", defined_as=fname)
     params, required, _ = learner.functions[fname]
     if required > len(spec.params):
@@ -572,17 +707,21 @@ def _check_function(learner: Learner, spec: S.Spec, fname: str) -> FunctionResul
             f"{fname}({', '.join(params)}) requires {required} arguments; the course's is "
             f"{spec.name}({', '.join(spec.params)})"
         )
-    order = ["pass", "fail", "crashed", "timed out"]
+    order = ["pass", "differs", "fail", "crashed", "timed out"]
+    skipped: set[str] = set()
     for prop in spec.props:
         before = next((f for f in fr.findings if prop.after and f.check.endswith("." + prop.after)), None)
-        if before is not None and not before.passed:
+        if prop.after in skipped or (before is not None and not before.passed):
             fr.notes.append(
                 f"not checked yet: {prop.claim.split(' (')[0]}, once {spec.name} passes the above"
             )
+            skipped.add(prop.key)
             continue  # its failure would repeat the one above
         checker = _Checker(learner, spec, fname, prop)
         checker.run()
         finding, status = checker.finding()
+        if sources is not None:
+            finding.line = locate(sources, fname, checker.where)
         fr.findings.append(finding)
         fr.notes.extend(n for n in checker.notes if n not in fr.notes)
         if order.index(status) > order.index(fr.status):
@@ -616,25 +755,3 @@ def _skipped_global_note(fr: FunctionResult, src, run_all: bool) -> None:
                 f"run (only definitions and constants run): pass {name} as an argument, or use --run-all"
             )
             return
-
-
-def _dependency_notes(results: list[FunctionResult], functions: dict, mapping: dict) -> None:
-    by_learner_name = {mapping.get(r.name, r.name): r for r in results}
-    for r in results:
-        if r.status in ("pass", "not found"):
-            continue
-        if all(f.diagnosis for f in r.findings if not f.passed):
-            continue  # its own mistake explains it
-        used = functions.get(r.defined_as or r.name, ((), 0, []))[2]
-        bad = [
-            by_learner_name[u].name
-            for u in used
-            if u in by_learner_name
-            and by_learner_name[u].status not in ("pass", "not found")
-            and by_learner_name[u] is not r
-        ]
-        if bad:
-            r.notes.append(
-                f"calls {', '.join(bad)}, which {'does' if len(bad) == 1 else 'do'} not pass either: "
-                "that may be the cause, check it first"
-            )
