@@ -1,0 +1,251 @@
+"""The training kernel's parts against the reference: in-place activations, one step, the loops.
+
+Fast synthetic checks (no real digits), written against the mutants of ``tox -e mutation``
+(issue 18) that the training tests on real digits let survive: every number the kernel and the
+loops compute is tied to the reference functions or to a hand computation.
+"""
+
+import re
+import time
+import warnings
+
+import numpy as np
+import pytest
+
+from backproof import TrainingDivergedError
+from backproof.activations import ACTIVATIONS
+from backproof.network import backprop, evaluate, init_network
+from backproof.preprocess import one_hot
+from backproof.training import _INPLACE, Kernel, train_full_batch, train_minibatch
+
+GRID = [-1000.0, -20.0, -3.0, -1.0, -0.5, -1e-3, -1e-30, -0.0, 0.0, 1e-30, 1e-3, 0.5, 1.0, 3.0, 20.0, 1000.0]
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_the_kernels_in_place_activation_and_slope_are_the_tables(name, dtype, order):
+    f, jvp = ACTIVATIONS[name]
+    forward_act, backward_act = _INPLACE[name]
+    a = np.array(GRID, dtype).reshape(4, 4, order=order)
+    e = np.asarray(np.random.default_rng(0).uniform(0.5, 2, a.shape), dtype, order=order)
+    h, tmp = a.copy(order=order), np.empty_like(a, order=order)
+    forward_act(h, tmp)
+    # absolute tolerance: the kernel's sigma' = h (1 - h) cancels where sigma(a) is nearly 1
+    tol = {"rtol": 1e-6, "atol": 1e-7} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-15}
+    np.testing.assert_allclose(h, f(a), **tol)
+    assert h.dtype == dtype
+    delta = e.copy(order=order)
+    backward_act(delta, h, tmp)  # from h = sigma(a) (and what the forward pass left in tmp)
+    np.testing.assert_allclose(delta, jvp(a, e), **tol)
+
+
+# ------------------------------------------------------------------------------------- the two loops
+
+
+def _digits(n, seed):
+    """``n`` synthetic images (784, n) in float64, as columns, and their labels."""
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0, 1, (784, n)), rng.integers(0, 10, n)
+
+
+def _apply(p, x, labels, scale):
+    """W <- W - scale * grad for every parameter, the gradient from the reference backprop."""
+    nabla = backprop(p, x, one_hot(labels, p.sizes[-1], dtype=np.float64))
+    for name, value in p.arrays().items():
+        value -= scale * getattr(nabla, name)
+
+
+def _metrics_of(p, train, test):
+    return evaluate(p, *train), evaluate(p, *test)
+
+
+def _assert_history(history, records):
+    """``records``: (step, epoch, train metrics, test metrics) from the reference loop."""
+    assert history.step == [r[0] for r in records]
+    np.testing.assert_allclose(history.epoch, [r[1] for r in records], rtol=1e-15)
+    for got, want in [
+        (history.train_loss, [r[2][0] for r in records]),
+        (history.train_error, [r[2][1] for r in records]),
+        (history.test_loss, [r[3][0] for r in records]),
+        (history.test_error, [r[3][1] for r in records]),
+    ]:
+        np.testing.assert_allclose(got, want, rtol=1e-10)
+
+
+def test_full_batch_records_every_eval_every_iterations_and_ends_where_the_reference_loop_does():
+    train, test = _digits(30, 1), _digits(20, 2)
+    data = {"name": "synthetic digits"}
+    sizes = [784, 12, 8, 10]
+    start = time.perf_counter()
+    r = train_full_batch(
+        *train, iterations=5, lr=0.5, lr_schedule="linear", layers=sizes, activation="leaky_relu",
+        init="he", seed=4, test=test, eval_every=2, data=data,
+    )  # fmt: skip
+    wall = time.perf_counter() - start
+    # the reference: the same generator draws the parameters; metrics are recorded before the update
+    p = init_network(sizes, "leaky_relu", np.random.default_rng(4), np.float64, init="he")
+    records = []
+    for t in range(5):
+        if t in (0, 2, 4):
+            records.append((t, float(t), *_metrics_of(p, train, test)))
+        _apply(p, *train, 0.5 * (1 - t / 5) / 30)
+    records.append((5, 5.0, *_metrics_of(p, train, test)))
+    _assert_history(r.history, records)
+    for name, value in p.arrays().items():
+        np.testing.assert_allclose(getattr(r.params, name), value, rtol=1e-9, atol=1e-12, err_msg=name)
+    for summary, (_, _, tr, te) in [(r.initial, records[0]), (r.final, records[-1])]:
+        assert list(summary) == ["train_loss", "train_error", "test_loss", "test_error"]
+        np.testing.assert_allclose(list(summary.values()), [*tr, *te], rtol=1e-10)
+    assert r.config == {
+        "mode": "full", "iterations": 5, "eval_every": 2, "lr": 0.5, "lr_schedule": "linear",
+        "seed": 4, "fused": True, "sizes": sizes, "activation": "leaky_relu", "init": "he",
+        "n_train": 30, "dtype": "float64",
+    }  # fmt: skip
+    assert r.data == data
+    assert 0 < r.seconds <= wall
+
+
+def test_full_batch_of_zero_iterations_evaluates_only_and_without_a_test_set_records_none():
+    x, lbl = _digits(30, 3)
+    p = init_network([784, 8, 10], "sigmoid", seed=0, dtype=np.float64)
+    r = train_full_batch(x, lbl, iterations=0, params=p)
+    assert r.history.step == [0] and r.history.test_loss == [] and r.history.test_error == []
+    loss, error = evaluate(p, x, lbl)
+    assert r.initial == r.final == {"train_loss": pytest.approx(loss), "train_error": pytest.approx(error)}
+    for name, value in p.arrays().items():
+        np.testing.assert_array_equal(getattr(r.params, name), value)
+    r = train_full_batch(x, lbl, iterations=3, params=p, lr=0.1)
+    q = p.copy()
+    for _ in range(3):
+        _apply(q, x, lbl, 0.1 / 30)
+    assert r.history.step == [0, 1, 2, 3] and "test_loss" not in r.final
+    for name, value in q.arrays().items():
+        np.testing.assert_allclose(getattr(r.params, name), value, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_minibatch_walks_each_epochs_permutation_in_batches_and_records_every_eval_every_updates():
+    train, test = _digits(25, 5), _digits(15, 6)
+    data = {"name": "synthetic digits"}
+    start = time.perf_counter()
+    r = train_minibatch(
+        *train, epochs=2, batch_size=10, lr=0.3, lr_schedule="linear", layers=[784, 12, 10],
+        activation="tanh", init="glorot", seed=6, test=test, eval_every=2, data=data,
+    )  # fmt: skip
+    wall = time.perf_counter() - start
+    # the reference: one generator draws the parameters, then one permutation per epoch; 3 batches
+    # per epoch (10, 10 and the last 5, which uses its own size), T = 6 updates
+    rng = np.random.default_rng(6)
+    p = init_network([784, 12, 10], "tanh", rng, np.float64, init="glorot")
+    x, lbl = train
+    records = [(0, 0.0, *_metrics_of(p, train, test))]
+    t = 0
+    for _ in range(2):
+        perm = rng.permutation(25)
+        for k in (0, 10, 20):
+            idx = perm[k : k + 10]
+            _apply(p, x[:, idx], lbl[idx], 0.3 * (1 - t / 6) / len(idx))
+            t += 1
+            if t in (2, 4):
+                records.append((t, t / 3, *_metrics_of(p, train, test)))
+    records.append((6, 2.0, *_metrics_of(p, train, test)))
+    _assert_history(r.history, records)
+    for name, value in p.arrays().items():
+        np.testing.assert_allclose(getattr(r.params, name), value, rtol=1e-9, atol=1e-12, err_msg=name)
+    for summary, (_, _, tr, te) in [(r.initial, records[0]), (r.final, records[-1])]:
+        np.testing.assert_allclose(list(summary.values()), [*tr, *te], rtol=1e-10)
+    assert r.config == {
+        "mode": "minibatch", "epochs": 2, "batch_size": 10, "eval_every": 2, "lr": 0.3,
+        "lr_schedule": "linear", "seed": 6, "fused": True, "sizes": [784, 12, 10],
+        "activation": "tanh", "init": "glorot", "n_train": 25, "dtype": "float64", "hidden": 12,
+    }  # fmt: skip
+    assert r.data == data
+    assert 0 < r.seconds <= wall
+
+
+@pytest.mark.parametrize("mode", ["full", "minibatch"])
+def test_the_progress_bar_counts_every_update_under_the_loops_name(mode, capsys):
+    x, lbl = _digits(20, 7)
+    if mode == "full":
+        r = train_full_batch(x, lbl, iterations=5, hidden=4, progress=True)
+        want = "full-batch: 100%"
+    else:
+        r = train_minibatch(x, lbl, epochs=2, batch_size=8, hidden=4, progress=True)  # 3 per epoch
+        want = "minibatch: 100%"
+        assert r.history.step == [0, 3, 6] and r.history.epoch == [0.0, 1.0, 2.0]
+        assert r.config["eval_every"] == 3
+    err = capsys.readouterr().err
+    assert want in err and (" 5/5 " if mode == "full" else " 6/6 ") in err
+
+
+def test_a_step_whose_loss_is_infinite_stops_full_batch_at_that_iteration_with_the_loss():
+    x, _ = _digits(12, 8)
+    p = init_network([784, 8, 10], seed=0, dtype=np.float64)
+    p.b2[0] = -np.inf  # every sample is labelled 0, whose logit is -inf: each E_n is +inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and the loop says so without a NumPy warning
+        with pytest.raises(TrainingDivergedError) as caught:
+            train_full_batch(x, np.zeros(12, np.intp), iterations=3, params=p, lr=0.05)
+    assert str(caught.value) == (
+        "training diverged: the loss became inf at iteration 1 with learning rate 0.05; "
+        "try a smaller learning rate (--lr)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "bad_update", "message"),
+    [
+        ("full", 2, "the loss became nan at iteration 4 with learning rate 0.05"),  # t = 0, 2 record
+        ("minibatch", 5, "the loss became nan at update (epoch 2) 5 with learning rate 0.05"),
+    ],
+)
+def test_an_update_that_leaves_b_L_non_finite_stops_the_run_at_that_update(
+    monkeypatch, mode, bad_update, message
+):
+    # the kernel's update says whether b_L is still finite (tested in test_training.py); the
+    # loops must stop at that update, counting from 1, with the epoch of a minibatch run
+    calls = []
+    real = Kernel.update
+
+    def update(self, x, labels, scale):
+        calls.append(1)
+        return real(self, x, labels, scale) and len(calls) != bad_update
+
+    monkeypatch.setattr(Kernel, "update", update)
+    x, lbl = _digits(20, 9)
+    with pytest.raises(TrainingDivergedError, match=re.escape(message)):
+        if mode == "full":
+            train_full_batch(x, lbl, iterations=6, hidden=4, eval_every=2, lr=0.05)
+        else:
+            train_minibatch(x, lbl, epochs=3, batch_size=8, hidden=4, lr=0.05)
+    assert len(calls) == bad_update
+
+
+@pytest.mark.parametrize("mode", ["full", "minibatch"])
+def test_a_huge_learning_rate_stops_either_loop_with_the_divergence_error_and_no_numpy_warning(mode):
+    x, lbl = _digits(20, 10)
+    x = x.astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(TrainingDivergedError, match=r"learning rate 1e\+30"):
+            if mode == "full":
+                train_full_batch(x, lbl, iterations=20, hidden=8, eval_every=3, lr=1e30)
+            else:
+                train_minibatch(x, lbl, epochs=20, batch_size=4, hidden=8, lr=1e30)
+
+
+def test_the_textbook_loop_runs_the_reference_chain_through_y_bit_for_bit():
+    # fused=False: each step is forward, e = -d/y through softmax_jvp, backprop; nothing fused
+    x, lbl = _digits(16, 11)
+    p = init_network([784, 8, 10], "relu", seed=2, dtype=np.float64)
+    r = train_minibatch(x, lbl, epochs=1, batch_size=8, params=p, fused=False, seed=3, lr=0.2)
+    perm = np.random.default_rng(3).permutation(16)
+    q = p.copy()
+    for k in (0, 8):
+        idx = perm[k : k + 8]
+        nabla = backprop(q, x[:, idx], one_hot(lbl[idx], 10, dtype=np.float64), fused=False)
+        for name, value in q.arrays().items():
+            value -= np.float64(0.2 / 8) * getattr(nabla, name)
+    assert r.config["fused"] is False
+    for name, value in q.arrays().items():
+        np.testing.assert_array_equal(getattr(r.params, name), value, err_msg=name)
