@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pytest
 
-from backproof import TrainingDivergedError
+from backproof import InputError, TrainingDivergedError
 from backproof.activations import ACTIVATIONS
 from backproof.network import backprop, evaluate, init_network
 from backproof.preprocess import one_hot
@@ -249,3 +249,109 @@ def test_the_textbook_loop_runs_the_reference_chain_through_y_bit_for_bit():
     assert r.config["fused"] is False
     for name, value in q.arrays().items():
         np.testing.assert_array_equal(getattr(r.params, name), value, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    ("call", "kwargs", "message"),
+    [
+        ("full", {"iterations": -1}, "iterations must be at least 0, got -1"),
+        ("full", {"eval_every": 0}, "eval_every must be at least 1, got 0"),
+        ("minibatch", {"epochs": -1}, "epochs must be at least 0, got -1"),
+        ("minibatch", {"batch_size": 0}, "batch_size must be at least 1, got 0"),
+        ("minibatch", {"eval_every": 0, "batch_size": 5}, "eval_every must be at least 1, got 0"),
+        ("minibatch", {"batch_size": 21}, "batch_size 21 is larger than the training set (20 samples)"),
+    ],
+)
+def test_each_loops_settings_are_named_in_the_error(call, kwargs, message):
+    x, lbl = _digits(20, 12)
+    train = train_full_batch if call == "full" else train_minibatch
+    with pytest.raises(InputError, match=f"^{re.escape(message)}$"):
+        train(x, lbl, hidden=4, **kwargs)
+
+
+def test_minibatch_of_zero_epochs_evaluates_only_and_a_batch_of_the_whole_set_is_full_batch():
+    x, lbl = _digits(20, 13)
+    p = init_network([784, 6, 10], seed=1, dtype=np.float64)
+    r = train_minibatch(x, lbl, epochs=0, batch_size=20, params=p)
+    assert r.initial == r.final and r.initial["train_loss"] == pytest.approx(evaluate(p, x, lbl)[0])
+    for name, value in p.arrays().items():
+        np.testing.assert_array_equal(getattr(r.params, name), value)
+    r = train_minibatch(x, lbl, epochs=2, batch_size=20, params=p, lr=0.2)
+    q = p.copy()
+    for _ in range(2):
+        _apply(q, x, lbl, 0.2 / 20)
+    assert r.history.step == [0, 1, 2]
+    for name, value in q.arrays().items():
+        np.testing.assert_allclose(getattr(r.params, name), value, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        ("full", "the test-set loss became inf at iteration 3 with learning rate 0.05"),
+        ("minibatch", "the test-set loss became inf at update 6 with learning rate 0.05"),
+    ],
+)
+def test_a_non_finite_test_loss_at_the_last_record_stops_the_run(monkeypatch, mode, message):
+    import backproof.training as training
+
+    train, test = _digits(20, 14), _digits(7, 15)
+    real, calls = training._metrics, []
+
+    def metrics(params, rows, labels):  # the test set's loss is infinite from its second record on
+        out = real(params, rows, labels)
+        if rows.shape[0] == 7:
+            calls.append(1)
+            return (np.inf, out[1]) if len(calls) > 1 else out
+        return out
+
+    monkeypatch.setattr(training, "_metrics", metrics)
+    with pytest.raises(TrainingDivergedError, match=f"^training diverged: {re.escape(message)};"):
+        if mode == "full":  # records at iteration 0 and at the end
+            train_full_batch(*train, test=test, iterations=3, eval_every=10, hidden=4, lr=0.05)
+        else:  # records at update 0 and at the end (6 updates, fewer than eval_every)
+            train_minibatch(*train, test=test, epochs=2, batch_size=8, eval_every=10, hidden=4, lr=0.05)
+
+
+def test_a_minibatch_run_builds_one_kernel_per_batch_size_in_the_runs_layout(monkeypatch):
+    import backproof.training as training
+
+    built = []
+
+    class Counted(Kernel):
+        def __init__(self, params, batch, layout=None):
+            built.append((batch, layout))
+            super().__init__(params, batch, layout)
+
+    monkeypatch.setattr(training, "Kernel", Counted)
+    x, lbl = _digits(25, 16)
+    r = train_minibatch(x, lbl, epochs=3, batch_size=10, layers=[784, 12, 10], lr=0.1)
+    layout = training.kernel_layout([784, 12, 10], 10)
+    assert built == [(10, layout), (5, layout)]  # the last, smaller batch shares the layout
+    for W, order in zip(r.params.W, layout):
+        assert W.flags[f"{order}_CONTIGUOUS"]
+
+
+def test_kernel_step_sums_a_float32_batchs_loss_in_float64():
+    # one sample's loss is 1e8, the 999 others' about 1.31: a float32 sum would lose them
+    p = init_network([784, 4, 10], seed=0)
+    p.W2[:] = 0
+    p.b2[:] = [0.0, -1.0, -1e8] + [-1e30] * 7  # the logits of every sample
+    x = np.asfortranarray(np.zeros((784, 1000), np.float32))
+    lbl = np.ones(1000, np.intp)
+    lbl[0] = 2
+    a = p.b2[:, None]
+    per_sample = np.log(np.exp(a - a.max()).sum(axis=0)) + a.max() - a[[2, 1], 0]  # float32
+    loss, wrong = Kernel(p, 1000).step(x, lbl, 0.0)
+    assert loss == pytest.approx(float(per_sample[0]) + 999 * float(per_sample[1]), rel=1e-10)
+    assert wrong == 1000
+
+
+def test_kernel_update_reports_an_update_that_overflows_b_L():
+    # W_L = 0: nothing flows back, b_L alone takes the update and its label's entry overflows
+    p = init_network([784, 4, 10], seed=0)
+    p.W2[:] = 0
+    x = np.asfortranarray(np.zeros((784, 8), np.float32))
+    with np.errstate(over="ignore"):
+        assert Kernel(p, 8).update(x, np.zeros(8, np.intp), 1e38) is False
+    assert p.b2[0] == np.inf and np.all(np.isfinite(p.b2[1:])) and np.all(np.isfinite(p.b1))
