@@ -80,11 +80,11 @@ def test_full_batch_records_every_eval_every_iterations_and_ends_where_the_refer
     start = time.perf_counter()
     r = train_full_batch(
         *train, iterations=5, lr=0.5, lr_schedule="linear", layers=sizes, activation="leaky_relu",
-        init="he", seed=4, test=test, eval_every=2, data=data,
+        init="glorot", seed=4, test=test, eval_every=2, data=data,
     )  # fmt: skip
     wall = time.perf_counter() - start
     # the reference: the same generator draws the parameters; metrics are recorded before the update
-    p = init_network(sizes, "leaky_relu", np.random.default_rng(4), np.float64, init="he")
+    p = init_network(sizes, "leaky_relu", np.random.default_rng(4), np.float64, init="glorot")
     records = []
     for t in range(5):
         if t in (0, 2, 4):
@@ -99,7 +99,7 @@ def test_full_batch_records_every_eval_every_iterations_and_ends_where_the_refer
         np.testing.assert_allclose(list(summary.values()), [*tr, *te], rtol=1e-10)
     assert r.config == {
         "mode": "full", "iterations": 5, "eval_every": 2, "lr": 0.5, "lr_schedule": "linear",
-        "seed": 4, "fused": True, "sizes": sizes, "activation": "leaky_relu", "init": "he",
+        "seed": 4, "fused": True, "sizes": sizes, "activation": "leaky_relu", "init": "glorot",
         "n_train": 30, "dtype": "float64",
     }  # fmt: skip
     assert r.data == data
@@ -130,13 +130,13 @@ def test_minibatch_walks_each_epochs_permutation_in_batches_and_records_every_ev
     start = time.perf_counter()
     r = train_minibatch(
         *train, epochs=2, batch_size=10, lr=0.3, lr_schedule="linear", layers=[784, 12, 10],
-        activation="tanh", init="glorot", seed=6, test=test, eval_every=2, data=data,
+        activation="tanh", init="he", seed=6, test=test, eval_every=2, data=data,
     )  # fmt: skip
     wall = time.perf_counter() - start
     # the reference: one generator draws the parameters, then one permutation per epoch; 3 batches
     # per epoch (10, 10 and the last 5, which uses its own size), T = 6 updates
     rng = np.random.default_rng(6)
-    p = init_network([784, 12, 10], "tanh", rng, np.float64, init="glorot")
+    p = init_network([784, 12, 10], "tanh", rng, np.float64, init="he")
     x, lbl = train
     records = [(0, 0.0, *_metrics_of(p, train, test))]
     t = 0
@@ -157,7 +157,7 @@ def test_minibatch_walks_each_epochs_permutation_in_batches_and_records_every_ev
     assert r.config == {
         "mode": "minibatch", "epochs": 2, "batch_size": 10, "eval_every": 2, "lr": 0.3,
         "lr_schedule": "linear", "seed": 6, "fused": True, "sizes": [784, 12, 10],
-        "activation": "tanh", "init": "glorot", "n_train": 25, "dtype": "float64", "hidden": 12,
+        "activation": "tanh", "init": "he", "n_train": 25, "dtype": "float64", "hidden": 12,
     }  # fmt: skip
     assert r.data == data
     assert 0 < r.seconds <= wall
@@ -286,13 +286,15 @@ def test_minibatch_of_zero_epochs_evaluates_only_and_a_batch_of_the_whole_set_is
 
 
 @pytest.mark.parametrize(
-    ("mode", "message"),
+    ("mode", "eval_every", "message"),
     [
-        ("full", "the test-set loss became inf at iteration 3 with learning rate 0.05"),
-        ("minibatch", "the test-set loss became inf at update 6 with learning rate 0.05"),
+        ("full", 10, "the test-set loss became inf at iteration 3 with learning rate 0.05"),
+        ("full", 1, "the test-set loss became inf at iteration 1 with learning rate 0.05"),
+        ("minibatch", 10, "the test-set loss became inf at update 6 with learning rate 0.05"),
+        ("minibatch", 1, "the test-set loss became inf at update 1 with learning rate 0.05"),
     ],
 )
-def test_a_non_finite_test_loss_at_the_last_record_stops_the_run(monkeypatch, mode, message):
+def test_a_non_finite_test_loss_at_a_record_stops_the_run_there(monkeypatch, mode, eval_every, message):
     import backproof.training as training
 
     train, test = _digits(20, 14), _digits(7, 15)
@@ -307,10 +309,13 @@ def test_a_non_finite_test_loss_at_the_last_record_stops_the_run(monkeypatch, mo
 
     monkeypatch.setattr(training, "_metrics", metrics)
     with pytest.raises(TrainingDivergedError, match=f"^training diverged: {re.escape(message)};"):
-        if mode == "full":  # records at iteration 0 and at the end
-            train_full_batch(*train, test=test, iterations=3, eval_every=10, hidden=4, lr=0.05)
-        else:  # records at update 0 and at the end (6 updates, fewer than eval_every)
-            train_minibatch(*train, test=test, epochs=2, batch_size=8, eval_every=10, hidden=4, lr=0.05)
+        if mode == "full":  # 3 iterations: records at 0, then every eval_every and at the end
+            train_full_batch(*train, test=test, iterations=3, eval_every=eval_every, hidden=4, lr=0.05)
+        else:  # 6 updates: records at 0, then every eval_every and at the end
+            train_minibatch(
+                *train, test=test, epochs=2, batch_size=8, eval_every=eval_every, hidden=4, lr=0.05
+            )
+    assert len(calls) == 2  # the test set is evaluated at the records only
 
 
 def test_a_minibatch_run_builds_one_kernel_per_batch_size_in_the_runs_layout(monkeypatch):
@@ -355,3 +360,44 @@ def test_kernel_update_reports_an_update_that_overflows_b_L():
     with np.errstate(over="ignore"):
         assert Kernel(p, 8).update(x, np.zeros(8, np.intp), 1e38) is False
     assert p.b2[0] == np.inf and np.all(np.isfinite(p.b2[1:])) and np.all(np.isfinite(p.b1))
+
+
+def test_the_loops_default_to_the_courses_settings():
+    x, lbl = _digits(100, 17)
+    for r, settings in [
+        (train_full_batch(x[:, :10], lbl[:10]), {"mode": "full", "iterations": 100, "eval_every": 1}),
+        (train_minibatch(x, lbl), {"mode": "minibatch", "epochs": 5, "batch_size": 100, "eval_every": 1}),
+    ]:
+        n = r.config["n_train"]
+        for key, value in settings.items():
+            assert r.config[key] == value, key
+        assert r.config["lr"] == 0.05 and r.config["lr_schedule"] == "constant" and r.config["seed"] == 0
+        assert r.config["sizes"] == [784, 64, 10] and r.config["activation"] == "relu"
+        assert r.config["init"] == "course" and r.config["fused"] is True
+        p = init_network([784, 64, 10], "relu", np.random.default_rng(0), np.float64, init="course")
+        np.testing.assert_allclose(r.initial["train_loss"], evaluate(p, x[:, :n], lbl[:n])[0], rtol=1e-10)
+
+
+def test_the_loops_show_no_progress_bar_unless_asked(capsys):
+    x, lbl = _digits(20, 18)
+    train_full_batch(x, lbl, iterations=2, hidden=4)
+    train_minibatch(x, lbl, epochs=1, batch_size=10, hidden=4)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("mode", ["full", "minibatch"])
+def test_logits_further_apart_than_float32s_range_give_a_loss_of_0_without_a_numpy_warning(mode):
+    # float32; every hidden unit is 1 and the logits start at 0. The first update at this rate
+    # puts the label's logit at about 3.2e38 and the others at about -3.6e37: a_L - max(a_L)
+    # overflows to -inf for them, which the loops expect (exp(-inf) = 0), so NumPy must not warn
+    p = init_network([784, 8, 10], seed=0)
+    p.W1[:], p.b1[:], p.W2[:], p.b2[:] = 0.0, 1.0, 0.0, 0.0
+    x, lbl = np.zeros((784, 4), np.float32), np.zeros(4, np.intp)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        if mode == "full":
+            r = train_full_batch(x, lbl, iterations=3, params=p, lr=4e37)
+        else:
+            r = train_minibatch(x, lbl, epochs=3, batch_size=4, params=p, lr=4e37)
+    assert r.history.train_loss[0] == pytest.approx(np.log(10)) and r.history.train_loss[1:] == [0.0] * 3
+    assert r.final["train_error"] == 0.0
