@@ -235,19 +235,22 @@ def test_a_huge_learning_rate_stops_either_loop_with_the_divergence_error_and_no
 
 
 def test_the_textbook_loop_runs_the_reference_chain_through_y_bit_for_bit():
-    # fused=False: each step is forward, e = -d/y through softmax_jvp, backprop; nothing fused
+    # fused=False: each step is forward, e = -d/y through softmax_jvp, backprop; nothing fused,
+    # all in the data's float32 (the targets too)
     x, lbl = _digits(16, 11)
-    p = init_network([784, 8, 10], "relu", seed=2, dtype=np.float64)
+    x = x.astype(np.float32)
+    p = init_network([784, 8, 10], "relu", seed=2)
     r = train_minibatch(x, lbl, epochs=1, batch_size=8, params=p, fused=False, seed=3, lr=0.2)
     perm = np.random.default_rng(3).permutation(16)
     q = p.copy()
     for k in (0, 8):
         idx = perm[k : k + 8]
-        nabla = backprop(q, x[:, idx], one_hot(lbl[idx], 10, dtype=np.float64), fused=False)
+        nabla = backprop(q, x[:, idx], one_hot(lbl[idx], 10), fused=False)
         for name, value in q.arrays().items():
-            value -= np.float64(0.2 / 8) * getattr(nabla, name)
+            value -= np.float32(0.2 / 8) * getattr(nabla, name)
     assert r.config["fused"] is False
     for name, value in q.arrays().items():
+        assert getattr(r.params, name).dtype == np.float32
         np.testing.assert_array_equal(getattr(r.params, name), value, err_msg=name)
 
 
@@ -354,12 +357,13 @@ def test_kernel_step_sums_a_float32_batchs_loss_in_float64():
 
 def test_kernel_update_reports_an_update_that_overflows_b_L():
     # W_L = 0: nothing flows back, b_L alone takes the update and its label's entry overflows
-    p = init_network([784, 4, 10], seed=0)
-    p.W2[:] = 0
+    p = init_network([784, 4, 4, 10], seed=0)
+    p.W3[:] = 0
     x = np.asfortranarray(np.zeros((784, 8), np.float32))
     with np.errstate(over="ignore"):
         assert Kernel(p, 8).update(x, np.zeros(8, np.intp), 1e38) is False
-    assert p.b2[0] == np.inf and np.all(np.isfinite(p.b2[1:])) and np.all(np.isfinite(p.b1))
+    assert p.b3[0] == np.inf and np.all(np.isfinite(p.b3[1:]))
+    assert np.all(np.isfinite(p.b1)) and np.all(np.isfinite(p.b2))
 
 
 def test_the_loops_default_to_the_courses_settings():
