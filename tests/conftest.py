@@ -64,7 +64,7 @@ def mnist_dir() -> Path:
 
 def pytest_collection_modifyitems(items):
     """Tests on the offline sample answer to ``-k offline_sample`` (``tox -e mutation`` leaves
-    them out: seconds per mutant, where the fast synthetic tests kill the same mutants)."""
+    them out: seconds per mutant, where synthetic runs of the loops stand in for them)."""
     for item in items:
         if "sample" in getattr(item, "fixturenames", ()):
             item.extra_keyword_matches.add("offline_sample")
