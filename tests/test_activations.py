@@ -41,6 +41,17 @@ def test_values_follow_the_definitions():
     np.testing.assert_allclose(tanh(a), np.tanh(a))
 
 
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_integer_input_gives_float64_values(name):
+    f, jvp = ACTIVATIONS[name]
+    a = np.array([-3, 0, 2])
+    assert f(a).dtype == np.float64 and jvp(a, np.ones(3)).dtype == np.float64
+    np.testing.assert_allclose(f(a), f(a.astype(np.float64)), rtol=1e-15)
+    np.testing.assert_allclose(jvp(a, np.ones(3)), jvp(a.astype(np.float64), np.ones(3)), rtol=1e-15)
+    if name == "leaky_relu":
+        np.testing.assert_allclose(f(a), [-3 * LEAKY_RELU_ALPHA, 0, 2])  # not int(alpha) * a = 0
+
+
 def test_leaky_relu_takes_alpha_as_its_derivative_at_the_kink():
     e = np.array([5.0, 5.0, 5.0])
     np.testing.assert_allclose(
@@ -86,9 +97,10 @@ def test_sigmoid_and_tanh_saturate_exactly_at_plus_minus_1000():
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
 def test_jvp_refuses_mismatched_shapes_and_nan(name):
     _, jvp = ACTIVATIONS[name]
-    with pytest.raises(InputError, match="same shape"):
+    with pytest.raises(InputError, match=r"^a and e must have the same shape, got \(3,\) and \(4,\)$"):
         jvp(np.zeros(3), np.zeros(4))
-    with pytest.raises(InputError, match="NaN"):
+    which = "ReLU" if name == "relu" else "the activation"
+    with pytest.raises(InputError, match=rf"^a contains NaN, where {which}'s derivative is undefined$"):
         jvp(np.array([np.nan]), np.ones(1))
 
 
