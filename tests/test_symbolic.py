@@ -3,7 +3,8 @@
 One test per identity of the original nine, named after it, with Hypothesis inputs; then
 tests over the whole catalogue: every proof holds, every shown statement is what its chain
 proves (and a changed statement is caught), every identity has a substantive step, every
-wrong variant is refuted by a rational point within the refuter's cap (VARIANT_SECONDS), every numeric check passes.
+wrong variant is refuted by a rational point within the refuter's cap (VARIANT_SECONDS), every
+numeric check passes.
 Tolerances are ``backproof.verify.TOLERANCE`` (normwise relative error per column against
 50-digit mpmath; CS231n elementwise against finite differences).
 """
