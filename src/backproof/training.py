@@ -49,6 +49,7 @@ import numpy as np
 from . import _blas
 from ._blas import ALIGN, bind, empty_aligned
 from ._checks import labels_array, positive_float, positive_int
+from ._threads import AdaptiveThreads
 from .activations import LEAKY_RELU_ALPHA
 from .errors import InputError, TrainingDivergedError
 from .network import Parameters, backprop, default_init, forward, init_network
@@ -123,6 +124,9 @@ class TrainingResult:
         Wall-clock time of the loop.
     data : dict or None
         The data description (:meth:`backproof.MNISTData.describe`), when known.
+    threads : list
+        ``(seconds into the loop, other processes' load in cores, BLAS threads chosen)`` at each
+        look at the machine (``backproof._threads``); not part of :meth:`to_dict`.
     """
 
     params: Parameters
@@ -132,6 +136,7 @@ class TrainingResult:
     final: dict
     seconds: float
     data: dict | None = None
+    threads: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """JSON-ready (plain Python numbers, every one finite): everything but the parameters."""
@@ -325,11 +330,14 @@ class Kernel:
         self.at_label = np.empty(batch, np.intp)  # flat index of each sample's label in delta_L
         self._bound: list = [None] * (2 * L)  # the W and b the calls below are bound to
         self._x: Any = None  # the x the first layer's calls are bound to
-        self._x_key: Any = None  # its memory and layout
+        self._threads = 0  # the BLAS thread count the calls in use were bound for
+        self._sets: dict[int, dict[str, Any]] = {}  # bound calls by thread count
 
-    def _bind(self, x, moved: bool) -> None:
+    def _bind(self, x, moved: bool, threads: int) -> None:
         """(Re)bind the BLAS calls: all of them when the parameter arrays were replaced
-        (``moved``), the first layer's when ``x`` is not the bound one."""
+        (``moved``); a set of calls per BLAS thread count (a product is cut into one block per
+        thread), kept for when the count comes back; the first layer's when ``x`` is not the
+        bound one."""
         P, h, delta = self.params, self.h, self.delta
         L = P.L
         if moved:
@@ -348,41 +356,46 @@ class Kernel:
                     P.b[l] = np.ascontiguousarray(P.b[l])
             self._bound = P.W + P.b
             self._bias = [None] + [P.b[l - 1][:, None] for l in range(1, L + 1)]
+            self._sets = {}
+        calls = self._sets.get(threads)
+        if calls is None:
             # forward a_l = W_l h_(l-1) + (b_l, already in h_l); backward delta_(l-1) = W_l^T delta_l;
             # W_l -= delta_l h_(l-1)^T and b_l -= delta_l 1 (scale is already in delta_l).
             # The forward product and the update are cut into one block per BLAS thread as
             # kernel_split says (when large enough): each thread keeps its part of W_l.
             above = range(2, L + 1)  # layer 1's products involve x: bound below
             split = self.split  # (forward, update) cuts
-            self._fwd: list[Any] = [None, None] + [
-                bind(h[l], P.W[l - 1], h[l - 1], split=split[l][0]) for l in above
-            ]
-            self._bwd: list[Any] = [None, None] + [
-                bind(delta[l - 1], P.W[l - 1].T, delta[l], 1.0, 0.0) for l in above
-            ]
-            self._upd: list[Any] = [None, None] + [
-                bind(P.W[l - 1], delta[l], h[l - 1].T, -1.0, split=split[l][1]) for l in above
-            ]
-            self._upd_b: list[Any] = [None] + [
-                bind(self._bias[l], delta[l], self.ones, -1.0) for l in range(1, L + 1)
-            ]
-            self._x = self._x_key = None
-        if x is not self._x:
-            # another view of the same memory, laid out alike, needs no new calls (the bound
-            # calls hold the first view, so that memory cannot have been freed and reused)
-            key = (x.__array_interface__["data"][0], x.shape, x.strides, x.dtype)
-            if key != self._x_key:
-                self._fwd[1] = bind(h[1], P.W[0], x, split=self.split[1][0])
-                self._upd[1] = bind(P.W[0], delta[1], x.T, -1.0, split=self.split[1][1])
-                self._x_key = key
-            self._x = h[0] = x
+            calls = self._sets[threads] = {
+                "fwd": [None, None] + [bind(h[l], P.W[l - 1], h[l - 1], split=split[l][0]) for l in above],
+                "bwd": [None, None] + [bind(delta[l - 1], P.W[l - 1].T, delta[l], 1.0, 0.0) for l in above],
+                "upd": [None, None]
+                + [bind(P.W[l - 1], delta[l], h[l - 1].T, -1.0, split=split[l][1]) for l in above],
+                "upd_b": [None] + [bind(self._bias[l], delta[l], self.ones, -1.0) for l in range(1, L + 1)],
+                "x_key": None,
+            }
+        self._fwd, self._bwd, self._upd, self._upd_b = (
+            calls["fwd"],
+            calls["bwd"],
+            calls["upd"],
+            calls["upd_b"],
+        )
+        self._threads = threads
+        # another view of the same memory, laid out alike, needs no new calls (the bound
+        # calls hold the first view, so that memory cannot have been freed and reused)
+        key = (x.__array_interface__["data"][0], x.shape, x.strides, x.dtype)
+        if key != calls["x_key"]:
+            self._fwd[1] = bind(h[1], P.W[0], x, split=self.split[1][0])
+            self._upd[1] = bind(P.W[0], delta[1], x.T, -1.0, split=self.split[1][1])
+            calls["x_key"] = key
+        self._x = h[0] = x
 
     def _run(self, x, labels, scale: float, metrics: bool) -> Any:
         """Forward, softmax, backward and update in one pass (a step is ~20 small calls: few frames)."""
         P = self.params
         moved = any(map(operator.is_not, P.W + P.b, self._bound))
-        if moved or x is not self._x:
-            self._bind(x, moved)
+        threads = _blas.threads()
+        if moved or x is not self._x or threads != self._threads:
+            self._bind(x, moved, threads)
         h, delta, L = self.h, self.delta, P.L
         for l in range(1, L + 1):  # a_l = W_l h_(l-1) + b_l, h_l = sigma(a_l)
             np.copyto(h[l], self._bias[l])
@@ -668,7 +681,7 @@ class _Run:
                 raise error
         self.history.add(step, epoch, train, test)
 
-    def result(self, settings: dict, initial, final, seconds: float, data) -> TrainingResult:
+    def result(self, settings: dict, initial, final, seconds: float, data, threads) -> TrainingResult:
         sizes = list(self.params.sizes)
         config = {
             **settings,
@@ -685,7 +698,7 @@ class _Run:
         if len(sizes) == 3:
             config["hidden"] = sizes[1]
         return TrainingResult(
-            self.params, self.history, config, _summary(*initial), _summary(*final), seconds, data
+            self.params, self.history, config, _summary(*initial), _summary(*final), seconds, data, threads
         )
 
 
@@ -795,8 +808,13 @@ def train_full_batch(
     test_metrics = (lambda: _metrics(run.params, *run.test)) if run.test else (lambda: None)
     initial = None
     start = time.perf_counter()
-    with _progress(T, progress, "full-batch") as bar, np.errstate(over="ignore", invalid="ignore"):
+    with (
+        _progress(T, progress, "full-batch") as bar,
+        np.errstate(over="ignore", invalid="ignore"),
+        AdaptiveThreads() as threads,
+    ):
         for t in range(T):
+            threads.tick()
             recording = t % eval_every == 0
             test_m = test_metrics() if recording else None  # before the update, as the training loss
             loss_sum, wrong = run.step(x_cols, run.lbl, t, T, recording, "iteration")
@@ -809,7 +827,7 @@ def train_full_batch(
     final = run.metrics()
     run.record(T, T, final[0], final[1], "iteration")
     settings = {"mode": "full", "iterations": T, "eval_every": eval_every}
-    return run.result(settings, initial or final, final, seconds, data)
+    return run.result(settings, initial or final, final, seconds, data, threads.history)
 
 
 train_full_batch.__doc__ = (
@@ -896,7 +914,11 @@ def train_minibatch(
     x_cols = {B: xb.T, N % B: xb[: N % B].T}
     start = time.perf_counter()
     t = 0
-    with _progress(T, progress, "minibatch") as bar, np.errstate(over="ignore", invalid="ignore"):
+    with (
+        _progress(T, progress, "minibatch") as bar,
+        np.errstate(over="ignore", invalid="ignore"),
+        AdaptiveThreads() as threads,
+    ):
         for epoch in range(n_epochs):
             perm = run.rng.permutation(N)
             labels = run.lbl[perm]
@@ -906,6 +928,7 @@ def train_minibatch(
                 x = x_cols[idx.shape[0]]
                 # mode="clip": a permutation's indices are in range, and "raise" copies via a buffer
                 run.rows.take(idx, axis=0, out=x.T, mode="clip")
+                threads.tick()  # BLAS threads: as many as the other processes leave cores free
                 run.step(x, labels[k : k + B], t, T, False, unit)
                 t += 1
                 if t % eval_every == 0 and t != T:
@@ -914,7 +937,7 @@ def train_minibatch(
     seconds = time.perf_counter() - start
     final = record(t)
     settings = {"mode": "minibatch", "epochs": n_epochs, "batch_size": B, "eval_every": eval_every}
-    return run.result(settings, initial, final, seconds, data)
+    return run.result(settings, initial, final, seconds, data, threads.history)
 
 
 train_minibatch.__doc__ = (
