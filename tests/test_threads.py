@@ -52,11 +52,12 @@ def machine(monkeypatch) -> FakeMachine:
     return fake
 
 
-def _adaptive(fake: FakeMachine) -> _threads.AdaptiveThreads:
+def _adaptive(fake: FakeMachine, running: int = 0) -> _threads.AdaptiveThreads:
     return _threads.AdaptiveThreads(
         0.25,
         busy=lambda: fake.busy,
         own=lambda: fake.own,
+        running=lambda: running,
         clock=lambda: fake.now,
         set_threads=fake.sets.append,
     )
@@ -69,7 +70,17 @@ def test_threads_drop_to_one_when_other_processes_take_a_core_and_come_back_when
             threads.tick()
             assert threads.threads == want
     assert machine.sets == [1, 2]
-    assert [round(o, 2) for _, o, _ in threads.history] == [0.0, 2.0, 1.6, 0.05]
+    # the first look, at the start, counts the threads running then (none here)
+    assert [round(o, 2) for _, o, _ in threads.history] == [0.0, 0.0, 2.0, 1.6, 0.05]
+
+
+def test_a_loop_started_beside_two_running_processes_starts_with_one_thread(machine):
+    with _adaptive(machine, running=2) as threads:
+        assert threads.threads == 1
+        machine.run(0.3, 0.0, 1.0)  # they stopped
+        threads.tick()
+        assert threads.threads == 2
+    assert machine.sets == [1, 2]
 
 
 def test_the_start_count_is_put_back_when_the_loop_ends_even_on_an_error(machine):
@@ -85,7 +96,7 @@ def test_no_look_before_the_interval_has_passed(machine):
     with _adaptive(machine) as threads:
         machine.run(0.1, 2.0, 0.7)
         threads.tick()
-    assert threads.history == [] and machine.sets == []
+    assert len(threads.history) == 1 and machine.sets == []  # the look at the start only
 
 
 def test_without_proc_stat_the_load_average_stands_in(machine, monkeypatch):
@@ -101,6 +112,11 @@ def test_nothing_is_set_when_numpys_openblas_is_not_found(monkeypatch):
     with _threads.AdaptiveThreads(0.0) as threads:
         threads.tick()
     assert threads.history == []
+
+
+def test_the_running_threads_of_other_processes_are_counted_without_our_own():
+    running = _threads.others_running()
+    assert running is None or running >= 0
 
 
 def test_the_machine_readings_are_cpu_seconds_that_grow():
@@ -169,6 +185,7 @@ def test_a_training_run_beside_busy_processes_uses_one_thread_and_gives_the_coun
         return fake["busy"]
 
     monkeypatch.setattr(_threads, "cores_busy", busy)
+    monkeypatch.setattr(_threads, "others_running", lambda: 3)
     monkeypatch.setattr(_threads, "INTERVAL", 0.0)
     result = train_minibatch(x, lbl, epochs=1, batch_size=200, lr=0.05, seed=0)
     assert result.threads and all(chosen == 1 for _, _, chosen in result.threads)

@@ -10,7 +10,8 @@ could not use anyway.
 :class:`AdaptiveThreads` watches the machine while a loop runs. Every :data:`INTERVAL` seconds
 it reads how busy the cores were since its last look (``/proc/stat``, all CPUs) and how much of
 that was this process (:func:`os.times`); the difference is the other processes' load, in
-cores. It then sets NumPy's OpenBLAS to the number of free cores (at least 1, at most the
+cores (the first choice, when the loop starts, counts the other processes' threads running at
+that instant). It then sets NumPy's OpenBLAS to the number of free cores (at least 1, at most the
 count the loop started with), and puts the count back when the loop ends. So a learner never
 sets an environment variable, and a loop started on a quiet machine drops to one thread when
 a compilation starts beside it, and back when it ends.
@@ -64,6 +65,22 @@ def cores_busy() -> float | None:
     return (sum(ticks) - ticks[3] - ticks[4]) / _TICK
 
 
+def others_running() -> int | None:
+    """Threads of other processes running or ready to run right now (``procs_running`` of
+    ``/proc/stat`` less this process's running threads), or None: the instant view a loop
+    starts from, before there is an interval to measure."""
+    try:
+        with open("/proc/stat", "rb") as fh:
+            running = next(int(line.split()[1]) for line in fh if line.startswith(b"procs_running"))
+        own = 0
+        for task in os.listdir("/proc/self/task"):
+            with open(f"/proc/self/task/{task}/stat", "rb") as fh:
+                own += fh.read().rpartition(b")")[2].split()[0] == b"R"
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+    return max(0, running - own)
+
+
 def own_busy() -> float:
     """Seconds of CPU time this process (all its threads) has used."""
     t = os.times()
@@ -104,6 +121,7 @@ class AdaptiveThreads:
         most: int | None = None,
         busy: Callable[[], float | None] | None = None,
         own: Callable[[], float] | None = None,
+        running: Callable[[], int | None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
         set_threads: Callable[[int], object] | None = None,
     ) -> None:
@@ -111,6 +129,7 @@ class AdaptiveThreads:
         self._most = most
         self._busy = cores_busy if busy is None else busy
         self._own = own_busy if own is None else own
+        self._running = others_running if running is None else running
         self._clock = clock
         self._set = _blas.set_threads if set_threads is None else set_threads
         self.history: list[tuple[float, float, int]] = []
@@ -127,8 +146,9 @@ class AdaptiveThreads:
         self._t0 = now
         self._last = (now, self._busy(), self._own())
         self._next = now + self.interval if self._active else math.inf
-        if self._active and self._last[1] is None:  # no /proc/stat: the load average
-            self._look(now)
+        if self._active:  # a first choice from the threads running now (or the load average)
+            others = self._running() if self._last[1] is not None else None
+            self._look(now, None if others is None else float(others))
         return self
 
     def __exit__(self, *exc) -> None:
@@ -147,7 +167,7 @@ class AdaptiveThreads:
         then, busy0, own0 = self._last
         busy, own = self._busy(), self._own()
         self._last = (now, busy, own)
-        if busy is None or busy0 is None:
+        if busy is None or busy0 is None:  # the one-minute load average, less our threads
             try:
                 return max(0.0, os.getloadavg()[0] - self.threads)
             except (OSError, AttributeError):
@@ -155,8 +175,9 @@ class AdaptiveThreads:
         elapsed = max(now - then, 1e-9)
         return max(0.0, (busy - busy0) - (own - own0)) / elapsed
 
-    def _look(self, now: float) -> None:
-        others = self._others(now)
+    def _look(self, now: float, others: float | None = None) -> None:
+        if others is None:
+            others = self._others(now)
         want = choose_threads(others, self.available, self.most)
         if want != self.threads:
             self._set(want)
