@@ -6,8 +6,8 @@ Run from anywhere (the full MNIST set is found as by the library: ``$BACKPROOF_M
     python benchmarks/bench_training.py --rounds 3 --scaling --json out.json
 
 Cases: the shallow network 784-64-10 ReLU's full-batch update on all 60,000 training images
-(backproof's :class:`~backproof.training.Kernel` under the load-adaptive threads of the training
-loops), its minibatch epoch (``train_minibatch``, B = 100, 600 updates), and the deeper
+(backproof's :class:`~backproof.training.Kernel`, which keeps its thread count there, as
+``train_full_batch`` does), its minibatch epoch (``train_minibatch``, B = 100, 600 updates), and the deeper
 784-512-256-10 ReLU's epoch (B = 64, 938 updates), each also in
 
 * PyTorch (``torch_reference.py``: samples as rows, ``addmm``, fused :math:`(y - d)\gamma/B`,
@@ -185,7 +185,8 @@ def breakdown(rows, lbl, sizes, B: int, steps: int = 200) -> dict[str, float]:
         rows.take(idx, axis=0, out=xb, mode="clip")
         kernel.update(x, labels[k : k + B], 0.0)
 
-    with np.errstate(over="ignore", invalid="ignore"), AdaptiveThreads() as threads:
+    adaptive = kernel.keeps_results(x)
+    with np.errstate(over="ignore", invalid="ignore"), AdaptiveThreads(enabled=adaptive) as threads:
         threads.tick()
         parts = {
             "products (gemm)": per_step(products),
@@ -198,7 +199,7 @@ def breakdown(rows, lbl, sizes, B: int, steps: int = 200) -> dict[str, float]:
         used = threads.threads
     parts["Python and the rest"] = whole - sum(parts.values())
     parts["whole step in the loop"] = whole
-    parts["BLAS threads"] = used
+    parts["BLAS threads"] = used if adaptive else _blas.threads()
     return parts
 
 
@@ -228,12 +229,10 @@ def main(argv=None) -> int:
     # backproof: the full-batch update under the training loops' adaptive threads
     full_kernel = Kernel(init_network(SHALLOW, seed=0), N)
 
-    def full_update():
-        with AdaptiveThreads() as adaptive:
-            adaptive.tick()
-            t = time.perf_counter()
-            full_kernel.update(rows.T, lbl, 0.05 / N)
-            return time.perf_counter() - t
+    def full_update():  # the full-batch loop keeps its thread count (Kernel.keeps_results)
+        t = time.perf_counter()
+        full_kernel.update(rows.T, lbl, 0.05 / N)
+        return time.perf_counter() - t
 
     def epoch(sizes, B):
         return lambda: (
@@ -407,7 +406,7 @@ def main(argv=None) -> int:
             others = [med[case, w, c] for w in ("torch", "jax") if (case, w, c) in med]
             if others:
                 faster.append(med[case, "backproof", c] / min(others))
-        shown = "/".join(f"{v:.2f}x" for v in faster) if faster else "n/a"
+        shown = " " + "/".join(f"{v:.2f}x" for v in faster) if faster else " n/a"
         print(
             f"{case:30}{'':>10}"
             + "".join(f"{cell:>17}" if i % 2 == 0 else f"{cell:>15}" for i, cell in enumerate(cells))

@@ -36,7 +36,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["addmm", "available", "bind", "can_set_threads", "empty_aligned", "set_threads", "threads"]
+__all__ = [
+    "addmm",
+    "available",
+    "bind",
+    "can_set_threads",
+    "empty_aligned",
+    "set_threads",
+    "split_blocks",
+    "threads",
+]
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
@@ -111,6 +120,21 @@ def available() -> bool:
 def threads() -> int:
     """The number of threads NumPy's bundled OpenBLAS uses now (1 when it is not found)."""
     return max(1, int(_THREADS())) if (_GEMM is not None and _THREADS is not None) else 1
+
+
+_BLOCKS = threads()
+
+
+def split_blocks() -> int:
+    """How many blocks a split product is cut into: the number of threads NumPy's OpenBLAS had
+    when backproof was imported, fixed for the life of the process.
+
+    Not the thread count of the moment: the training loops lower that on a busy machine
+    (``backproof._threads``), and with one thread ``gemm_batch`` runs the same blocks one
+    after the other on the calling thread. The blocks, and so the order of the sums and the
+    last bits of every result, stay the same whatever the load.
+    """
+    return _BLOCKS
 
 
 def can_set_threads() -> bool:
@@ -217,7 +241,7 @@ def _batch_call(C: np.ndarray, A: np.ndarray, B: np.ndarray, alpha: float, beta:
     M, K = A.shape
     N = B.shape[1]
     length = M if split == "rows" else K
-    parts = min(threads(), length // unit, MAX_INNER_BLOCKS if split == "inner" else length)
+    parts = min(split_blocks(), length // unit, MAX_INNER_BLOCKS if split == "inner" else length)
     ranges = _blocks(length, parts, unit) if parts > 1 else []
     if len(ranges) < 2 or min(hi - lo for lo, hi in ranges) * (M * N * K // length) <= _MIN_BLOCK_WORK:
         return None
@@ -292,9 +316,10 @@ def bind(
     ``C``'s old contents are never read. The call holds the three arrays (their memory
     stays valid) and reads whatever they contain when it runs: bind once, call per step.
     With ``split`` (``"rows"``, ``"cols"`` or ``"inner"``) a product large enough is cut into
-    one block per BLAS thread along that dimension (at most :data:`MAX_INNER_BLOCKS` along
-    the inner one; see the module's docstring). Each block runs BLAS's single-threaded code,
-    and an inner cut sums in parts, so results can differ from an uncut call in the last bits.
+    one block per BLAS thread (:func:`split_blocks`) along that dimension (at most
+    :data:`MAX_INNER_BLOCKS` along the inner one; see the module's docstring). Each block runs
+    BLAS's single-threaded code, and an inner cut sums in parts, so results can differ from an
+    uncut call in the last bits.
     """
     if not (A.shape[0] == C.shape[0] and B.shape[1] == C.shape[1] and A.shape[1] == B.shape[0]):
         raise ValueError(f"shapes {A.shape} @ {B.shape} do not give {C.shape}")

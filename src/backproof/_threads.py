@@ -111,7 +111,7 @@ class AdaptiveThreads:
     ``interval`` defaults to :data:`INTERVAL`. ``history`` keeps ``(seconds since start,
     others' load in cores, threads chosen)`` of every look, for the benchmark and for tests.
     ``busy`` and ``own`` read the machine's and the process's CPU seconds (replaceable for
-    tests); ``set_threads`` sets BLAS's thread count.
+    tests); ``set_threads`` sets BLAS's thread count. With ``enabled=False`` it does nothing.
     """
 
     def __init__(
@@ -124,6 +124,7 @@ class AdaptiveThreads:
         running: Callable[[], int | None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
         set_threads: Callable[[int], object] | None = None,
+        enabled: bool = True,
     ) -> None:
         self.interval = INTERVAL if interval is None else interval
         self._most = most
@@ -135,12 +136,13 @@ class AdaptiveThreads:
         self.history: list[tuple[float, float, int]] = []
         self.threads = 1
         self._active = False
+        self._enabled = enabled
 
     def __enter__(self) -> AdaptiveThreads:
         self._start_threads = _blas.threads()
         self.most = self._start_threads if self._most is None else self._most
         self.available = cores()
-        self._active = _blas.can_set_threads() and self.most > 1
+        self._active = self._enabled and _blas.can_set_threads() and self.most > 1
         self.threads = self._start_threads
         now = self._clock()
         self._t0 = now

@@ -147,7 +147,8 @@ def gemm_step_seconds(kernel, xb, labels, repeats: int = 5) -> float:
 
 def time_steps(kernel, rows, labels, steps: int) -> float:
     """Mean seconds of a minibatch step: gather ``kernel``'s batch from ``rows`` and update,
-    as ``train_minibatch`` does, with the load-adaptive BLAS threads."""
+    as ``train_minibatch`` does, with its BLAS threads (chosen from the load where that keeps
+    the results)."""
     import time
 
     import numpy as np
@@ -159,7 +160,8 @@ def time_steps(kernel, rows, labels, steps: int) -> float:
     x = xb.T
     rng = np.random.default_rng(0)
     order = rng.permutation(rows.shape[0])
-    with np.errstate(over="ignore", invalid="ignore"), AdaptiveThreads() as threads:
+    adaptive = kernel.keeps_results(x)  # as train_minibatch decides
+    with np.errstate(over="ignore", invalid="ignore"), AdaptiveThreads(enabled=adaptive) as threads:
         idx = order[:batch]
         rows.take(idx, axis=0, out=xb, mode="clip")
         kernel.update(x, labels[idx], 0.0)  # warm: binds, spins up the threads

@@ -25,6 +25,15 @@ buffers, each layer's memory order is the faster one for its shape
 step to step (:func:`kernel_split`). Where this departs from the course's code it departs in memory
 layout and call count only; a test ties every step to :func:`backproof.network.backprop`.
 
+While a minibatch loop runs, BLAS uses as many threads as there are cores that other
+processes leave free, looked at every quarter second (``backproof._threads``): one thread
+beside a busy process, all of them on a quiet machine, and the count the loop started with
+when it ends. A step shared between threads waits for its slowest thread, and on a busy
+machine that thread waits for a core; so nobody has to set ``OPENBLAS_NUM_THREADS``. This
+changes no result, not even in the last bit: the blocks each product is cut into stay the
+same whatever the thread count, and a loop whose products BLAS would thread itself (the full
+batch) keeps its thread count (:meth:`Kernel.keeps_results`).
+
 Both loops share one set-up (checks, memory estimate, initialisation), one kernel
 per batch size, one recorder and one result; they differ only in what a batch is.
 Every recorded metric is checked: a NaN or infinite loss, on the training or the
@@ -263,6 +272,11 @@ def kernel_split(sizes, batch: int) -> list[tuple[str | None, str | None]]:
     return cuts
 
 
+_SERIAL_WORK = 4 * 65536
+"""Multiply-adds up to which OpenBLAS runs a product on one thread whatever its thread count
+(``GEMM_MULTITHREAD_THRESHOLD`` × ``SMP_THRESHOLD_MIN`` in its ``interface/gemm.c``)."""
+
+
 class Kernel:
     r"""One gradient step of a network of any depth for batches of a fixed size, with no allocation.
 
@@ -330,14 +344,11 @@ class Kernel:
         self.at_label = np.empty(batch, np.intp)  # flat index of each sample's label in delta_L
         self._bound: list = [None] * (2 * L)  # the W and b the calls below are bound to
         self._x: Any = None  # the x the first layer's calls are bound to
-        self._threads = 0  # the BLAS thread count the calls in use were bound for
-        self._sets: dict[int, dict[str, Any]] = {}  # bound calls by thread count
+        self._x_key: Any = None  # its memory and layout
 
-    def _bind(self, x, moved: bool, threads: int) -> None:
+    def _bind(self, x, moved: bool) -> None:
         """(Re)bind the BLAS calls: all of them when the parameter arrays were replaced
-        (``moved``); a set of calls per BLAS thread count (a product is cut into one block per
-        thread), kept for when the count comes back; the first layer's when ``x`` is not the
-        bound one."""
+        (``moved``), the first layer's when ``x`` is not the bound one."""
         P, h, delta = self.params, self.h, self.delta
         L = P.L
         if moved:
@@ -356,46 +367,41 @@ class Kernel:
                     P.b[l] = np.ascontiguousarray(P.b[l])
             self._bound = P.W + P.b
             self._bias = [None] + [P.b[l - 1][:, None] for l in range(1, L + 1)]
-            self._sets = {}
-        calls = self._sets.get(threads)
-        if calls is None:
             # forward a_l = W_l h_(l-1) + (b_l, already in h_l); backward delta_(l-1) = W_l^T delta_l;
             # W_l -= delta_l h_(l-1)^T and b_l -= delta_l 1 (scale is already in delta_l).
             # The forward product and the update are cut into one block per BLAS thread as
             # kernel_split says (when large enough): each thread keeps its part of W_l.
             above = range(2, L + 1)  # layer 1's products involve x: bound below
             split = self.split  # (forward, update) cuts
-            calls = self._sets[threads] = {
-                "fwd": [None, None] + [bind(h[l], P.W[l - 1], h[l - 1], split=split[l][0]) for l in above],
-                "bwd": [None, None] + [bind(delta[l - 1], P.W[l - 1].T, delta[l], 1.0, 0.0) for l in above],
-                "upd": [None, None]
-                + [bind(P.W[l - 1], delta[l], h[l - 1].T, -1.0, split=split[l][1]) for l in above],
-                "upd_b": [None] + [bind(self._bias[l], delta[l], self.ones, -1.0) for l in range(1, L + 1)],
-                "x_key": None,
-            }
-        self._fwd, self._bwd, self._upd, self._upd_b = (
-            calls["fwd"],
-            calls["bwd"],
-            calls["upd"],
-            calls["upd_b"],
-        )
-        self._threads = threads
-        # another view of the same memory, laid out alike, needs no new calls (the bound
-        # calls hold the first view, so that memory cannot have been freed and reused)
-        key = (x.__array_interface__["data"][0], x.shape, x.strides, x.dtype)
-        if key != calls["x_key"]:
-            self._fwd[1] = bind(h[1], P.W[0], x, split=self.split[1][0])
-            self._upd[1] = bind(P.W[0], delta[1], x.T, -1.0, split=self.split[1][1])
-            calls["x_key"] = key
-        self._x = h[0] = x
+            self._fwd: list[Any] = [None, None] + [
+                bind(h[l], P.W[l - 1], h[l - 1], split=split[l][0]) for l in above
+            ]
+            self._bwd: list[Any] = [None, None] + [
+                bind(delta[l - 1], P.W[l - 1].T, delta[l], 1.0, 0.0) for l in above
+            ]
+            self._upd: list[Any] = [None, None] + [
+                bind(P.W[l - 1], delta[l], h[l - 1].T, -1.0, split=split[l][1]) for l in above
+            ]
+            self._upd_b: list[Any] = [None] + [
+                bind(self._bias[l], delta[l], self.ones, -1.0) for l in range(1, L + 1)
+            ]
+            self._x = self._x_key = None
+        if x is not self._x:
+            # another view of the same memory, laid out alike, needs no new calls (the bound
+            # calls hold the first view, so that memory cannot have been freed and reused)
+            key = (x.__array_interface__["data"][0], x.shape, x.strides, x.dtype)
+            if key != self._x_key:
+                self._fwd[1] = bind(h[1], P.W[0], x, split=self.split[1][0])
+                self._upd[1] = bind(P.W[0], delta[1], x.T, -1.0, split=self.split[1][1])
+                self._x_key = key
+            self._x = h[0] = x
 
     def _run(self, x, labels, scale: float, metrics: bool) -> Any:
         """Forward, softmax, backward and update in one pass (a step is ~20 small calls: few frames)."""
         P = self.params
         moved = any(map(operator.is_not, P.W + P.b, self._bound))
-        threads = _blas.threads()
-        if moved or x is not self._x or threads != self._threads:
-            self._bind(x, moved, threads)
+        if moved or x is not self._x:
+            self._bind(x, moved)
         h, delta, L = self.h, self.delta, P.L
         for l in range(1, L + 1):  # a_l = W_l h_(l-1) + b_l, h_l = sigma(a_l)
             np.copyto(h[l], self._bias[l])
@@ -432,6 +438,32 @@ class Kernel:
             # columns, is NaN from then on (one scalar read instead of a reduction)
             result = math.isfinite(P.b[-1][0])
         return result
+
+    def keeps_results(self, x) -> bool:
+        r"""Whether steps on ``x`` give the same results, to the last bit, whatever number of
+        threads BLAS has, so that a loop may choose them from the load (``backproof._threads``).
+
+        True when every forward product and update is cut into blocks (their number,
+        ``backproof._blas.split_blocks()``, is fixed for the process, and each block runs BLAS's
+        single-threaded code) or is small enough that OpenBLAS never threads it, and so are the
+        bias sums. OpenBLAS threads an uncut product with 784 inputs along its sums with two
+        threads (measured: the last bits differ from one thread), so a batch larger than
+        :math:`4 n_l`, such as the full batch, keeps its thread count. The backward products
+        :math:`W_l^\top \delta_l` gave the same bits with one and two threads at every size
+        measured (widths 16 to 4,096, batches 16 to 1,000); a test checks the course's and the
+        deeper chapter's networks step by step.
+        """
+        P = self.params
+        self._bind(x, True)
+        n, b = P.sizes, x.shape[1]
+        for l in range(1, P.L + 1):
+            work = n[l] * n[l - 1] * b
+            for call in (self._fwd[l], self._upd[l]):
+                if getattr(call, "blocks", 1) < 2 and work > _SERIAL_WORK:
+                    return False
+            if n[l] * b > _SERIAL_WORK:  # the bias sums, gemv in OpenBLAS
+                return False
+        return True
 
     def update(self, x: np.ndarray, labels: np.ndarray, scale: float) -> bool:
         r"""One update; returns whether :math:`b_L` is still finite after it.
@@ -649,6 +681,10 @@ class _Run:
         r""":math:`\gamma_t` of update ``t`` out of ``T``."""
         return self.lr if self.lr_schedule == "constant" else self.lr * (1.0 - t / T)
 
+    def kernel(self, b: int) -> Kernel:
+        """The run's kernel for batches of ``b`` (made on first use)."""
+        return self.kernels.get(b) or self.kernels.setdefault(b, Kernel(self.params, b, self.layout))
+
     def step(self, x_cols, lbl, t: int, T: int, with_metrics: bool, unit: str):
         """Update on the batch ``x_cols`` (n_0, b); returns (summed loss, errors) when asked."""
         b = lbl.shape[0]
@@ -657,7 +693,7 @@ class _Run:
             loss, wrong = _textbook_step(self.params, x_cols, lbl, scale, fused=False)
             finite = math.isfinite(loss)
         else:
-            kernel = self.kernels.get(b) or self.kernels.setdefault(b, Kernel(self.params, b, self.layout))
+            kernel = self.kernels.get(b) or self.kernel(b)
             if with_metrics:
                 loss, wrong = kernel.step(x_cols, lbl, scale)
                 finite = math.isfinite(loss)
@@ -808,10 +844,13 @@ def train_full_batch(
     test_metrics = (lambda: _metrics(run.params, *run.test)) if run.test else (lambda: None)
     initial = None
     start = time.perf_counter()
+    # BLAS threads the full batch's products itself, and their last bits depend on the
+    # thread count: then the loop keeps the count it starts with (Kernel.keeps_results)
+    adaptive = fused and run.kernel(N).keeps_results(x_cols)
     with (
         _progress(T, progress, "full-batch") as bar,
         np.errstate(over="ignore", invalid="ignore"),
-        AdaptiveThreads() as threads,
+        AdaptiveThreads(enabled=adaptive) as threads,
     ):
         for t in range(T):
             threads.tick()
@@ -914,10 +953,12 @@ def train_minibatch(
     x_cols = {B: xb.T, N % B: xb[: N % B].T}
     start = time.perf_counter()
     t = 0
+    # BLAS threads from the load, unless that could change the last bits (Kernel.keeps_results)
+    adaptive = fused and all(run.kernel(b).keeps_results(x_cols[b]) for b in {B, N % B} - {0})
     with (
         _progress(T, progress, "minibatch") as bar,
         np.errstate(over="ignore", invalid="ignore"),
-        AdaptiveThreads() as threads,
+        AdaptiveThreads(enabled=adaptive) as threads,
     ):
         for epoch in range(n_epochs):
             perm = run.rng.permutation(N)
