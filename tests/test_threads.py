@@ -203,3 +203,12 @@ def test_a_training_run_beside_busy_processes_uses_one_thread_and_gives_the_coun
     assert sets == [1, 2]
     monkeypatch.undo()
     assert _blas.threads() == start
+
+
+def test_metrics_are_recorded_with_the_thread_count_the_loop_started_with(machine):
+    with _adaptive(machine, running=2) as threads:
+        assert threads.threads == 1
+        with threads.at_start():  # NumPy's own products: their last bits depend on the count
+            assert machine.sets == [1, 2]
+        assert machine.sets == [1, 2, 1] and threads.threads == 1
+    assert machine.sets == [1, 2, 1, 2]

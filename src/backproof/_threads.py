@@ -25,6 +25,7 @@ Non-goals: cgroup CPU quotas, more than one BLAS library, threads other than BLA
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -157,6 +158,19 @@ class AdaptiveThreads:
         if self._active and self.threads != self._start_threads:
             self._set(self._start_threads)
         self._next = math.inf
+
+    @contextlib.contextmanager
+    def at_start(self):
+        """Within this block BLAS has the thread count the loop started with (for work whose
+        last bits depend on it, such as NumPy's own products when metrics are recorded)."""
+        changed = self._active and self.threads != self._start_threads
+        if changed:
+            self._set(self._start_threads)
+        try:
+            yield
+        finally:
+            if changed:
+                self._set(self.threads)
 
     def tick(self) -> None:
         """Once per step: look at the machine when :attr:`interval` has passed."""

@@ -855,7 +855,8 @@ def train_full_batch(
         for t in range(T):
             threads.tick()
             recording = t % eval_every == 0
-            test_m = test_metrics() if recording else None  # before the update, as the training loss
+            with threads.at_start():  # NumPy's products: their last bits depend on the thread count
+                test_m = test_metrics() if recording else None  # before the update, as the training loss
             loss_sum, wrong = run.step(x_cols, run.lbl, t, T, recording, "iteration")
             if recording:
                 train = (loss_sum / N, 100.0 * wrong / N)
@@ -942,23 +943,25 @@ def train_minibatch(
     eval_every = per_epoch if eval_every is None else positive_int("eval_every", eval_every)
 
     def record(step):
-        metrics = run.metrics()
+        with threads.at_start():  # NumPy's products: their last bits depend on the thread count
+            metrics = run.metrics()
         run.record(step, step / per_epoch, metrics[0], metrics[1], "update")
         return metrics
 
-    initial = record(0)
     xb = np.empty((B, n_inputs), run.rows.dtype)
     # x of a full batch and of the last, smaller one: the same views every update, so the
     # kernels' BLAS calls stay bound to them
     x_cols = {B: xb.T, N % B: xb[: N % B].T}
-    start = time.perf_counter()
-    t = 0
     # BLAS threads from the load, unless that could change the last bits (Kernel.keeps_results)
     adaptive = fused and all(run.kernel(b).keeps_results(x_cols[b]) for b in {B, N % B} - {0})
+    threads = AdaptiveThreads(enabled=adaptive)
+    initial = record(0)  # before the loop: with the threads BLAS has
+    start = time.perf_counter()
+    t = 0
     with (
         _progress(T, progress, "minibatch") as bar,
         np.errstate(over="ignore", invalid="ignore"),
-        AdaptiveThreads(enabled=adaptive) as threads,
+        threads,
     ):
         for epoch in range(n_epochs):
             perm = run.rng.permutation(N)
