@@ -137,13 +137,13 @@ class AdaptiveThreads:
         self.history: list[tuple[float, float, int]] = []
         self.threads = 1
         self._active = False
-        self._enabled = enabled
+        self.enabled = enabled
 
     def __enter__(self) -> AdaptiveThreads:
         self._start_threads = _blas.threads()
         self.most = self._start_threads if self._most is None else self._most
         self.available = cores()
-        self._active = self._enabled and _blas.can_set_threads() and self.most > 1
+        self._active = self.enabled and _blas.can_set_threads() and self.most > 1
         self.threads = self._start_threads
         now = self._clock()
         self._t0 = now
@@ -157,6 +157,8 @@ class AdaptiveThreads:
     def __exit__(self, *exc) -> None:
         if self._active and self.threads != self._start_threads:
             self._set(self._start_threads)
+        self.threads = self._start_threads
+        self._active = False  # done: at_start and tick change nothing any more
         self._next = math.inf
 
     @contextlib.contextmanager

@@ -948,14 +948,14 @@ def train_minibatch(
         run.record(step, step / per_epoch, metrics[0], metrics[1], "update")
         return metrics
 
+    threads = AdaptiveThreads()  # not yet entered: record(0) runs with the threads BLAS has
+    initial = record(0)
     xb = np.empty((B, n_inputs), run.rows.dtype)
     # x of a full batch and of the last, smaller one: the same views every update, so the
     # kernels' BLAS calls stay bound to them
     x_cols = {B: xb.T, N % B: xb[: N % B].T}
     # BLAS threads from the load, unless that could change the last bits (Kernel.keeps_results)
-    adaptive = fused and all(run.kernel(b).keeps_results(x_cols[b]) for b in {B, N % B} - {0})
-    threads = AdaptiveThreads(enabled=adaptive)
-    initial = record(0)  # before the loop: with the threads BLAS has
+    threads.enabled = fused and all(run.kernel(b).keeps_results(x_cols[b]) for b in {B, N % B} - {0})
     start = time.perf_counter()
     t = 0
     with (
