@@ -112,7 +112,7 @@ def _random_kernel(sizes, batch: int, seed: int = 0):
     return Kernel(params, batch), xb, labels
 
 
-def gemm_step_seconds(kernel, xb, labels, repeats: int = 5) -> float:
+def gemm_step_seconds(kernel, xb, labels, repeats: int = 5, windows: int = 1) -> float:
     r"""Seconds one step's matrix products take alone, at the rate BLAS gives them now.
 
     The kernel's own bound BLAS calls (forward, backward, update; the same memory, layouts and
@@ -136,11 +136,12 @@ def gemm_step_seconds(kernel, xb, labels, repeats: int = 5) -> float:
             if l > 1:
                 calls.append(kernel._bwd[l])
             calls.append(kernel._upd[l])
-        t = time.perf_counter()
-        for _ in range(repeats):
-            for call in calls:
-                call()
-        best = min(best, (time.perf_counter() - t) / repeats)
+        for _ in range(windows):
+            t = time.perf_counter()
+            for _ in range(repeats):
+                for call in calls:
+                    call()
+            best = min(best, (time.perf_counter() - t) / repeats)
     _blas.set_threads(start)
     return best
 
