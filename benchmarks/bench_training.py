@@ -1,31 +1,39 @@
-r"""Time backproof's training against a tuned PyTorch reference and the literal course code, side by side.
+r"""Time backproof's training against PyTorch, JAX and the GEMM limit, on a quiet and a loaded machine.
 
 Run from anywhere (the full MNIST set is found as by the library: ``$BACKPROOF_MNIST`` ...)::
 
-    python benchmarks/bench_training.py               # prints the table
-    python benchmarks/bench_training.py --rounds 5 --json out.json
+    python benchmarks/bench_training.py                  # the table, quiet and loaded
+    python benchmarks/bench_training.py --rounds 3 --scaling --json out.json
 
-In one process, in interleaved rounds (each round times every case once, so that a busy
-machine slows all cases alike), it times:
+Cases: the shallow network 784-64-10 ReLU's full-batch update on all 60,000 training images
+(backproof's :class:`~backproof.training.Kernel`, which keeps its thread count there, as
+``train_full_batch`` does), its minibatch epoch (``train_minibatch``, B = 100, 600 updates), and the deeper
+784-512-256-10 ReLU's epoch (B = 64, 938 updates), each also in
 
-* the shallow network 784-64-10 ReLU: backproof's full-batch update on all 60,000 training
-  images (its :class:`~backproof.training.Kernel`) and its minibatch epoch (``train_minibatch``,
-  B = 100, 600 updates), against the same in PyTorch;
-* the deeper network 784-512-256-10 ReLU: a minibatch epoch with B = 64 (938 updates), both;
-* the literal course-style code of ``course_literal.py`` (float64, fewer rounds: it is slow).
+* PyTorch (``torch_reference.py``: samples as rows, ``addmm``, fused :math:`(y - d)\gamma/B`,
+  in-place ``addmm_``, ``index_select``; ``torch.set_num_threads`` = NumPy's BLAS threads);
+* JAX (``jax_reference.py``: ``jax.grad`` of the loss, a jitted step for the full batch, the
+  whole epoch in one jitted ``lax.scan``);
+* the literal course code (``course_literal.py``, float64; with ``--course``, slow).
 
-The PyTorch reference (``torch_reference.py``) is what a strong PyTorch user writes: samples
-as rows, ``torch.addmm`` forward, the fused :math:`(y - d)\gamma/B`, in-place ``addmm_``
-updates, ``index_select`` into a preallocated batch, and ``torch.set_num_threads`` equal to
-the number of threads NumPy's BLAS uses. It prints the median and minimum of each case, the
-ratios of medians, and the peak memory (VmHWM) of training each network on the full set,
-measured in a fresh subprocess. Nothing here is a test: it prints figures.
+Rounds are interleaved (each round times every case once), and every round runs twice: quiet,
+then **loaded**, with ``--load`` (default 2) busy processes (``python -c "while True: pass"``)
+started beside it and stopped after. So a busy spell of the shared machine slows every case of a
+round alike, and each case's loaded/quiet ratio comes from the same rounds.
+
+Beside each case it prints the time of the case's own matrix products alone, at the rate BLAS
+gives them in the same round (:func:`backproof.experiments.gemm_step_seconds`, the best of one
+thread and all threads), and the ratio to it; a breakdown of the rest of a minibatch step; the
+peak memory (VmHWM) of training on the full set in a fresh process (shallow, deep, and
+784-4096-4096-10); and with ``--scaling`` the table of "How cost grows" with a PyTorch column.
+Nothing here is a test: it prints figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -41,81 +49,201 @@ sys.path.insert(0, str(HERE))
 import course_literal as course  # noqa: E402
 
 import backproof as bp  # noqa: E402
+from backproof import _blas, experiments  # noqa: E402
+from backproof._threads import AdaptiveThreads  # noqa: E402
 from backproof.network import init_network  # noqa: E402
 from backproof.training import Kernel  # noqa: E402
 
 SHALLOW = [784, 64, 10]
 DEEP = [784, 512, 256, 10]
+WIDE = [784, 4096, 4096, 10]
+FULL, SHALLOW_EPOCH, DEEP_EPOCH = (
+    "full-batch update 784-64-10",
+    "epoch 784-64-10 B=100",
+    "epoch 784-512-256-10 B=64",
+)
+TARGET_GEMM = {FULL: 1.3, SHALLOW_EPOCH: 1.6, DEEP_EPOCH: 1.15}
 
 
-def blas_threads() -> int:
-    """The number of threads NumPy's BLAS uses (threadpoolctl when installed, else the CPU count)."""
+def uptime() -> str:
     try:
-        from threadpoolctl import threadpool_info
-
-        counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
-        if counts:
-            return max(counts)
-    except ImportError:
-        pass
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
-def peak_memory_mb(sizes, batch_size: int, epochs: int = 1) -> float:
-    """VmHWM of a fresh process that loads the full set and trains ``sizes`` with a test set."""
+def peak_memory_mb(sizes, batch_size: int, steps: int | None = None) -> float:
+    """VmHWM of a fresh process that loads the full set and trains ``sizes`` with a test set:
+    one epoch, or (``steps``) the set-up and evaluation of ``train_minibatch`` and then that
+    many steps of its kernel on gathered batches (for a network too slow to train an epoch)."""
+    if steps is None:
+        run = (
+            f"bp.train_minibatch(x, d.train_labels, layers={list(sizes)}, epochs=1, "
+            f"batch_size={batch_size}, lr=0.05, test=(xt, d.test_labels))\n"
+        )
+    else:
+        run = (
+            "import numpy as np\n"
+            "from backproof.training import Kernel\n"
+            f"r = bp.train_minibatch(x, d.train_labels, layers={list(sizes)}, epochs=0, "
+            f"batch_size={batch_size}, test=(xt, d.test_labels))\n"
+            f"k = Kernel(r.params, {batch_size})\n"
+            f"xb = np.empty(({batch_size}, 784), np.float32)\n"
+            "rows = np.ascontiguousarray(x.T)\n"
+            f"for s in range({steps}):\n"
+            f"    idx = np.arange(s * {batch_size}, (s + 1) * {batch_size})\n"
+            "    rows.take(idx, axis=0, out=xb)\n"
+            "    k.update(xb.T, d.train_labels[idx], 1e-3)\n"
+        )
     code = (
         "import backproof as bp\n"
         "d = bp.load_dataset()\n"
         "x, xt = bp.normalize(d.train_images), bp.normalize(d.test_images)\n"
-        f"bp.train_minibatch(x, d.train_labels, layers={list(sizes)}, epochs={epochs}, "
-        f"batch_size={batch_size}, lr=0.05, test=(xt, d.test_labels))\n"
-        "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])\n"
+        + run
+        + "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])\n"
     )
-    # VmHWM, the peak resident set of this process's own memory map (ru_maxrss would carry
-    # over the parent's peak across fork and exec)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout.strip().splitlines()[-1]) / 1024.0
 
 
+def start_load(n: int) -> list[subprocess.Popen]:
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    time.sleep(0.5)  # let them take their cores
+    return procs
+
+
+def stop_load(procs) -> None:
+    for p in procs:
+        p.kill()
+    for p in procs:
+        p.wait()
+
+
+def breakdown(rows, lbl, sizes, B: int, steps: int = 200) -> dict[str, float]:
+    """Microseconds per minibatch step spent in each part, each part timed alone on the kernel's
+    own buffers: the products (BLAS gemm), the bias copies and sums, the activations, the
+    softmax with δ_L, the gather of the batch; "Python and the rest" is what the whole step
+    in the loop takes beyond their sum."""
+    kernel = Kernel(init_network(sizes, seed=0), B)
+    xb = np.empty((B, rows.shape[1]), np.float32)
+    x = xb.T
+    perm = np.random.default_rng(0).permutation(rows.shape[0])
+    labels = lbl[perm]
+    rows.take(perm[:B], axis=0, out=xb, mode="clip")
+    kernel.update(x, labels[:B], 0.0)
+    h, delta, tmp, L = kernel.h, kernel.delta, kernel.tmp, kernel.params.L
+
+    def per_step(fn) -> float:
+        fn()
+        best = float("inf")
+        for _ in range(3):
+            t = time.perf_counter()
+            for s in range(steps):
+                fn(s)
+            best = min(best, (time.perf_counter() - t) / steps)
+        return best * 1e6
+
+    def products(s=0):
+        for l in range(1, L + 1):
+            kernel._fwd[l]()
+        for l in range(L, 0, -1):
+            if l > 1:
+                kernel._bwd[l]()
+            kernel._upd[l]()
+
+    def bias(s=0):
+        for l in range(1, L + 1):
+            np.copyto(h[l], kernel._bias[l])
+            kernel._upd_b[l]()
+
+    def activations(s=0):
+        for l in range(1, L):
+            kernel.forward_act(h[l], tmp[l])
+            kernel.backward_act(delta[l], h[l], tmp[l])
+
+    def softmax(s=0):
+        aL, y, m, sums = h[L], delta[L], kernel.m, kernel.s
+        np.maximum.reduce(aL, axis=0, out=m)
+        np.subtract(aL, m, out=y)
+        np.exp(y, out=y)
+        np.add.reduce(y, axis=0, out=sums)
+        np.divide(np.float32(1e-3), sums, out=kernel.r)
+        y *= kernel.r
+        at = kernel.at_label
+        np.multiply(labels[:B], y.shape[1], out=at, dtype=np.intp)
+        at += kernel.cols
+        y.reshape(-1)[at] -= np.float32(1e-3)
+
+    n_batches = rows.shape[0] // B
+
+    def gather(s=0):
+        rows.take(perm[(s % n_batches) * B :][:B], axis=0, out=xb, mode="clip")
+
+    def loop(s=0):
+        k = (s % n_batches) * B
+        idx = perm[k : k + B]
+        rows.take(idx, axis=0, out=xb, mode="clip")
+        kernel.update(x, labels[k : k + B], 0.0)
+
+    adaptive = kernel.keeps_results(x)
+    with np.errstate(over="ignore", invalid="ignore"), AdaptiveThreads(enabled=adaptive) as threads:
+        threads.tick()
+        parts = {
+            "products (gemm)": per_step(products),
+            "bias copies and sums": per_step(bias),
+            "activations": per_step(activations),
+            "softmax and delta_L": per_step(softmax),
+            "gather of the batch": per_step(gather),
+        }
+        whole = per_step(loop)
+        used = threads.threads
+    parts["Python and the rest"] = whole - sum(parts.values())
+    parts["whole step in the loop"] = whole
+    parts["BLAS threads"] = used if adaptive else _blas.threads()
+    return parts
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds (each times every case)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (each quiet, then loaded)")
+    parser.add_argument(
+        "--load", type=int, default=2, help="busy processes beside the loaded rounds (0: none)"
+    )
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--no-torch", action="store_true")
-    parser.add_argument("--no-course", action="store_true", help="skip the slow literal course code")
+    parser.add_argument("--no-jax", action="store_true")
+    parser.add_argument("--course", action="store_true", help="also the slow literal course code (quiet)")
+    parser.add_argument("--scaling", action="store_true", help="also the table of 'How cost grows'")
+    parser.add_argument("--no-memory", action="store_true")
     args = parser.parse_args(argv)
 
+    print(f"start: {uptime()}", flush=True)
     data = bp.load_dataset()
     x = bp.normalize(data.train_images)
     lbl = data.train_labels.astype(np.intp)
     rows = np.ascontiguousarray(x.T)
     N = rows.shape[0]
-    threads = blas_threads()
-    cases: dict[str, callable] = {}
+    threads = _blas.threads()
+    cases: dict[tuple[str, str], callable] = {}
 
-    def clock(fn):
-        def timed():
-            t = time.perf_counter()
-            fn()
-            return time.perf_counter() - t
-
-        return timed
-
-    # backproof
+    # backproof: the full-batch update under the training loops' adaptive threads
     full_kernel = Kernel(init_network(SHALLOW, seed=0), N)
-    cases["shallow full-batch update: backproof"] = clock(lambda: full_kernel.update(rows.T, lbl, 0.05 / N))
+
+    def full_update():  # the full-batch loop keeps its thread count (Kernel.keeps_results)
+        t = time.perf_counter()
+        full_kernel.update(rows.T, lbl, 0.05 / N)
+        return time.perf_counter() - t
 
     def epoch(sizes, B):
         return lambda: (
             bp.train_minibatch(x, lbl, layers=sizes, epochs=1, batch_size=B, lr=0.05, seed=0).seconds
         )
 
-    cases["shallow epoch B=100: backproof"] = epoch(SHALLOW, 100)
-    cases["deep epoch B=64: backproof"] = epoch(DEEP, 64)
+    cases[FULL, "backproof"] = full_update
+    cases[SHALLOW_EPOCH, "backproof"] = epoch(SHALLOW, 100)
+    cases[DEEP_EPOCH, "backproof"] = epoch(DEEP, 64)
 
-    torch_version = None
+    versions = {"numpy": np.__version__, "torch": None, "jax": None}
     if not args.no_torch:
         try:
             import torch
@@ -123,12 +251,16 @@ def main(argv=None) -> int:
         except ImportError:
             torch = None
         if torch is not None:
-            torch_version = torch.__version__
+            versions["torch"] = torch.__version__
             torch.set_num_threads(threads)
             trows, tlbl = torch.from_numpy(rows), torch.from_numpy(lbl.astype(np.int64))
             gen = torch.Generator().manual_seed(0)
             full_t = TorchNetwork(init_network(SHALLOW, seed=0))
-            cases["shallow full-batch update: torch"] = clock(lambda: full_t.step(trows, tlbl, 0.05))
+
+            def torch_full():
+                t = time.perf_counter()
+                full_t.step(trows, tlbl, 0.05)
+                return time.perf_counter() - t
 
             def torch_epoch(sizes, B):
                 def run():
@@ -139,82 +271,256 @@ def main(argv=None) -> int:
 
                 return run
 
-            cases["shallow epoch B=100: torch"] = torch_epoch(SHALLOW, 100)
-            cases["deep epoch B=64: torch"] = torch_epoch(DEEP, 64)
+            cases[FULL, "torch"] = torch_full
+            cases[SHALLOW_EPOCH, "torch"] = torch_epoch(SHALLOW, 100)
+            cases[DEEP_EPOCH, "torch"] = torch_epoch(DEEP, 64)
+    if not args.no_jax:
+        try:
+            import jax
+            import jax.numpy as jnp
+            from jax_reference import JaxNetwork
+        except ImportError:
+            jax = None
+        if jax is not None:
+            versions["jax"] = jax.__version__
+            jrows, jlbl = jnp.asarray(rows), jnp.asarray(lbl.astype(np.int32))
+            full_j = JaxNetwork(init_network(SHALLOW, seed=0))
+            jrng = np.random.default_rng(0)
 
-    results: dict[str, list[float]] = {name: [] for name in cases}
-    for fn in cases.values():  # warm-up: first calls allocate and spin up the thread pools
+            def jax_full():
+                t = time.perf_counter()
+                full_j.step(jrows, jlbl, 0.05)
+                return time.perf_counter() - t
+
+            def jax_epoch(sizes, B):
+                def run():
+                    model = JaxNetwork(init_network(sizes, seed=0))
+                    t = time.perf_counter()
+                    model.epoch(jrows, jlbl, B, 0.05, jrng)
+                    return time.perf_counter() - t
+
+                return run
+
+            cases[FULL, "jax"] = jax_full
+            cases[SHALLOW_EPOCH, "jax"] = jax_epoch(SHALLOW, 100)
+            cases[DEEP_EPOCH, "jax"] = jax_epoch(DEEP, 64)
+
+    # the GEMM limit: each case's own products alone, timed in every quiet round
+    gemm_kernels = {
+        FULL: (full_kernel, rows, lbl, 1.0),
+        SHALLOW_EPOCH: (*experiments._random_kernel(SHALLOW, 100), N / 100),
+        DEEP_EPOCH: (*experiments._random_kernel(DEEP, 64), N / 64),
+    }
+
+    def gemm_limit(case):
+        kernel, xb, labels, count = gemm_kernels[case]
+        repeats, windows = (1, 3) if case == FULL else (10, 10)
+        return experiments.gemm_step_seconds(kernel, xb, labels, repeats, windows) * count
+
+    flops = {
+        FULL: experiments.step_flops(SHALLOW, N),
+        SHALLOW_EPOCH: experiments.step_flops(SHALLOW, 100) * N / 100,
+        DEEP_EPOCH: experiments.step_flops(DEEP, 64) * N / 64,
+    }
+
+    for fn in cases.values():  # warm-up: first calls allocate, compile (JAX) and spin up threads
         fn()
-    for _ in range(args.rounds):
-        for name, fn in cases.items():
-            results[name].append(fn())
+    conditions = ["quiet"] + (["loaded"] if args.load else [])
+    results = {(case, who, cond): [] for (case, who) in cases for cond in conditions}
+    gemm = {case: [] for case in gemm_kernels}
+    loads = {cond: [] for cond in conditions}
+    for r in range(args.rounds):
+        for cond in conditions:
+            procs = start_load(args.load) if cond == "loaded" else []
+            try:
+                loads[cond].append(os.getloadavg()[0])
+                for (case, who), fn in cases.items():
+                    results[case, who, cond].append(fn())
+                if cond == "quiet":
+                    for case in gemm:
+                        gemm[case].append(gemm_limit(case))
+            finally:
+                stop_load(procs)
+            print(f"round {r + 1} {cond} done: {uptime()}", flush=True)
 
-    if not args.no_course:  # the literal course code (float64, as its NumPy defaults); slow
-        x64 = x.astype(np.float64)
-        d64 = bp.one_hot(lbl, dtype=np.float64)
+    course_ms = {}
+    if args.course:
+        x64, d64 = x.astype(np.float64), bp.one_hot(lbl, dtype=np.float64)
         net = course.init_shallow(784, 64, 10, np.random.default_rng(0))
         rng = np.random.default_rng(0)
-        results["shallow full-batch update: course literal"] = [
-            clock(lambda: course.full_batch_update(x64, d64, net))() for _ in range(3)
-        ]
-        results["shallow epoch B=100: course literal"] = [
-            clock(lambda: course.minibatch_epoch(x64, d64, net, rng))() for _ in range(2)
-        ]
+        t = time.perf_counter()
+        course.full_batch_update(x64, d64, net)
+        course_ms[FULL] = (time.perf_counter() - t) * 1e3
+        t = time.perf_counter()
+        course.minibatch_epoch(x64, d64, net, rng)
+        course_ms[SHALLOW_EPOCH] = (time.perf_counter() - t) * 1e3
 
-    peak = {"shallow": peak_memory_mb(SHALLOW, 100), "deep": peak_memory_mb(DEEP, 64)}
-
-    print(
-        f"machine: {platform.machine()}, {platform.processor() or ''} BLAS threads {threads}; "
-        f"backproof {bp.__version__}, numpy {np.__version__}, torch {torch_version or 'not installed'}; "
-        f"data: {data.source.description}; {args.rounds} interleaved rounds"
-    )
-    print(f"{'case':44}{'median ms':>11}{'min ms':>9}  all (ms)")
-    summary = {}
-    for name, ts in results.items():
-        med, lo = statistics.median(ts) * 1e3, min(ts) * 1e3
-        summary[name] = {"median_ms": med, "min_ms": lo, "runs": [t * 1e3 for t in ts]}
-        print(f"{name:44}{med:11.1f}{lo:9.1f}  {' '.join(f'{t * 1e3:.0f}' for t in ts)}")
-
-    def ratio(what, other="torch"):
-        a, b = f"{what}: backproof", f"{what}: {other}"
-        if a in summary and b in summary:
-            return summary[a]["median_ms"] / summary[b]["median_ms"]
-        return None
-
-    targets = {
-        "shallow full-batch update": 1.0,
-        "shallow epoch B=100": 0.9,
-        "deep epoch B=64": 1.0,
+    parts = {
+        name: breakdown(rows, lbl, sizes, B)
+        for name, sizes, B in (("784-64-10 B=100", SHALLOW, 100), ("784-512-256-10 B=64", DEEP, 64))
     }
-    ratios = {}
-    print(f"{'ratio of medians, backproof / torch':44}{'ratio':>11}{'target':>9}")
-    for what, target in targets.items():
-        ratios[what] = value = ratio(what)
-        shown = "n/a" if value is None else f"{value:.2f}x"
-        print(f"{what:44}{shown:>11}{'<= ' + format(target, '.1f') + 'x':>9}")
-    for what in ("shallow full-batch update", "shallow epoch B=100"):
-        value = ratio(what, "course literal")
-        if value is not None:
-            print(f"{what + ': backproof / course literal':44}{value:10.2f}x")
+    peak = {}
+    if not args.no_memory:
+        peak = {
+            "784-64-10": peak_memory_mb(SHALLOW, 100),
+            "784-512-256-10": peak_memory_mb(DEEP, 64),
+            "784-4096-4096-10 (20 steps)": peak_memory_mb(WIDE, 100, steps=20),
+        }
+
+    # ------------------------------------------------------------------ the table
+    med = {key: statistics.median(ts) * 1e3 for key, ts in results.items()}
+    print()
     print(
-        f"peak memory (VmHWM) training on the full set with its test set, one epoch: "
-        f"shallow {peak['shallow']:.0f} MB, deep 784-512-256-10 {peak['deep']:.0f} MB"
+        f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} CPUs, BLAS threads "
+        f"at most {threads}; backproof {bp.__version__}, numpy {versions['numpy']}, torch "
+        f"{versions['torch'] or 'not installed'}, jax {versions['jax'] or 'not installed'}; "
+        f"{args.rounds} interleaved rounds, loaded = {args.load} busy processes beside; "
+        f"1-min load average at the rounds' starts: "
+        + "; ".join(f"{c} {min(v):.1f}-{max(v):.1f}" for c, v in loads.items())
     )
+    print(
+        f"\n{'case':30}{'who':>10}"
+        + "".join(f"{c + ' ms':>12}" for c in conditions)
+        + f"{'loaded/quiet':>14}  all quiet | loaded (ms)"
+    )
+    for case, who in cases:
+        row = [med[case, who, c] for c in conditions]
+        ratio = f"{row[1] / row[0]:.2f}x" if len(row) > 1 else "-"
+        runs = " | ".join(" ".join(f"{t * 1e3:.0f}" for t in results[case, who, c]) for c in conditions)
+        print(f"{case:30}{who:>10}" + "".join(f"{v:12.1f}" for v in row) + f"{ratio:>14}  {runs}")
+    print(
+        f"\n{'ratios of medians, backproof over':30}{'':>10}"
+        + "".join(f"{'vs torch ' + c:>17}{'vs jax ' + c:>15}" for c in conditions)
+        + f"{'vs faster':>11}"
+    )
+    summary = {}
+    for case in gemm:
+        cells, faster = [], []
+        for c in conditions:
+            for who in ("torch", "jax"):
+                if (case, who, c) in med:
+                    value = med[case, "backproof", c] / med[case, who, c]
+                    cells.append(f"{value:.2f}x")
+                    summary.setdefault(case, {})[f"vs_{who}_{c}"] = value
+                else:
+                    cells.append("n/a")
+            others = [med[case, w, c] for w in ("torch", "jax") if (case, w, c) in med]
+            if others:
+                faster.append(med[case, "backproof", c] / min(others))
+        shown = " " + "/".join(f"{v:.2f}x" for v in faster) if faster else " n/a"
+        print(
+            f"{case:30}{'':>10}"
+            + "".join(f"{cell:>17}" if i % 2 == 0 else f"{cell:>15}" for i, cell in enumerate(cells))
+            + f"{shown:>11}"
+        )
+    print("(vs faster: backproof over the faster of torch and jax, quiet/loaded; target <= 1.0x)")
+    print(
+        f"\n{'GEMM limit (quiet rounds)':30}{'GFLOP':>8}{'gemm ms':>10}{'GFLOP/s':>9}"
+        f"{'backproof ms':>14}{'ratio':>8}{'target':>8}"
+    )
+    for case in gemm:
+        g = min(gemm[case]) * 1e3
+        b = med[case, "backproof", "quiet"]
+        summary.setdefault(case, {}).update(gemm_ms=g, over_gemm=b / g)
+        print(
+            f"{case:30}{flops[case] / 1e9:8.2f}{g:10.1f}{flops[case] / g / 1e6:9.1f}{b:14.1f}{b / g:7.2f}x"
+            f"{'<= ' + str(TARGET_GEMM[case]):>8}"
+        )
+    print(
+        "(gemm ms: the case's matrix products alone, best round, best of 1 thread and all threads, "
+        "best of several short windows)"
+    )
+    for case in gemm:
+        if "loaded" in conditions:
+            for who in ("backproof", "torch", "jax"):
+                if (case, who, "quiet") in med:
+                    summary[case][f"{who}_loaded_over_quiet"] = (
+                        med[case, who, "loaded"] / med[case, who, "quiet"]
+                    )
+    if course_ms:
+        for case, ms in course_ms.items():
+            print(
+                f"{case}: backproof / course literal = {med[case, 'backproof', 'quiet'] / ms:.2f}x "
+                f"(course {ms:.0f} ms)"
+            )
+    print("\nwhere a minibatch step's time goes (µs per step, each part timed alone, best of 3):")
+    names = list(next(iter(parts.values())))
+    print(f"{'part':28}" + "".join(f"{n:>22}" for n in parts))
+    for name in names:
+        print(f"{name:28}" + "".join(f"{p[name]:22.1f}" for p in parts.values()))
+    if peak:
+        print(
+            "\npeak memory (VmHWM) training on the full set with its test set: "
+            + ", ".join(f"{k} {v:.0f} MB" for k, v in peak.items())
+        )
+
+    scaling_rows = []
+    if args.scaling:
+        scaling_rows = scaling_table(versions["torch"] is not None)
+    print(f"\nend: {uptime()}")
     if args.json:
         args.json.write_text(
             json.dumps(
                 {
-                    "cases": summary,
-                    "ratios_backproof_over_torch": ratios,
+                    "runs_ms": {" | ".join(k): [t * 1e3 for t in v] for k, v in results.items()},
+                    "gemm_ms": {k: [t * 1e3 for t in v] for k, v in gemm.items()},
+                    "summary": summary,
+                    "breakdown_us": parts,
                     "peak_memory_mb": peak,
+                    "loadavg": loads,
+                    "scaling": scaling_rows,
+                    "versions": versions,
                     "blas_threads": threads,
-                    "torch": torch_version,
-                    "numpy": np.__version__,
                 },
                 indent=2,
             )
         )
     return 0
+
+
+def torch_step_seconds(sizes, B: int, steps: int = 4, rounds: int = 3) -> float:
+    """Best mean time of a PyTorch minibatch step (gather and update) on random pixels."""
+    import torch
+    from torch_reference import TorchNetwork
+
+    rng = np.random.default_rng(0)
+    trows = torch.from_numpy(rng.uniform(0, 1, (4_000, sizes[0])).astype(np.float32))
+    tlbl = torch.from_numpy(rng.integers(0, sizes[-1], 4_000))
+    model = TorchNetwork(init_network(sizes, seed=0))
+    xb = torch.empty(B, sizes[0])
+    best = float("inf")
+    for r in range(rounds + 1):
+        t = time.perf_counter()
+        for s in range(steps):
+            idx = torch.arange(s * B, (s + 1) * B)
+            torch.index_select(trows, 0, idx, out=xb)
+            model.step(xb, tlbl.index_select(0, idx), 1e-3)
+        if r:
+            best = min(best, (time.perf_counter() - t) / steps)
+    return best
+
+
+def scaling_table(with_torch: bool) -> list[dict]:
+    """The "How cost grows" table (backproof and the GEMM limit as on the site, and PyTorch)."""
+    sizes_list = [experiments.width_sizes(w) for w in experiments.SCALING_WIDTHS] + [
+        experiments.depth_sizes(L) for L in experiments.SCALING_DEPTHS
+    ]
+    rows = experiments.scaling(sizes_list)
+    B = experiments.SCALING_BATCH
+    print(f"\nhow cost grows: estimated epoch (60,000 samples, B = {B}) from a few steps per network")
+    print(
+        f"{'network':34}{'GFLOP/step':>11}{'gemm s':>9}{'backproof s':>13}{'/gemm':>7}{'torch s':>9}"
+        f"{'bp/torch':>10}"
+    )
+    for row in rows:
+        torch_s = torch_step_seconds(row["sizes"], B) * experiments.EPOCH_SAMPLES / B if with_torch else None
+        row["torch_epoch_s"] = torch_s
+        shown = f"{torch_s:9.2f}{row['epoch_s'] / torch_s:9.2f}x" if torch_s else f"{'n/a':>9}{'n/a':>10}"
+        print(
+            f"{'-'.join(map(str, row['sizes'])):34}{row['flops'] / 1e9:11.3f}{row['gemm_epoch_s']:9.2f}"
+            f"{row['epoch_s']:13.2f}{row['ratio']:6.2f}x{shown}"
+        )
+    return rows
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ def blas_path(request, monkeypatch) -> str:
     if request.param == "split":
         if backproof._blas._BATCH is None:  # OpenBLAS before 0.3.28: the path is not taken there
             pytest.skip("NumPy's bundled OpenBLAS has no gemm_batch (added in OpenBLAS 0.3.28)")
-        monkeypatch.setattr(backproof._blas, "threads", lambda: 2)
+        monkeypatch.setattr(backproof._blas, "split_blocks", lambda: 2)
     elif request.param == "one_call":
         monkeypatch.setattr(backproof._blas, "_BATCH", None)
     else:

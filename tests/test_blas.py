@@ -118,7 +118,7 @@ def test_bind_cuts_a_large_product_by_rows_columns_or_inner_dimension_with_the_s
 
 
 def test_a_split_product_that_is_called_again_reads_the_arrays_anew(monkeypatch):
-    monkeypatch.setattr(_blas, "threads", lambda: 2)
+    monkeypatch.setattr(_blas, "split_blocks", lambda: 2)
     C, A, B = _product(6, 256, 192, 128)
     call = _blas.bind(C, A, B, 1.0, 0.0, split="inner")
     assert getattr(call, "blocks", 1) == (1 if _blas._BATCH is None else 2)
@@ -130,7 +130,7 @@ def test_a_split_product_that_is_called_again_reads_the_arrays_anew(monkeypatch)
 
 def test_bind_does_not_split_a_product_small_enough_for_openblas_small_matrix_path(monkeypatch):
     # OpenBLAS 0.3.28-0.3.31 crash in gemm_batch for m n k <= 100**3 (DYNAMIC_ARCH builds)
-    monkeypatch.setattr(_blas, "threads", lambda: 2)
+    monkeypatch.setattr(_blas, "split_blocks", lambda: 2)
     C, A, B = _product(7, 128, 100, 64)
     for split in ("rows", "cols", "inner"):
         call = _blas.bind(C, A, B, 1.0, 0.0, split=split)
@@ -140,7 +140,7 @@ def test_bind_does_not_split_a_product_small_enough_for_openblas_small_matrix_pa
 
 
 def test_bind_does_not_split_where_two_threads_would_write_one_cache_line(monkeypatch):
-    monkeypatch.setattr(_blas, "threads", lambda: 2)
+    monkeypatch.setattr(_blas, "split_blocks", lambda: 2)
     # Fortran-ordered columns of 200 float32 (800 bytes, not a multiple of 128): cutting them
     # by rows puts a shared line in every column
     C, A, B = _product(8, 200, 192, 128)
@@ -152,7 +152,7 @@ def test_bind_does_not_split_where_two_threads_would_write_one_cache_line(monkey
 def test_bind_does_not_split_a_written_array_whose_blocks_would_start_inside_a_cache_line(
     monkeypatch,
 ):
-    monkeypatch.setattr(_blas, "threads", lambda: 2)
+    monkeypatch.setattr(_blas, "split_blocks", lambda: 2)
     C, A, B = _product(11, 256, 192, 128, "CFF")
     shifted = _blas.empty_aligned((256 * 128 + 1,), np.float32)[1:].reshape(256, 128)
     shifted[...] = C  # C order, one float past a boundary: every block starts mid-line
@@ -164,7 +164,7 @@ def test_bind_does_not_split_a_written_array_whose_blocks_would_start_inside_a_c
 @pytest.mark.parametrize(("k", "split"), [(125, False), (126, True)])
 def test_bind_splits_only_above_twice_the_small_matrix_bound(monkeypatch, k, split):
     # blocks of 128 x 125 x k multiply-adds: exactly 2e6 for k = 125 (kept whole), 2.016e6 for 126
-    monkeypatch.setattr(_blas, "threads", lambda: 2)
+    monkeypatch.setattr(_blas, "split_blocks", lambda: 2)
     C, A, B = _product(12, 256, k, 125)
     call = _blas.bind(C, A, B, 1.0, 0.0, split="rows")
     assert hasattr(call, "blocks") == (split and _blas._BATCH is not None)
@@ -175,7 +175,7 @@ def test_bind_splits_only_above_twice_the_small_matrix_bound(monkeypatch, k, spl
 @pytest.mark.parametrize("threads", [3, 4, 8])
 @pytest.mark.parametrize("split", ["rows", "cols", "inner"])
 def test_bind_cuts_into_one_block_per_thread_with_inner_cuts_capped(monkeypatch, threads, split):
-    monkeypatch.setattr(_blas, "threads", lambda: threads)
+    monkeypatch.setattr(_blas, "split_blocks", lambda: threads)
     C, A, B = _product(13, 512, 512, 256)
     C0 = C.copy()
     call = _blas.bind(C, A, B, 1.0, 1.0, split=split)

@@ -36,7 +36,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["addmm", "available", "bind", "empty_aligned", "threads"]
+__all__ = [
+    "addmm",
+    "available",
+    "bind",
+    "can_set_threads",
+    "empty_aligned",
+    "set_threads",
+    "split_blocks",
+    "threads",
+]
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
@@ -55,15 +64,15 @@ the size of ``C``, and a serial add."""
 
 
 def _load():
-    """``({dtype: (gemm, index type, real type)}, {dtype: gemm_batch}, get_num_threads)`` for
-    NumPy's bundled OpenBLAS, or ``(None, None, None)``.
+    """``({dtype: (gemm, index type, real type)}, {dtype: gemm_batch}, get_num_threads,
+    set_num_threads)`` for NumPy's bundled OpenBLAS, or ``(None, None, None, None)``.
 
     The functions are left without ``argtypes``: :func:`bind` converts every argument to its
     ctypes type once, and a call with ready-made ctypes arguments costs about half as much.
     ``gemm_batch`` (OpenBLAS 0.3.28 and later) and the thread count may be missing.
     """
     if os.environ.get("BACKPROOF_NO_BLAS"):
-        return None, None, None
+        return None, None, None, None
     root = os.path.dirname(os.path.dirname(np.__file__))
     candidates = []
     for pattern in ("numpy.libs/libscipy_openblas*", "numpy/.dylibs/libscipy_openblas*"):
@@ -93,11 +102,14 @@ def _load():
             count = getattr(lib, f"scipy_openblas_get_num_threads{suffix}", None)
             if count is not None:
                 count.restype, count.argtypes = ctypes.c_int, []
-            return gemm, (batch if batch and count is not None else None), count
-    return None, None, None
+            setter = getattr(lib, f"scipy_openblas_set_num_threads{suffix}", None)
+            if setter is not None:
+                setter.restype, setter.argtypes = None, [ctypes.c_int]
+            return gemm, (batch if batch and count is not None else None), count, setter
+    return None, None, None, None
 
 
-_GEMM, _BATCH, _THREADS = _load()
+_GEMM, _BATCH, _THREADS, _SET_THREADS = _load()
 
 
 def available() -> bool:
@@ -108,6 +120,36 @@ def available() -> bool:
 def threads() -> int:
     """The number of threads NumPy's bundled OpenBLAS uses now (1 when it is not found)."""
     return max(1, int(_THREADS())) if (_GEMM is not None and _THREADS is not None) else 1
+
+
+_BLOCKS = threads()
+
+
+def split_blocks() -> int:
+    """How many blocks a split product is cut into: the number of threads NumPy's OpenBLAS had
+    when backproof was imported, fixed for the life of the process.
+
+    Not the thread count of the moment: the training loops lower that on a busy machine
+    (``backproof._threads``), and with one thread ``gemm_batch`` runs the same blocks one
+    after the other on the calling thread. The blocks, and so the order of the sums and the
+    last bits of every result, stay the same whatever the load.
+    """
+    return _BLOCKS
+
+
+def can_set_threads() -> bool:
+    """Whether :func:`set_threads` reaches NumPy's BLAS (its bundled OpenBLAS was found)."""
+    return _GEMM is not None and _THREADS is not None and _SET_THREADS is not None
+
+
+def set_threads(n: int) -> None:
+    """Set the number of threads of NumPy's bundled OpenBLAS (no effect when it is not found).
+
+    Process-wide, as ``threadpoolctl.threadpool_limits`` does; the training loops set it while
+    they run (``backproof._threads``) and put the old count back when they end.
+    """
+    if can_set_threads():
+        _SET_THREADS(max(1, int(n)))
 
 
 def empty_aligned(shape, dtype, order: str = "C") -> np.ndarray:
@@ -199,7 +241,7 @@ def _batch_call(C: np.ndarray, A: np.ndarray, B: np.ndarray, alpha: float, beta:
     M, K = A.shape
     N = B.shape[1]
     length = M if split == "rows" else K
-    parts = min(threads(), length // unit, MAX_INNER_BLOCKS if split == "inner" else length)
+    parts = min(split_blocks(), length // unit, MAX_INNER_BLOCKS if split == "inner" else length)
     ranges = _blocks(length, parts, unit) if parts > 1 else []
     if len(ranges) < 2 or min(hi - lo for lo, hi in ranges) * (M * N * K // length) <= _MIN_BLOCK_WORK:
         return None
@@ -274,9 +316,10 @@ def bind(
     ``C``'s old contents are never read. The call holds the three arrays (their memory
     stays valid) and reads whatever they contain when it runs: bind once, call per step.
     With ``split`` (``"rows"``, ``"cols"`` or ``"inner"``) a product large enough is cut into
-    one block per BLAS thread along that dimension (at most :data:`MAX_INNER_BLOCKS` along
-    the inner one; see the module's docstring). Each block runs BLAS's single-threaded code,
-    and an inner cut sums in parts, so results can differ from an uncut call in the last bits.
+    one block per BLAS thread (:func:`split_blocks`) along that dimension (at most
+    :data:`MAX_INNER_BLOCKS` along the inner one; see the module's docstring). Each block runs
+    BLAS's single-threaded code, and an inner cut sums in parts, so results can differ from an
+    uncut call in the last bits.
     """
     if not (A.shape[0] == C.shape[0] and B.shape[1] == C.shape[1] and A.shape[1] == B.shape[0]):
         raise ValueError(f"shapes {A.shape} @ {B.shape} do not give {C.shape}")

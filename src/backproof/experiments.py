@@ -44,3 +44,179 @@ def activation_runs(data) -> dict[str, bp.TrainingResult]:
 def deep_run(data, seed: int | None = None) -> bp.TrainingResult:
     """The deeper network of :data:`DEEP_RUN` (optionally with another seed)."""
     return _train(data, DEEP_RUN if seed is None else {**DEEP_RUN, "seed": seed})
+
+
+# ------------------------------------------------------------------------------ how cost grows
+# The "How cost grows" page and benchmarks/bench_training.py time a few minibatch steps per
+# architecture (not whole epochs: cheap enough for the site build) and set them against the
+# time of the same step's matrix products alone.
+
+SCALING_BATCH = 100
+"""The batch size of the scaling runs (the course's)."""
+
+SCALING_WIDTHS = (64, 128, 256, 512, 1024, 2048, 4096)
+"""Widths of the two hidden layers of 784-w-w-10 (the widest is 784-4096-4096-10)."""
+
+SCALING_DEPTHS = (2, 3, 4, 5, 6)
+"""Numbers of layers L of 784-256-...-256-10 (L - 1 hidden layers of 256)."""
+
+EPOCH_SAMPLES = 60_000
+"""Samples in an epoch of the full MNIST training set."""
+
+
+def width_sizes(width: int) -> list[int]:
+    """784-w-w-10."""
+    return [784, int(width), int(width), 10]
+
+
+def depth_sizes(layers: int, width: int = 256) -> list[int]:
+    """784, then ``layers - 1`` hidden layers of ``width``, then 10."""
+    return [784, *([int(width)] * (int(layers) - 1)), 10]
+
+
+def step_products(sizes, batch: int) -> list[tuple[int, int, int]]:
+    r"""``(m, n, k)`` of each matrix product of one training step (``m n k`` multiply-adds each).
+
+    Per layer :math:`l`: the forward :math:`W_l h_{l-1}` (:math:`n_l \times B \times n_{l-1}`),
+    for :math:`l \ge 2` the backward :math:`W_l^\top \delta_l`
+    (:math:`n_{l-1} \times B \times n_l`), and the update :math:`\delta_l h_{l-1}^\top`
+    (:math:`n_l \times n_{l-1} \times B`). The bias sums :math:`\delta_l \mathbf{1}` are not
+    counted: they are matrix-vector products, bound by memory, not by arithmetic.
+    """
+    n = [int(v) for v in sizes]
+    out = []
+    for l in range(1, len(n)):
+        out.append((n[l], batch, n[l - 1]))
+        if l >= 2:
+            out.append((n[l - 1], batch, n[l]))
+        out.append((n[l], n[l - 1], batch))
+    return out
+
+
+def step_flops(sizes, batch: int) -> int:
+    """Floating-point operations (2 per multiply-add) of one step's matrix products."""
+    return sum(2 * m * n * k for m, n, k in step_products(sizes, batch))
+
+
+def _random_kernel(sizes, batch: int, seed: int = 0):
+    """A kernel on freshly initialised parameters, and a gathered batch ``x`` of random pixels."""
+    import numpy as np
+
+    from .network import init_network
+    from .training import Kernel
+
+    rng = np.random.default_rng(seed)
+    params = init_network(sizes, "relu", rng)
+    xb = rng.uniform(0, 1, (batch, sizes[0])).astype(np.float32)
+    labels = rng.integers(0, sizes[-1], batch)
+    return Kernel(params, batch), xb, labels
+
+
+def gemm_step_seconds(kernel, xb, labels, repeats: int = 5, windows: int = 1) -> float:
+    r"""Seconds one step's matrix products take alone, at the rate BLAS gives them now.
+
+    The kernel's own bound BLAS calls (forward, backward, update; the same memory, layouts and
+    cuts as in a step), called back to back ``repeats`` times with one BLAS thread and with
+    all of them; the faster mean per step. Nothing else of the step runs, so this is the
+    limit the step's products set: the rest of a step's time is the softmax, the activations,
+    the bias sums, the gather and Python.
+    """
+    import time
+
+    from . import _blas
+
+    start = _blas.threads()
+    best = float("inf")
+    for threads in sorted({1, start}):
+        _blas.set_threads(threads)
+        kernel.update(xb.T, labels, 0.0)  # binds the calls for this thread count, warms (a zero step)
+        L = kernel.params.L
+        calls = [kernel._fwd[l] for l in range(1, L + 1)]
+        for l in range(L, 0, -1):
+            if l > 1:
+                calls.append(kernel._bwd[l])
+            calls.append(kernel._upd[l])
+        for _ in range(windows):
+            t = time.perf_counter()
+            for _ in range(repeats):
+                for call in calls:
+                    call()
+            best = min(best, (time.perf_counter() - t) / repeats)
+    _blas.set_threads(start)
+    return best
+
+
+def time_steps(kernel, rows, labels, steps: int) -> float:
+    """Mean seconds of a minibatch step: gather ``kernel``'s batch from ``rows`` and update,
+    as ``train_minibatch`` does, with its BLAS threads (chosen from the load where that keeps
+    the results)."""
+    import time
+
+    import numpy as np
+
+    from ._threads import AdaptiveThreads
+
+    batch = kernel.h[1].shape[1]
+    xb = np.empty((batch, rows.shape[1]), rows.dtype)
+    x = xb.T
+    rng = np.random.default_rng(0)
+    order = rng.permutation(rows.shape[0])
+    adaptive = kernel.keeps_results(x)  # as train_minibatch decides
+    with np.errstate(over="ignore", invalid="ignore"), AdaptiveThreads(enabled=adaptive) as threads:
+        idx = order[:batch]
+        rows.take(idx, axis=0, out=xb, mode="clip")
+        kernel.update(x, labels[idx], 0.0)  # warm: binds, spins up the threads
+        t = time.perf_counter()
+        for s in range(steps):
+            idx = order[(s * batch) % (rows.shape[0] - batch) :][:batch]
+            rows.take(idx, axis=0, out=xb, mode="clip")
+            threads.tick()
+            kernel.update(x, labels[idx], 1e-3 / batch)
+        return (time.perf_counter() - t) / steps
+
+
+SCALING_FLOPS = 2e9
+"""Floating-point operations each measurement of :func:`scaling` aims at (steps = this / a step's)."""
+
+
+def scaling(sizes_list, batch: int = SCALING_BATCH, rounds: int = 2, seed: int = 0):
+    r"""Estimated epoch time of each architecture against the time of its matrix products.
+
+    For each ``sizes``: the time of a minibatch step (gather and update, on 4,000 rows of
+    random pixels; the mean of 1 to 8 steps, about :data:`SCALING_FLOPS` of products) and the
+    time of the same step's products alone (:func:`gemm_step_seconds`), each the best of
+    ``rounds`` tries (a shared machine only
+    ever slows a measurement down) and multiplied by the :data:`EPOCH_SAMPLES` / ``batch``
+    steps of an epoch. A few steps, not an epoch: cheap enough to run at every site build.
+    Returns one dict per architecture: ``sizes``, ``flops`` (per step), ``epoch_s``,
+    ``gemm_epoch_s``, ``ratio`` (epoch over products) and ``gflops`` (the rate reached).
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = rng.uniform(0, 1, (4_000, 784)).astype(np.float32)
+    out = []
+    per_epoch = EPOCH_SAMPLES / batch
+    for sizes in sizes_list:
+        sizes = [int(v) for v in sizes]
+        if sizes[0] != rows.shape[1]:
+            rows = rng.uniform(0, 1, (4_000, sizes[0])).astype(np.float32)
+        labels = rng.integers(0, sizes[-1], rows.shape[0])
+        kernel, xb, lbl = _random_kernel(sizes, batch, seed)
+        flops = step_flops(sizes, batch)
+        steps = max(1, min(8, round(SCALING_FLOPS / flops)))
+        gemm = step = float("inf")
+        for _ in range(rounds):  # interleaved, so that a busy spell slows both alike
+            gemm = min(gemm, gemm_step_seconds(kernel, xb, lbl, repeats=steps))
+            step = min(step, time_steps(kernel, rows, labels, steps))
+        out.append(
+            {
+                "sizes": sizes,
+                "flops": flops,
+                "epoch_s": step * per_epoch,
+                "gemm_epoch_s": gemm * per_epoch,
+                "ratio": step / gemm,
+                "gflops": flops / step / 1e9,
+            }
+        )
+    return out

@@ -25,6 +25,15 @@ buffers, each layer's memory order is the faster one for its shape
 step to step (:func:`kernel_split`). Where this departs from the course's code it departs in memory
 layout and call count only; a test ties every step to :func:`backproof.network.backprop`.
 
+While a minibatch loop runs, BLAS uses as many threads as there are cores that other
+processes leave free, looked at every quarter second (``backproof._threads``): one thread
+beside a busy process, all of them on a quiet machine, and the count the loop started with
+when it ends. A step shared between threads waits for its slowest thread, and on a busy
+machine that thread waits for a core; so nobody has to set ``OPENBLAS_NUM_THREADS``. This
+changes no result, not even in the last bit: the blocks each product is cut into stay the
+same whatever the thread count, and a loop whose products BLAS would thread itself (the full
+batch) keeps its thread count (:meth:`Kernel.keeps_results`).
+
 Both loops share one set-up (checks, memory estimate, initialisation), one kernel
 per batch size, one recorder and one result; they differ only in what a batch is.
 Every recorded metric is checked: a NaN or infinite loss, on the training or the
@@ -50,6 +59,7 @@ import numpy as np
 from . import _blas
 from ._blas import ALIGN, bind, empty_aligned
 from ._checks import labels_array, positive_float, positive_int
+from ._threads import AdaptiveThreads
 from .activations import LEAKY_RELU_ALPHA
 from .errors import InputError, TrainingDivergedError
 from .network import Parameters, backprop, default_init, forward, init_network
@@ -124,6 +134,9 @@ class TrainingResult:
         Wall-clock time of the loop.
     data : dict or None
         The data description (:meth:`backproof.MNISTData.describe`), when known.
+    threads : list
+        ``(seconds into the loop, other processes' load in cores, BLAS threads chosen)`` at each
+        look at the machine (``backproof._threads``); not part of :meth:`to_dict`.
     """
 
     params: Parameters
@@ -133,6 +146,7 @@ class TrainingResult:
     final: dict
     seconds: float
     data: dict | None = None
+    threads: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """JSON-ready (plain Python numbers, every one finite): everything but the parameters."""
@@ -257,6 +271,11 @@ def kernel_split(sizes, batch: int) -> list[tuple[str | None, str | None]]:
         else:
             cuts.append(("rows", "rows"))
     return cuts
+
+
+_SERIAL_WORK = 4 * 65536
+"""Multiply-adds up to which OpenBLAS runs a product on one thread whatever its thread count
+(``GEMM_MULTITHREAD_THRESHOLD`` × ``SMP_THRESHOLD_MIN`` in its ``interface/gemm.c``)."""
 
 
 class Kernel:
@@ -420,6 +439,32 @@ class Kernel:
             # columns, is NaN from then on (one scalar read instead of a reduction)
             result = math.isfinite(P.b[-1][0])
         return result
+
+    def keeps_results(self, x) -> bool:
+        r"""Whether steps on ``x`` give the same results, to the last bit, whatever number of
+        threads BLAS has, so that a loop may choose them from the load (``backproof._threads``).
+
+        True when every forward product and update is cut into blocks (their number,
+        ``backproof._blas.split_blocks()``, is fixed for the process, and each block runs BLAS's
+        single-threaded code) or is small enough that OpenBLAS never threads it, and so are the
+        bias sums. OpenBLAS threads an uncut product with 784 inputs along its sums with two
+        threads (measured: the last bits differ from one thread), so a batch larger than
+        :math:`4 n_l`, such as the full batch, keeps its thread count. The backward products
+        :math:`W_l^\top \delta_l` gave the same bits with one and two threads at every size
+        measured (widths 16 to 4,096, batches 16 to 1,000); a test checks the course's and the
+        deeper chapter's networks step by step.
+        """
+        P = self.params
+        self._bind(x, True)
+        n, b = P.sizes, x.shape[1]
+        for l in range(1, P.L + 1):
+            work = n[l] * n[l - 1] * b
+            for call in (self._fwd[l], self._upd[l]):
+                if getattr(call, "blocks", 1) < 2 and work > _SERIAL_WORK:
+                    return False
+            if n[l] * b > _SERIAL_WORK:  # the bias sums, gemv in OpenBLAS
+                return False
+        return True
 
     def update(self, x: np.ndarray, labels: np.ndarray, scale: float) -> bool:
         r"""One update; returns whether :math:`b_L` is still finite after it.
@@ -638,6 +683,10 @@ class _Run:
         r""":math:`\gamma_t` of update ``t`` out of ``T``."""
         return self.lr if self.lr_schedule == "constant" else self.lr * (1.0 - t / T)
 
+    def kernel(self, b: int) -> Kernel:
+        """The run's kernel for batches of ``b`` (made on first use)."""
+        return self.kernels.get(b) or self.kernels.setdefault(b, Kernel(self.params, b, self.layout))
+
     def step(self, x_cols, lbl, t: int, T: int, with_metrics: bool, unit: str):
         """Update on the batch ``x_cols`` (n_0, b); returns (summed loss, errors) when asked."""
         b = lbl.shape[0]
@@ -646,7 +695,7 @@ class _Run:
             loss, wrong = _textbook_step(self.params, x_cols, lbl, scale, fused=False)
             finite = math.isfinite(loss)
         else:
-            kernel = self.kernels.get(b) or self.kernels.setdefault(b, Kernel(self.params, b, self.layout))
+            kernel = self.kernels.get(b) or self.kernel(b)
             if with_metrics:
                 loss, wrong = kernel.step(x_cols, lbl, scale)
                 finite = math.isfinite(loss)
@@ -676,7 +725,7 @@ class _Run:
                 record.update(test_loss=test[0], test_error=test[1])
             self.on_record(record)
 
-    def result(self, settings: dict, initial, final, seconds: float, data) -> TrainingResult:
+    def result(self, settings: dict, initial, final, seconds: float, data, threads) -> TrainingResult:
         sizes = list(self.params.sizes)
         config = {
             **settings,
@@ -693,7 +742,7 @@ class _Run:
         if len(sizes) == 3:
             config["hidden"] = sizes[1]
         return TrainingResult(
-            self.params, self.history, config, _summary(*initial), _summary(*final), seconds, data
+            self.params, self.history, config, _summary(*initial), _summary(*final), seconds, data, threads
         )
 
 
@@ -809,10 +858,19 @@ def train_full_batch(
     test_metrics = (lambda: _metrics(run.params, *run.test)) if run.test else (lambda: None)
     initial = None
     start = time.perf_counter()
-    with _progress(T, progress, "full-batch") as bar, np.errstate(over="ignore", invalid="ignore"):
+    # BLAS threads the full batch's products itself, and their last bits depend on the
+    # thread count: then the loop keeps the count it starts with (Kernel.keeps_results)
+    adaptive = fused and run.kernel(N).keeps_results(x_cols)
+    with (
+        _progress(T, progress, "full-batch") as bar,
+        np.errstate(over="ignore", invalid="ignore"),
+        AdaptiveThreads(enabled=adaptive) as threads,
+    ):
         for t in range(T):
+            threads.tick()
             recording = t % eval_every == 0
-            test_m = test_metrics() if recording else None  # before the update, as the training loss
+            with threads.at_start():  # NumPy's products: their last bits depend on the thread count
+                test_m = test_metrics() if recording else None  # before the update, as the training loss
             loss_sum, wrong = run.step(x_cols, run.lbl, t, T, recording, "iteration")
             if recording:
                 train = (loss_sum / N, 100.0 * wrong / N)
@@ -823,7 +881,7 @@ def train_full_batch(
     final = run.metrics()
     run.record(T, T, final[0], final[1], "iteration")
     settings = {"mode": "full", "iterations": T, "eval_every": eval_every}
-    return run.result(settings, initial or final, final, seconds, data)
+    return run.result(settings, initial or final, final, seconds, data, threads.history)
 
 
 train_full_batch.__doc__ = (
@@ -901,18 +959,26 @@ def train_minibatch(
     eval_every = per_epoch if eval_every is None else positive_int("eval_every", eval_every)
 
     def record(step):
-        metrics = run.metrics()
+        with threads.at_start():  # NumPy's products: their last bits depend on the thread count
+            metrics = run.metrics()
         run.record(step, step / per_epoch, metrics[0], metrics[1], "update")
         return metrics
 
+    threads = AdaptiveThreads()  # not yet entered: record(0) runs with the threads BLAS has
     initial = record(0)
     xb = np.empty((B, n_inputs), run.rows.dtype)
     # x of a full batch and of the last, smaller one: the same views every update, so the
     # kernels' BLAS calls stay bound to them
     x_cols = {B: xb.T, N % B: xb[: N % B].T}
+    # BLAS threads from the load, unless that could change the last bits (Kernel.keeps_results)
+    threads.enabled = fused and all(run.kernel(b).keeps_results(x_cols[b]) for b in {B, N % B} - {0})
     start = time.perf_counter()
     t = 0
-    with _progress(T, progress, "minibatch") as bar, np.errstate(over="ignore", invalid="ignore"):
+    with (
+        _progress(T, progress, "minibatch") as bar,
+        np.errstate(over="ignore", invalid="ignore"),
+        threads,
+    ):
         for epoch in range(n_epochs):
             perm = run.rng.permutation(N)
             labels = run.lbl[perm]
@@ -922,6 +988,7 @@ def train_minibatch(
                 x = x_cols[idx.shape[0]]
                 # mode="clip": a permutation's indices are in range, and "raise" copies via a buffer
                 run.rows.take(idx, axis=0, out=x.T, mode="clip")
+                threads.tick()  # BLAS threads: as many as the other processes leave cores free
                 run.step(x, labels[k : k + B], t, T, False, unit)
                 t += 1
                 if t % eval_every == 0 and t != T:
@@ -930,7 +997,7 @@ def train_minibatch(
     seconds = time.perf_counter() - start
     final = record(t)
     settings = {"mode": "minibatch", "epochs": n_epochs, "batch_size": B, "eval_every": eval_every}
-    return run.result(settings, initial, final, seconds, data)
+    return run.result(settings, initial, final, seconds, data, threads.history)
 
 
 train_minibatch.__doc__ = (
