@@ -174,7 +174,7 @@ def test_python2_leftovers_get_hints_and_cells_are_named_as_jupyter_shows_them(g
     _, out, _ = graded
     text = (out / "feedback" / "emil_py2.md").read_text()
     assert "In [2] has a syntax error" in text  # the print statement's cell: Jupyter's In [2]
-    assert "xrange is Python 2: write range" in text and "(cell In [3], line 6, in label2onehot)" in text
+    assert "xrange is Python 2: write range" in text and "(In [3], line 6, in label2onehot)" in text
     assert "N / B is a float (Python 2 rounded it down)" in text
 
 

@@ -28,7 +28,7 @@ def function_lines(path: Path) -> dict[str, tuple[str, list[tuple[int, str]]]]:
         code = _strip_magics(raw)
         try:
             tree = ast.parse(code)
-        except SyntaxError:
+        except (SyntaxError, RecursionError, MemoryError, ValueError):  # the loader says why
             continue
         lines = code.splitlines()
         for node in tree.body:
