@@ -12,6 +12,7 @@ first build. Links into Python, NumPy and SymPy go through intersphinx inventori
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -47,7 +48,11 @@ templates_path: list[str] = []
 # --- execution: MyST-NB's jupyter-cache, one cache per (library source, data) digest
 nb_execution_mode = "cache"
 nb_execution_cache_path = str(backproof_site.execution_cache(HERE / "_build" / ".jupyter_cache"))
-nb_execution_timeout = 900  # the training page runs both loops on full MNIST in one cell each
+# No cell time limit: on a busy machine a correct build is slow, never killed. The deeper
+# chapter's training runs are kept in a run cache named by their inputs' digest
+# (backproof.experiments): a rebuild, even after the library changed elsewhere, reads them back.
+nb_execution_timeout = -1
+os.environ.setdefault("BACKPROOF_RUN_CACHE", str(HERE / "_build" / ".runs"))  # the kernel inherits it
 nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True
 nb_render_markdown_format = "myst"  # Markdown that cells output may hold math and links

@@ -12,7 +12,7 @@ the pages' own cells do that.
 * after the build, a table of each page's execution time (run now, or from the cache and
   when it ran);
 * the executed notebook of every page, downloadable as ``.ipynb`` from the theme's download
-  menu (``_sources/<page>.ipynb``);
+  menu (``_sources/<page>.ipynb``), made a plain Jupyter notebook by ``notebook_export``;
 * short names in docstrings (``init_network``) resolve to the one backproof object so named;
 * API signatures: a dataclass field with a ``default_factory`` is shown as the factory's
   call (``dict()``), not ``<factory>``; ``:Identity: name`` lines in a docstring, if any,
@@ -135,13 +135,19 @@ def start_clock(app) -> None:
 
 
 def offer_notebook(app, pagename, templatename, context, doctree) -> None:
-    """Copy the executed notebook next to the page's source and list it in the download menu."""
+    """Offer the executed chapter as a plain Jupyter notebook (``notebook_export``) in the
+    download menu, next to the page's source (``_sources/<page>.ipynb``)."""
     executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
     if doctree is None or not executed.is_file():
         return
+    import nbformat
+    import notebook_export
+
+    titles = {doc: node.astext() for doc, node in app.env.titles.items()}
+    nb = notebook_export.export(nbformat.read(executed, as_version=4), titles)
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(executed, target)
+    nbformat.write(nb, target)
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
