@@ -42,7 +42,7 @@ extensions = [
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
 source_suffix = {".md": "myst-nb", ".rst": "restructuredtext"}
-exclude_patterns = ["_build", "_inventories", "README.md", "**.ipynb_checkpoints"]
+exclude_patterns = ["_build", "_inventories", "tests", "README.md", "**.ipynb_checkpoints"]
 templates_path: list[str] = []
 
 # --- execution: MyST-NB's jupyter-cache, one cache per (library source, data) digest

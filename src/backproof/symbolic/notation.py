@@ -24,13 +24,20 @@ __all__ = ["Defines", "Diag", "EDiv", "Had", "Inner", "Relu", "Step0", "interpre
 
 
 class _Printer(LatexPrinter):
-    """SymPy's LaTeX, with partial derivatives as fractions, Heaviside as H and the exponential as exp."""
+    """SymPy's LaTeX, with partial derivatives as fractions, Heaviside as H, the exponential as exp
+    and the Kronecker delta as :math:`[i = j]`."""
 
     def _print_Derivative(self, expr):
         f, (x, count) = expr.expr, expr.variable_count[0]
         if len(expr.variable_count) == 1 and count == 1 and isinstance(f, (sp.Symbol, sp.Indexed)):
             return rf"\frac{{\partial {self._print(f)}}}{{\partial {self._print(x)}}}"
         return super()._print_Derivative(expr)
+
+    def _print_KroneckerDelta(self, expr, exp=None):
+        # [i = j], not delta_ij: the letter delta is the upstream gradient
+        i, j = (self._print(x) for x in expr.args[:2])
+        out = rf"\left[{i} = {j}\right]"
+        return rf"{out}^{{{exp}}}" if exp is not None else out
 
     def _print_Heaviside(self, expr):
         return rf"H\left({self._print(expr.args[0])}\right)"
