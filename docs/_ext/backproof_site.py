@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import os
 import shutil
 import time
 import warnings
@@ -125,6 +126,13 @@ def report_execution(app, exception) -> None:
         status = "" if ex.get("succeeded") else f"  FAILED ({ex.get('error')})"
         log.info(f"  {doc:14} {runtime:7.1f} s  {how}{status}")
     log.info(f"  executed in this build: {now:.1f} s; taken from the cache: {later:.1f} s of earlier runs")
+    runs = Path(os.environ.get("BACKPROOF_RUN_CACHE", "")) if os.environ.get("BACKPROOF_RUN_CACHE") else None
+    if runs is not None and runs.is_dir():
+        stored = sorted(runs.glob("*.pickle"), key=lambda p: p.stat().st_mtime)
+        new = [p for p in stored if p.stat().st_mtime >= app.backproof_build_start]
+        log.info(f"  training runs: {len(new)} trained in this build, {len(stored) - len(new)} read from {runs}")
+    wall = time.time() - app.backproof_build_start
+    log.info(f"  the whole build: {wall:.0f} s (the rest of the executed time is Sphinx reading and writing)")
 
 
 def start_clock(app) -> None:

@@ -17,6 +17,7 @@ machines (a digest does not cover the BLAS library, which changes the last bits)
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -74,12 +75,16 @@ def _cached(data, settings: dict, train):
     path = Path(folder) / f"{run_digest(data, settings)[:32]}.pickle"
     if path.is_file():
         with path.open("rb") as f:
-            return pickle.load(f)  # written by this function below, in the builder's own folder
+            stored = pickle.load(f)  # written below by this function, in the builder's own folder
+        W, b, activation = stored.pop("params")
+        return bp.TrainingResult(params=bp.Parameters(W=W, b=b, activation=activation), **stored)
     result = train()
+    stored = {f.name: getattr(result, f.name) for f in dataclasses.fields(result) if f.name != "params"}
+    stored["params"] = (list(result.params.W), list(result.params.b), result.params.activation)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     with tmp.open("wb") as f:
-        pickle.dump(result, f)
+        pickle.dump(stored, f)
     tmp.replace(path)
     return result
 
