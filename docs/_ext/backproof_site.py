@@ -130,9 +130,9 @@ def report_execution(app, exception) -> None:
     if runs is not None and runs.is_dir():
         stored = sorted(runs.glob("*.pickle"), key=lambda p: p.stat().st_mtime)
         new = [p for p in stored if p.stat().st_mtime >= app.backproof_build_start]
-        log.info(f"  training runs: {len(new)} trained in this build, {len(stored) - len(new)} read from {runs}")
-    wall = time.time() - app.backproof_build_start
-    log.info(f"  the whole build: {wall:.0f} s (the rest of the executed time is Sphinx reading and writing)")
+        old = len(stored) - len(new)
+        log.info(f"  training runs in {runs}: {len(new)} trained in this build, {old} kept from earlier builds")
+    log.info(f"  the whole build took {time.time() - app.backproof_build_start:.0f} s")
 
 
 def start_clock(app) -> None:
