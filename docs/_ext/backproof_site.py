@@ -131,7 +131,7 @@ def report_execution(app, exception) -> None:
         stored = sorted(runs.glob("*.pickle"), key=lambda p: p.stat().st_mtime)
         new = [p for p in stored if p.stat().st_mtime >= app.backproof_build_start]
         old = len(stored) - len(new)
-        log.info(f"  training runs in {runs}: {len(new)} trained in this build, {old} kept from earlier builds")
+        log.info(f"  training runs in {runs}: {len(new)} trained in this build, {old} from earlier builds")
     log.info(f"  the whole build took {time.time() - app.backproof_build_start:.0f} s")
 
 
