@@ -73,3 +73,11 @@ def test_leftovers_are_found_in_text_that_still_holds_myst():
     for myst in ("{glue:text}`a:.2f`", "{doc}`relu`", "(label)=\n", "from myst_nb import glue", "% note"):
         assert export.MYST_LEFTOVERS.search(myst), myst
     assert not export.MYST_LEFTOVERS.search("Test error 1.85 %, see [ReLU](relu.ipynb).")
+
+
+def test_values_glued_in_a_removed_cell_come_from_the_glue_file_myst_nb_writes_beside_it():
+    nb = chapter()
+    nb.cells[0].outputs = []  # a remove-cell: MyST-NB keeps its glued outputs in <page>.glue.json
+    glue_json = {"err": glued("err", "1.8456"), "n": glued("n", "60000")}
+    text = export.export(nb, {}, glue_json).cells[1].source
+    assert "The error is 1.85 % of 60,000 images" in text

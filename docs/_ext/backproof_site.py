@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import json
 import os
 import shutil
 import time
@@ -152,7 +153,9 @@ def offer_notebook(app, pagename, templatename, context, doctree) -> None:
     import notebook_export
 
     titles = {doc: node.astext() for doc, node in app.env.titles.items()}
-    nb = notebook_export.export(nbformat.read(executed, as_version=4), titles)
+    glue_file = executed.with_suffix(".glue.json")  # glued outputs of cells whose outputs were removed
+    glued = json.loads(glue_file.read_text(encoding="utf-8")) if glue_file.is_file() else {}
+    nb = notebook_export.export(nbformat.read(executed, as_version=4), titles, glued)
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)

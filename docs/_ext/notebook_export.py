@@ -46,16 +46,20 @@ MYST_LEFTOVERS = re.compile(
 """MyST syntax (roles, targets, directives, comments) or a ``myst_nb`` import left in a notebook."""
 
 
-def glued_values(nb) -> dict[str, str]:
-    """Every glued value of the executed notebook, by name, as its ``text/plain``."""
+def glued_values(nb, glued: dict | None = None) -> dict[str, str]:
+    """Every glued value of the executed notebook, by name, as its ``text/plain``.
+
+    ``glued`` holds the outputs that MyST-NB saved apart (``<page>.glue.json``): those of
+    cells whose outputs it removed from the notebook (``remove-cell``, ``remove-output``).
+    """
     values = {}
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
-            data = out.get("data", {})
-            text = data.get(GLUE_PREFIX + "text/plain", data.get("text/plain"))
-            if name is not None and text is not None:
-                values[name] = text
+    outputs = [out for cell in nb.cells for out in cell.get("outputs", [])]
+    for out in list((glued or {}).values()) + outputs:
+        name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+        data = out.get("data", {})
+        text = data.get(GLUE_PREFIX + "text/plain", data.get("text/plain"))
+        if name is not None and text is not None:
+            values[name] = text
     return values
 
 
@@ -104,14 +108,15 @@ def convert_markdown(text: str, values: dict[str, str], titles: dict[str, str]) 
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
 
 
-def export(nb, titles: dict[str, str] | None = None):
+def export(nb, titles: dict[str, str] | None = None, glued: dict | None = None):
     """A copy of the executed chapter ``nb`` (an nbformat notebook) as a plain Jupyter notebook.
 
-    ``titles`` maps page names to their titles, for the text of links to other chapters.
+    ``titles`` maps page names to their titles, for the text of links to other chapters;
+    ``glued`` is MyST-NB's ``<page>.glue.json``, when there is one.
     """
     nb = copy.deepcopy(nb)
     titles = titles or {}
-    values = glued_values(nb)
+    values = glued_values(nb, glued)
     cells = []
     for cell in nb.cells:
         if cell.cell_type == "markdown":
