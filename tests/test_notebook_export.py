@@ -81,3 +81,11 @@ def test_values_glued_in_a_removed_cell_come_from_the_glue_file_myst_nb_writes_b
     glue_json = {"err": glued("err", "1.8456"), "n": glued("n", "60000")}
     text = export.export(nb, {}, glue_json).cells[1].source
     assert "The error is 1.85 % of 60,000 images" in text
+
+
+def test_the_table_of_contents_becomes_a_numbered_list_of_links_to_the_chapters_notebooks():
+    index = "## Chapters\n\n```{toctree}\n:maxdepth: 2\n\ndata\nsoftmax\n```\n"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(index)])
+    text = export.export(nb, {"data": "The data", "softmax": "Softmax"}).cells[0].source
+    assert "1. [The data](data.ipynb)\n1. [Softmax](softmax.ipynb)" in text
+    assert not export.MYST_LEFTOVERS.search(text)

@@ -9,6 +9,7 @@ Jupyter:
 * each glued value is written into the text, formatted as the page shows it;
 * ``{doc}`` and Markdown links to another chapter (``relu.md#label``) become links to that
   chapter's notebook (``relu.ipynb``), which the site offers beside it; API roles become code;
+  a ``{toctree}`` becomes a numbered list of such links;
 * ``(label)=`` lines and ``%`` comment lines are dropped; the glued outputs (which Jupyter cannot
   show) are removed from the cells;
 * ``from myst_nb import glue`` becomes a two-line ``glue`` of the notebook's own, which shows a
@@ -33,6 +34,7 @@ REF_ROLE = re.compile(r"\{(?:ref|numref)\}`(?:([^`<]+?)\s*<)?([\w-]+)>?`")
 MD_LINK = re.compile(r"\]\((/?[\w-]+)\.md(#[\w-]*)?\)")
 LABEL_LINE = re.compile(r"^\([\w-]+\)=\s*$", re.M)
 COMMENT_LINE = re.compile(r"^%.*\n?", re.M)
+TOCTREE = re.compile(r"^```\{toctree\}[^\n]*\n(.*?)^```\s*$", re.M | re.S)
 GLUE_IMPORT = re.compile(r"^from myst_nb import glue\s*$", re.M)
 GLUE_SHIM = (
     "def glue(name, value, display=True):  # on the site, glue writes a value into the text\n"
@@ -98,6 +100,11 @@ def convert_markdown(text: str, values: dict[str, str], titles: dict[str, str]) 
         title = m.group(1) or titles.get(page, page)
         return f"[{title}]({_link(page)})"
 
+    def toctree(m):  # the chapters' list: links to their notebooks
+        pages = [ln.strip() for ln in m.group(1).splitlines() if ln.strip() and not ln.startswith(":")]
+        return "\n".join(f"1. [{titles.get(page, page)}]({_link(page)})" for page in pages)
+
+    text = TOCTREE.sub(toctree, text)
     text = GLUE_ROLE.sub(glue, text)
     text = DOC_ROLE.sub(doc, text)
     text = API_ROLE.sub(lambda m: f"`{m.group(1) or m.group(2)}`", text)
