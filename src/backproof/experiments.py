@@ -74,8 +74,8 @@ def _cached(data, settings: dict, train):
         return train()
     path = Path(folder) / f"{run_digest(data, settings)[:32]}.pickle"
     if path.is_file():
-        with path.open("rb") as f:
-            stored = pickle.load(f)  # written below by this function, in the builder's own folder
+        with path.open("rb") as source:
+            stored = pickle.load(source)  # written below by this function, in the builder's own folder
         W, b, activation = stored.pop("params")
         return bp.TrainingResult(params=bp.Parameters(W=W, b=b, activation=activation), **stored)
     result = train()
@@ -83,8 +83,8 @@ def _cached(data, settings: dict, train):
     stored["params"] = (list(result.params.W), list(result.params.b), result.params.activation)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    with tmp.open("wb") as f:
-        pickle.dump(stored, f)
+    with tmp.open("wb") as target:
+        pickle.dump(stored, target)
     tmp.replace(path)
     return result
 
