@@ -53,12 +53,8 @@ nb_execution_cache_path = str(backproof_site.execution_cache(HERE / "_build" / "
 # (backproof.experiments): a rebuild, even after the library changed elsewhere, reads them back.
 nb_execution_timeout = -1
 os.environ.setdefault("BACKPROOF_RUN_CACHE", str(HERE / "_build" / ".runs"))  # the kernel inherits it
-# On a busy machine (more runnable processes than cores) BLAS's threads wait for each other at
-# every product and training crawls (20 epochs of the deeper network took 1,108 s instead of
-# 22 s): the chapters' kernels then get one BLAS thread, unless the builder chose a number.
-if os.getloadavg()[0] > (os.cpu_count() or 1) and "OPENBLAS_NUM_THREADS" not in os.environ:
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
-    print(f"backproof site: load {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores: 1 BLAS thread per chapter")
+if busy := backproof_site.one_blas_thread_if_busy():
+    print(f"backproof site: {busy}")
 nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True
 nb_render_markdown_format = "myst"  # Markdown that cells output may hold math and links

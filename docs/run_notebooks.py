@@ -5,7 +5,8 @@ written by ``tox -e docs``): plain Jupyter notebooks, without MyST (``_ext/noteb
 Each one is checked for MyST left in it, cleared of its outputs, and executed top to bottom
 by nbclient in an empty temporary folder (nothing of the repository is reachable but the
 installed backproof), with the ``python3`` kernel of the Python running this script. No cell
-time limit by default. Cells tagged ``skip-execution`` (the exercises' checks, which wait for
+time limit by default; on a busy machine one BLAS thread per notebook, as in the site's
+build. Cells tagged ``skip-execution`` (the exercises' checks, which wait for
 the learner's code) are skipped, as nbclient does with that tag. The deeper chapter's training
 runs are read from the build's run cache (``docs/_build/.runs``, ``backproof.experiments``) when
 they are there, so that CI does not train them twice; ``--no-run-cache`` trains every run again.
@@ -30,7 +31,8 @@ from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS / "_ext"))
-from notebook_export import MYST_LEFTOVERS  # noqa: E402 - a sibling folder of this script
+from backproof_site import one_blas_thread_if_busy  # noqa: E402 - a sibling folder of this script
+from notebook_export import MYST_LEFTOVERS  # noqa: E402
 
 COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # terminal colour codes in tracebacks
 
@@ -65,6 +67,8 @@ def main(argv=None) -> int:
         os.environ.pop("BACKPROOF_RUN_CACHE", None)
     else:  # the kernel inherits it
         os.environ.setdefault("BACKPROOF_RUN_CACHE", str(DOCS / "_build" / ".runs"))
+    if busy := one_blas_thread_if_busy():
+        print(f"run_notebooks: {busy}")
     args.out.mkdir(parents=True, exist_ok=True)
     failures, total = [], 0.0
     for path in notebooks(args.site, args.pages):
