@@ -66,6 +66,7 @@ nb_ipywidgets_js: dict = {}  # no widget JavaScript from a CDN
 # the stylesheet and fonts from the npm package, served from _static.
 katex_prerender = True
 _katex = katex_assets.ensure(HERE / "_build" / "katex")
+katex_assets.patient_server()  # the render server may be slow to listen on a busy machine
 katex_css_path = "katex.min.css"
 
 # --- intersphinx, offline: inventories written by _ext/make_inventories.py, committed
