@@ -145,7 +145,8 @@ def network_figure(sizes=(784, 64, 10), activation: str = "relu", shown: int = 6
         if col == 0:
             label, how = r"$x = h_0$", "input image"
         elif col == L:
-            label, how = r"$y$", rf"$g(W_{L} h_{{{L - 1}}} + b_{L})$" if L > 1 else r"$g(W_1 x + b_1)$"
+            last = "x" if L == 1 else ("h" if L == 2 else f"h_{{{L - 1}}}")
+            label, how = r"$y$", rf"$g(W_{L} {last} + b_{L})$"
         else:
             label = r"$h$" if L == 2 else rf"$h_{col}$"
             prev = "x" if col == 1 else (r"h" if L == 2 else f"h_{{{col - 1}}}")
