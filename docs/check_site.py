@@ -11,10 +11,15 @@ For every page of ``docs/_build/html`` (served on 127.0.0.1 by this script) it f
   text light on a dark background);
 * at a phone's width (390 px) the page is wider than the screen (wide equations, tables and
   code must scroll inside their own box), naming the widest elements;
+* at 1280 px or at 390 px any content is *clipped*: an element whose content is wider than its
+  box, where the box hides the rest instead of scrolling (``overflow: hidden`` or ``clip``, or
+  a cell's text cut with an ellipsis), naming the element and how much is hidden;
 * a page has no download link, or a chapter (a page with notebook cells) has no ``.ipynb``
-  download that is a notebook;
+  download that is a plain Jupyter notebook: valid JSON of nbformat 4 with cells, and no MyST
+  left in it (``{glue:text}`` roles, ``{doc}`` references, ``(label)=`` targets, ``%`` comments,
+  a ``myst_nb`` import; ``notebook_export.MYST_LEFTOVERS``);
 
-and saves full-page screenshots of each page, light and dark at 1200 px and light at 390 px,
+and saves full-page screenshots of each page, light and dark at 1280 px and light at 390 px,
 to ``docs/_build/screenshots`` (``<page>-light.png``, ``<page>-dark.png``, ``<page>-phone.png``). Needs
 Playwright's Python package and a Chromium binary (``/usr/bin/chromium`` from Debian, or
 ``$CHROMIUM``); Playwright's own browser download is never used.
@@ -27,6 +32,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import json
 import os
 import re
 import sys
@@ -34,6 +40,10 @@ import threading
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
+sys.path.insert(0, str(DOCS / "_ext"))
+from notebook_export import MYST_LEFTOVERS  # noqa: E402 - a sibling folder of this script
+
+WIDE, PHONE = 1280, 390  # the widths every page is checked at
 RAW_TEX = re.compile(
     r"\\(frac|begin|end|sum|partial|left|right|mathbf|operatorname|odot|langle)\b|\$\$|\$[^$\s][^$\n]{0,40}\$"
 )
@@ -78,10 +88,10 @@ THEME_JS = r"""
 OVERFLOW_JS = r"""
 () => {
   const width = document.documentElement.clientWidth;
-  const scrolls = (el) => {
+  const scrolls = (el) => {  // inside a box that scrolls, or that hides it (CLIPPED_JS reports those)
     for (let p = el.parentElement; p; p = p.parentElement) {
       const o = getComputedStyle(p).overflowX;
-      if ((o === "auto" || o === "scroll" || o === "hidden") && p.clientWidth <= width) return true;
+      if (["auto", "scroll", "hidden", "clip"].includes(o) && p.clientWidth <= width) return true;
     }
     return false;
   };
@@ -96,6 +106,27 @@ OVERFLOW_JS = r"""
   return [document.documentElement.scrollWidth, width, out.slice(0, 5)];
 }
 """
+# content wider than its box where the box hides the rest: no scroll bar, nothing sticks out
+CLIPPED_JS = r"""
+() => {
+  const out = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    if (el.closest(".katex-mathml, .visually-hidden, .sr-only, .screen-reader-text")) continue;
+    const s = getComputedStyle(el);
+    if (s.display === "none" || s.visibility === "hidden" || el.clientWidth <= 1) continue;
+    if (el.offsetParent === null && s.position !== "fixed") continue;  // not rendered
+    const hides = s.overflowX === "hidden" || s.overflowX === "clip";
+    const cut = s.textOverflow === "ellipsis" && hides;
+    const hidden = el.scrollWidth - el.clientWidth;
+    if (hides && hidden > 1) {
+      const name = `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}.${[...el.classList].join(".")}`;
+      const text = (el.textContent || "").trim().replace(/\s+/g, " ").slice(0, 40);
+      out.push(`${name} hides ${hidden} of ${el.scrollWidth} px${cut ? " (ellipsis)" : ""}: "${text}"`);
+    }
+  }
+  return out;
+}
+"""
 DOWNLOADS_JS = r"""
 () => [
   Array.from(document.querySelectorAll("a[href]")).map(a => a.getAttribute("href"))
@@ -103,6 +134,26 @@ DOWNLOADS_JS = r"""
   document.querySelectorAll("div.cell").length,
 ]
 """
+
+
+def notebook_problems(status: int, text: str) -> list[str]:
+    """What keeps a downloaded ``.ipynb`` from being a plain Jupyter notebook (empty: none)."""
+    if status != 200:
+        return [f"cannot be downloaded (HTTP {status})"]
+    try:
+        nb = json.loads(text)
+    except ValueError:
+        return ["is not JSON"]
+    if not isinstance(nb, dict) or nb.get("nbformat") != 4 or not isinstance(nb.get("cells"), list):
+        return ["is not an nbformat 4 notebook with cells"]
+    out = []
+    for i, cell in enumerate(nb["cells"]):
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        found = sorted({m.group(0).strip() for m in MYST_LEFTOVERS.finditer(source)})
+        if found:
+            out.append(f"cell {i + 1} ({cell.get('cell_type')}) holds MyST: {found[:4]}")
+    return out
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
@@ -167,11 +218,11 @@ def main(argv=None) -> int:
             page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
             return page
 
-        light = watch(browser.new_page(viewport={"width": 1200, "height": 900}, color_scheme="light"))
-        dark = watch(browser.new_page(viewport={"width": 1200, "height": 900}, color_scheme="dark"))
+        light = watch(browser.new_page(viewport={"width": WIDE, "height": 900}, color_scheme="light"))
+        dark = watch(browser.new_page(viewport={"width": WIDE, "height": 900}, color_scheme="dark"))
         phone = watch(
             browser.new_page(
-                viewport={"width": 390, "height": 844}, color_scheme="light", is_mobile=True, has_touch=True
+                viewport={"width": PHONE, "height": 844}, color_scheme="light", is_mobile=True, has_touch=True
             )
         )
         for name in pages:
@@ -207,8 +258,8 @@ def main(argv=None) -> int:
                 mine.append(f"{cells} notebook cells but no .ipynb download")
             for href in notebooks:
                 got = light.request.get(f"{origin}/{href.lstrip('./')}")
-                if not (got.ok and '"nbformat"' in got.text() and '"cells"' in got.text()):
-                    mine.append(f"the .ipynb download {href} is not a notebook ({got.status})")
+                mine += [f"the .ipynb download {href} {p}" for p in notebook_problems(got.status, got.text())]
+            mine += [f"clipped at {WIDE} px: {c}" for c in light.evaluate(CLIPPED_JS)[:5]]
             light.screenshot(path=str(args.out / f"{stem}-light.png"), full_page=True)
 
             dark.goto(f"{origin}/{name}", wait_until="networkidle")
@@ -223,6 +274,7 @@ def main(argv=None) -> int:
             scroll_width, width, wide = phone.evaluate(OVERFLOW_JS)
             if scroll_width > width or wide:
                 mine.append(f"wider than a {width} px phone ({scroll_width} px): {wide}")
+            mine += [f"clipped at {PHONE} px: {c}" for c in phone.evaluate(CLIPPED_JS)[:5]]
             phone.screenshot(path=str(args.out / f"{stem}-phone.png"), full_page=True)
 
             if outside:

@@ -12,6 +12,7 @@ first build. Links into Python, NumPy and SymPy go through intersphinx inventori
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -41,13 +42,19 @@ extensions = [
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
 source_suffix = {".md": "myst-nb", ".rst": "restructuredtext"}
-exclude_patterns = ["_build", "_inventories", "README.md", "**.ipynb_checkpoints"]
+exclude_patterns = ["_build", "_inventories", "tests", "README.md", "**.ipynb_checkpoints"]
 templates_path: list[str] = []
 
 # --- execution: MyST-NB's jupyter-cache, one cache per (library source, data) digest
 nb_execution_mode = "cache"
 nb_execution_cache_path = str(backproof_site.execution_cache(HERE / "_build" / ".jupyter_cache"))
-nb_execution_timeout = 900  # the training page runs both loops on full MNIST in one cell each
+# No cell time limit: on a busy machine a correct build is slow, never killed. The deeper
+# chapter's training runs are kept in a run cache named by their inputs' digest
+# (backproof.experiments): a rebuild, even after the library changed elsewhere, reads them back.
+nb_execution_timeout = -1
+os.environ.setdefault("BACKPROOF_RUN_CACHE", str(HERE / "_build" / ".runs"))  # the kernel inherits it
+if busy := backproof_site.one_blas_thread_if_busy():
+    print(f"backproof site: {busy}")
 nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True
 nb_render_markdown_format = "myst"  # Markdown that cells output may hold math and links
@@ -59,6 +66,7 @@ nb_ipywidgets_js: dict = {}  # no widget JavaScript from a CDN
 # the stylesheet and fonts from the npm package, served from _static.
 katex_prerender = True
 _katex = katex_assets.ensure(HERE / "_build" / "katex")
+katex_assets.patient_server()  # the render server may be slow to listen on a busy machine
 katex_css_path = "katex.min.css"
 
 # --- intersphinx, offline: inventories written by _ext/make_inventories.py, committed

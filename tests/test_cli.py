@@ -520,7 +520,7 @@ def test_with_no_data_anywhere_the_error_is_short_and_agrees_with_the_readme(tmp
     )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) <= 3 and len(proc.stderr) < 600, proc.stderr
-    assert 'pip install "backproof[offline]"' in proc.stderr and "BACKPROOF_MNIST" in proc.stderr
+    assert 'pip install -e ".[offline]"' in proc.stderr and "BACKPROOF_MNIST" in proc.stderr
 
 
 def test_numpy_numbers_in_the_results_are_written_as_plain_json(tiny, tmp_path, monkeypatch):

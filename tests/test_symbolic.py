@@ -202,10 +202,10 @@ def test_the_registry_numbers_identities_and_refuses_duplicate_names():
         "softmax_jvp_is_g_times_e_minus_inner_product",
         "cross_entropy_gradient_is_minus_d_over_y",
         "fused_softmax_cross_entropy_gradient_is_y_minus_d",
-        "relu_derivative_is_heaviside_zero_at_kink",
-        "network_backprop_equals_sympy_gradient",
-        "mean_loss_gradient_is_summed_gradient_over_n",
-    ]
+        "softmax_cross_entropy_gradient_for_any_targets",
+        "label_smoothing_gradient_is_y_minus_d",
+        "softmax_is_shift_invariant",
+    ]  # the reading order of the site's chapters: softmax, then ReLU, then the network
     from backproof.symbolic import engine
 
     built, first = S.identities(), S.identity(NAMES[0])

@@ -66,3 +66,38 @@ def _warn_on_katex_errors(sk) -> None:
 
     render_or_warn.backproof_checked = True
     sk.render_latex = render_or_warn
+
+
+def patient_server() -> None:
+    """Let sphinxcontrib-katex's render server start on a busy machine.
+
+    The library connects as soon as the server's socket file exists; on a loaded machine the
+    server has created the file but is not listening yet, the connection is refused and the
+    build stops ("Connection refused"). Here the connection is retried until the library's own
+    start-up deadline, with the same server command.
+    """
+    import socket
+    import subprocess
+    import time
+
+    import sphinxcontrib.katex as sk
+
+    def start_server_process(cls, rundir, timeout):
+        path = rundir / "katex.sock"
+        command = cls.build_command(socket=path)
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=rundir)
+        deadline = time.monotonic() + timeout
+        while True:
+            if path.is_socket():
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    sock.connect(str(path))
+                    return process, sock
+                except (ConnectionRefusedError, FileNotFoundError):
+                    sock.close()
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise cls.timeout_error(timeout)
+            time.sleep(0.01)
+
+    sk.KaTeXServer.start_server_process = classmethod(start_server_process)

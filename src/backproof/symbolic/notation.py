@@ -24,13 +24,30 @@ __all__ = ["Defines", "Diag", "EDiv", "Had", "Inner", "Relu", "Step0", "interpre
 
 
 class _Printer(LatexPrinter):
-    """SymPy's LaTeX, with partial derivatives as fractions, Heaviside as H and the exponential as exp."""
+    """SymPy's LaTeX, with partial derivatives as fractions, Heaviside as H, the exponential as exp
+    and the Kronecker delta as :math:`[i = j]`."""
 
     def _print_Derivative(self, expr):
         f, (x, count) = expr.expr, expr.variable_count[0]
         if len(expr.variable_count) == 1 and count == 1 and isinstance(f, (sp.Symbol, sp.Indexed)):
             return rf"\frac{{\partial {self._print(f)}}}{{\partial {self._print(x)}}}"
         return super()._print_Derivative(expr)
+
+    def _as_ordered_terms(self, expr, order=None):
+        # a sum starts with a positive term when it has one: g_i - d_i, not -d_i + g_i
+        terms = list(super()._as_ordered_terms(expr, order=order))
+        if isinstance(expr, sp.Add) and terms and terms[0].could_extract_minus_sign():
+            first = next((t for t in terms if not t.could_extract_minus_sign()), None)
+            if first is not None:
+                terms.remove(first)
+                terms.insert(0, first)
+        return terms
+
+    def _print_KroneckerDelta(self, expr, exp=None):
+        # [i = j], not delta_ij: the letter delta is the upstream gradient
+        i, j = (self._print(x) for x in expr.args[:2])
+        out = rf"\left[{i} = {j}\right]"
+        return rf"{out}^{{{exp}}}" if exp is not None else out
 
     def _print_Heaviside(self, expr):
         return rf"H\left({self._print(expr.args[0])}\right)"

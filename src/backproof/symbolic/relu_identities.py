@@ -89,7 +89,7 @@ def _subgradient_numeric(rng):
     return 0.0 if 0.0 <= chosen <= 1.0 else float("inf")
 
 
-@register(order=7)
+@register(order=11)
 def _relu() -> Identity:
     a = sp.Symbol("a", real=True)
     piece = sp.Piecewise((a, a > 0), (0, True))
@@ -135,7 +135,7 @@ def _relu() -> Identity:
     )
 
 
-@register(order=14)
+@register(order=12)
 def _relu_subgradient() -> Identity:
     t_pos, t_neg = sp.Symbol("t", positive=True), sp.Symbol("t", negative=True)
     chain = Chain(

@@ -2,9 +2,9 @@ r"""The softmax and cross-entropy identities, proved from the definition for sym
 
 The softmax is :math:`g_i = e^{a_i} / \sum_{k=1}^{n} e^{a_k}` with indexed symbols
 :math:`a_k` and a symbolic number of classes :math:`n`; derivatives are SymPy's, of that
-sum, with the Kronecker delta :math:`\partial a_k / \partial a_i = \delta_{ik}`. The only
-hypothesis is that the indices are classes (:math:`i, j \le n`). Each identity is proved
-again explicitly at :math:`n = 10`, and checked against the NumPy code.
+sum, with the Kronecker delta :math:`\partial a_k / \partial a_i = [k = i]` (1 if :math:`k = i`,
+else 0). The only hypothesis is that the indices are classes (:math:`i, j \le n`). Each identity
+is proved again explicitly at :math:`n = 10`, and checked against the NumPy code.
 
 Non-goals: softmax over other axes; temperature.
 """
@@ -277,7 +277,7 @@ def _diag_derivative() -> Identity:
             Step(sp.Derivative(sp.exp(aI[i]) / S, aI[i]), "definition of $g_i$", DEFINITION),
             Step(
                 sp.exp(aI[i]) / S - sp.exp(aI[i]) * _delta_sum(sp.exp(aI[k]), k, i) / S**2,
-                "quotient rule; $\\partial a_k / \\partial a_i = \\delta_{ik}$",
+                "quotient rule; $\\partial a_k / \\partial a_i = [k = i]$",
             ),
             Step(sp.exp(aI[i]) / S - sp.exp(aI[i]) ** 2 / S**2, "the delta keeps $k = i$ (as $i \\le n$)"),
             Step(gI[i] * (1 - gI[i]), "factor, fold the definition of $g_i$"),
@@ -659,7 +659,7 @@ def _fused() -> Identity:
     )
 
 
-@register(order=10)
+@register(order=7)
 def _general_targets() -> Identity:
     _, steps, defs = _general_component()
     general = Chain(
@@ -703,7 +703,7 @@ def _general_targets() -> Identity:
     )
 
 
-@register(order=11)
+@register(order=8)
 def _label_smoothing() -> Identity:
     q = sp.Symbol("c", integer=True, positive=True)  # the true class
     smooth = (1 - eps) * sp.KroneckerDelta(j, q) + eps / n
@@ -761,7 +761,7 @@ def _label_smoothing() -> Identity:
 # --------------------------------------------------------------------------- shift, log-sum-exp
 
 
-@register(order=12)
+@register(order=9)
 def _shift_invariance() -> Identity:
     shifted = sp.exp(aI[i] + c) / sp.Sum(sp.exp(aI[k] + c), (k, 1, n))
     general = Chain(
@@ -795,7 +795,7 @@ def _shift_invariance() -> Identity:
     )
 
 
-@register(order=13)
+@register(order=10)
 def _log_sum_exp_bounds() -> Identity:
     lse = sp.log(S)
     lower = Chain(
@@ -834,7 +834,7 @@ def _log_sum_exp_bounds() -> Identity:
     )
     return Identity(
         "log_sum_exp_is_between_max_and_max_plus_log_n",
-        "max_j a_j ≤ log Σ_j \\exp(a_j) ≤ max_j a_j + log n: the log-sum-exp the loss uses",
+        "max_j a_j ≤ log Σ_j exp(a_j) ≤ max_j a_j + log n: the log-sum-exp the loss uses",
         [lower, upper],
         assumptions=["$p \\le n$", "$a_k \\le \\max_j a_j$ for every $k$"],
         variants=[
