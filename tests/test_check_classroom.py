@@ -362,3 +362,19 @@ def test_generated_inputs_do_not_depend_on_the_modules_loaded_before(tmp_path, m
     importlib.import_module("many_constants")
     assert function(relu).verdict == P
     assert len(seen) == len(first) and all(np.array_equal(a, b) for a, b in zip(seen, first))
+
+
+def test_an_exercise_stub_is_not_written_yet_not_wrong():
+    from backproof import check
+
+    def relup(a, e):
+        raise NotImplementedError
+
+    report = check.function(relup)
+    assert report.verdict == "not found" and not report.ok
+    assert "not written yet" in str(report)
+
+    def relup(a, e):  # noqa: F811 (the learner's second try)
+        raise ValueError("oops")
+
+    assert check.function(relup).verdict == "wrong"
