@@ -374,7 +374,7 @@ def test_an_exercise_stub_is_not_written_yet_not_wrong():
     assert report.verdict == "not found" and not report.ok
     assert "not written yet" in str(report)
 
-    def relup(a, e):  # noqa: F811 (the learner's second try)
+    def relup(a, e):
         raise ValueError("oops")
 
     assert check.function(relup).verdict == "wrong"
