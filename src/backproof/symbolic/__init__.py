@@ -2,16 +2,16 @@ r"""SymPy proofs of every identity backprop through the network rests on, with t
 
 The package holds four kinds of thing:
 
-* the trusted core, :mod:`backproof.symbolic.core`: the one module that decides whether a
-  step follows (:func:`~backproof.symbolic.core.check_step`, a closed set of relations
-  :data:`RELATIONS`, fresh-name definitions, cited :class:`Rule`\ s, bound variables renamed
+* the trusted core, ``backproof.symbolic.core``: the one module that decides whether a
+  step follows (``check_step``, a closed set of relations
+  ``RELATIONS``, fresh-name definitions, cited ``Rule`` objects, bound variables renamed
   apart, side conditions, case splits that cover the domain, consistent assumptions);
-* the refuter, :mod:`backproof.symbolic.refuter`: :func:`refute` finds a point where a claim
+* the refuter, ``backproof.symbolic.refuter``: :func:`refute` finds a point where a claim
   fails (sizes 2 to 12, several seeds and points, equal indices, logits near equal and far
   apart), evaluated exactly; it can only reject;
 * the proof engine, :mod:`backproof.symbolic.engine`, which only builds terms and asks the core:
   :class:`Step` (a definitional unfolding or a substantive rewrite), :class:`Chain`,
-  :func:`check_step` (the core's verdict on one step, with the refuter's counterexample),
+  ``check_step`` (the core's verdict on one step, with the refuter's counterexample),
   :class:`Identity` with its :class:`Variant`\ s, :class:`Check`\ s and :class:`Link`\ s, and the
   registry :func:`register` / :func:`identities`;
 * the notation, :mod:`backproof.symbolic.notation`: the LaTeX printer and the display

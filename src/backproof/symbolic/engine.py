@@ -105,7 +105,7 @@ class Step:
         :data:`DEFINITION` (only unfolds a definition) or :data:`REWRITE` (substantive).
         Ignored for the first step of a chain.
     relation : str
-        One of :data:`backproof.symbolic.core.RELATIONS`: the step before ``relation`` this one
+        One of ``backproof.symbolic.core.RELATIONS``: the step before ``relation`` this one
         (``"<="``: this step is at least the one before it). Shown as checked.
     """
 
@@ -142,7 +142,7 @@ class Chain:
         general.
     definitions : dict
         Fresh names (such as :math:`g_i`) and what they stand for; unfolded before each
-        comparison. The core refuses any other left side (:func:`core.definition_problem`).
+        comparison. The core refuses any other left side (``core.definition_problem``).
     assumptions : dict
         Substitutions that encode a hypothesis (such as :math:`\sum_j d_j \to 1`); applied
         to both sides of every step whose ``why`` mentions "assumption".
@@ -158,7 +158,7 @@ class Chain:
     choices : dict
         Symbols whose values are restricted to a finite set when the chain is refuted at a
         point (such as the ReLU's activation pattern, which is 0 or 1).
-    rules : list of Rule
+    rules : list
         Cited rules whose ``Eq`` statements are used left to right as rewrites (the chain rule);
         named, shown and counted, never hidden among the definitions.
     """
@@ -314,7 +314,7 @@ def expand(expr, definitions=None, assumptions=None, case=None, evaluate: bool =
 def equal(
     a, b, definitions: dict | None = None, assumptions: dict | None = None, case: dict | None = None
 ) -> bool:
-    r"""Whether the core proves ``a == b`` (entry by entry for matrices), after :func:`expand`."""
+    r"""Whether the core proves ``a == b`` (entry by entry for matrices), after ``expand``."""
     return core.equal(expand(a, definitions, assumptions, case), expand(b, definitions, assumptions, case))
 
 

@@ -76,13 +76,13 @@ def refute(
 
     Parameters
     ----------
-    lhs, rhs : SymPy expressions or matrices
+    lhs, rhs : sympy.core.basic.Basic
         The two sides. Symbols declared ``integer`` are sizes (when a sum runs up to them, or
         named other than ``i j k p q r s``) or indices; ``Indexed`` entries, undefined functions
         and other symbols are drawn at random.
     relation : str
-        One of :data:`backproof.symbolic.core.RELATIONS`: the claim is ``lhs relation rhs``.
-    assumptions : sequence of SymPy relations
+        One of ``backproof.symbolic.core.RELATIONS``: the claim is ``lhs relation rhs``.
+    assumptions : sequence of sympy.core.basic.Basic
         Every point used satisfies them (``x > 0``, ``sp.Ne(i, j)``, ``i <= n``).
     definitions : dict, optional
         Names and what they stand for, unfolded first (``{g[i]: exp(a[i]) / S}``).
@@ -97,7 +97,7 @@ def refute(
         Seeds ``seed, seed + 1, ...``; ``points`` points per seed, the moods taken in turn.
     seconds : float
         Give up (return ``None``) after this long.
-    sizes : (int, int)
+    sizes : tuple of int
         The range symbolic sizes are drawn from, both ends tried first (default 2 to 12).
 
     Examples
