@@ -5,7 +5,7 @@ Run from anywhere (the full MNIST set is found as by the library)::
     python benchmarks/bench_split.py               # prints the table
     python benchmarks/bench_split.py --rounds 9
 
-:func:`backproof.training.kernel_split` decides, per layer, how :class:`~backproof.training.Kernel`
+:func:`backproof.kernel.kernel_split` decides, per layer, how :class:`~backproof.kernel.Kernel`
 cuts the forward product and the update into one block per BLAS thread. This script trains
 one epoch of minibatch SGD on the full training set with each network below, in interleaved
 rounds (each round times every variant once, so that a busy machine slows them alike):
@@ -29,8 +29,8 @@ import numpy as np
 
 import backproof as bp
 from backproof import _blas
+from backproof.kernel import Kernel, kernel_split
 from backproof.network import init_network
-from backproof.training import Kernel, kernel_split
 
 CUTS = {"blas": (None, None), "rows": ("rows", "rows"), "inner": ("inner", "cols")}
 CASES = [

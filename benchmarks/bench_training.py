@@ -6,7 +6,7 @@ Run from anywhere (the full MNIST set is found as by the library: ``$BACKPROOF_M
     python benchmarks/bench_training.py --rounds 3 --scaling --json out.json
 
 Cases: the shallow network 784-64-10 ReLU's full-batch update on all 60,000 training images
-(backproof's :class:`~backproof.training.Kernel`, which keeps its thread count there, as
+(backproof's :class:`~backproof.kernel.Kernel`, which keeps its thread count there, as
 ``train_full_batch`` does), its minibatch epoch (``train_minibatch``, B = 100, 600 updates), and the deeper
 784-512-256-10 ReLU's epoch (B = 64, 938 updates), each also in
 
@@ -19,7 +19,9 @@ Cases: the shallow network 784-64-10 ReLU's full-batch update on all 60,000 trai
 Rounds are interleaved (each round times every case once), and every round runs twice: quiet,
 then **loaded**, with ``--load`` (default 2) busy processes (``python -c "while True: pass"``)
 started beside it and stopped after. So a busy spell of the shared machine slows every case of a
-round alike, and each case's loaded/quiet ratio comes from the same rounds.
+round alike. Every ratio printed (loaded over quiet, backproof over PyTorch and JAX, a case over
+its GEMM limit) is taken within each round and the median over the rounds is shown with the
+range: the two sides of a ratio were measured under the same load.
 
 Beside each case it prints the time of the case's own matrix products alone, at the rate BLAS
 gives them in the same round (:func:`backproof.experiments.gemm_step_seconds`, the best of one
@@ -51,8 +53,8 @@ import course_literal as course  # noqa: E402
 import backproof as bp  # noqa: E402
 from backproof import _blas, experiments  # noqa: E402
 from backproof._threads import AdaptiveThreads  # noqa: E402
+from backproof.kernel import Kernel  # noqa: E402
 from backproof.network import init_network  # noqa: E402
-from backproof.training import Kernel  # noqa: E402
 
 SHALLOW = [784, 64, 10]
 DEEP = [784, 512, 256, 10]
@@ -84,7 +86,7 @@ def peak_memory_mb(sizes, batch_size: int, steps: int | None = None) -> float:
     else:
         run = (
             "import numpy as np\n"
-            "from backproof.training import Kernel\n"
+            "from backproof.kernel import Kernel\n"
             f"r = bp.train_minibatch(x, d.train_labels, layers={list(sizes)}, epochs=0, "
             f"batch_size={batch_size}, test=(xt, d.test_labels))\n"
             f"k = Kernel(r.params, {batch_size})\n"
@@ -235,9 +237,13 @@ def main(argv=None) -> int:
         return time.perf_counter() - t
 
     def epoch(sizes, B):
-        return lambda: (
-            bp.train_minibatch(x, lbl, layers=sizes, epochs=1, batch_size=B, lr=0.05, seed=0).seconds
-        )
+        def run():
+            r = bp.train_minibatch(x, lbl, layers=sizes, epochs=1, batch_size=B, lr=0.05, seed=0)
+            if os.environ.get("BENCH_DEBUG"):
+                print(sizes, f"{r.seconds * 1e3:.0f} ms", r.threads, flush=True)
+            return r.seconds
+
+        return run
 
     cases[FULL, "backproof"] = full_update
     cases[SHALLOW_EPOCH, "backproof"] = epoch(SHALLOW, 100)
@@ -368,7 +374,18 @@ def main(argv=None) -> int:
         }
 
     # ------------------------------------------------------------------ the table
+    # Every ratio is taken within a round (the two times were measured minutes apart at most,
+    # under the same load) and then the median over the rounds is shown, with the range: a
+    # busy spell of the shared machine then moves both sides of a ratio alike.
     med = {key: statistics.median(ts) * 1e3 for key, ts in results.items()}
+
+    def per_round(num, den) -> list[float]:
+        return [a / b for a, b in zip(num, den)]
+
+    def shown(values) -> str:
+        m = statistics.median(values)
+        return f"{m:.2f}x" + (f" ({min(values):.2f}-{max(values):.2f})" if len(values) > 1 else "")
+
     print()
     print(
         f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} CPUs, BLAS threads "
@@ -381,62 +398,60 @@ def main(argv=None) -> int:
     print(
         f"\n{'case':30}{'who':>10}"
         + "".join(f"{c + ' ms':>12}" for c in conditions)
-        + f"{'loaded/quiet':>14}  all quiet | loaded (ms)"
+        + f"{'loaded/quiet':>24}  all quiet | loaded (ms)"
     )
+    summary: dict = {}
     for case, who in cases:
         row = [med[case, who, c] for c in conditions]
-        ratio = f"{row[1] / row[0]:.2f}x" if len(row) > 1 else "-"
+        ratio = "-"
+        if len(row) > 1:
+            slowdown = per_round(results[case, who, "loaded"], results[case, who, "quiet"])
+            summary.setdefault(case, {})[f"{who}_loaded_over_quiet"] = statistics.median(slowdown)
+            ratio = shown(slowdown)
         runs = " | ".join(" ".join(f"{t * 1e3:.0f}" for t in results[case, who, c]) for c in conditions)
-        print(f"{case:30}{who:>10}" + "".join(f"{v:12.1f}" for v in row) + f"{ratio:>14}  {runs}")
+        print(f"{case:30}{who:>10}" + "".join(f"{v:12.1f}" for v in row) + f"{ratio:>24}  {runs}")
+    print("(times: medians over the rounds; ratios: the median of the per-round ratios, and their range)")
     print(
-        f"\n{'ratios of medians, backproof over':30}{'':>10}"
-        + "".join(f"{'vs torch ' + c:>17}{'vs jax ' + c:>15}" for c in conditions)
-        + f"{'vs faster':>11}"
+        f"\n{'backproof over':30}"
+        + "".join(f"{'torch ' + c:>22}{'jax ' + c:>22}{'faster ' + c:>22}" for c in conditions)
     )
-    summary = {}
     for case in gemm:
-        cells, faster = [], []
+        cells = []
         for c in conditions:
+            mine = results[case, "backproof", c]
+            refs = [results[case, w, c] for w in ("torch", "jax") if (case, w, c) in results]
             for who in ("torch", "jax"):
-                if (case, who, c) in med:
-                    value = med[case, "backproof", c] / med[case, who, c]
-                    cells.append(f"{value:.2f}x")
-                    summary.setdefault(case, {})[f"vs_{who}_{c}"] = value
+                if (case, who, c) in results:
+                    value = per_round(mine, results[case, who, c])
+                    summary.setdefault(case, {})[f"vs_{who}_{c}"] = statistics.median(value)
+                    cells.append(shown(value))
                 else:
                     cells.append("n/a")
-            others = [med[case, w, c] for w in ("torch", "jax") if (case, w, c) in med]
-            if others:
-                faster.append(med[case, "backproof", c] / min(others))
-        shown = " " + "/".join(f"{v:.2f}x" for v in faster) if faster else " n/a"
-        print(
-            f"{case:30}{'':>10}"
-            + "".join(f"{cell:>17}" if i % 2 == 0 else f"{cell:>15}" for i, cell in enumerate(cells))
-            + f"{shown:>11}"
-        )
-    print("(vs faster: backproof over the faster of torch and jax, quiet/loaded; target <= 1.0x)")
+            if refs:  # the faster reference in each round
+                value = per_round(mine, [min(ts) for ts in zip(*refs)])
+                summary.setdefault(case, {})[f"vs_faster_{c}"] = statistics.median(value)
+                cells.append(shown(value))
+            else:
+                cells.append("n/a")
+        print(f"{case:30}" + "".join(f"{cell:>22}" for cell in cells))
+    print("(faster: the faster of torch and jax in the same round; target <= 1.0x)")
     print(
         f"\n{'GEMM limit (quiet rounds)':30}{'GFLOP':>8}{'gemm ms':>10}{'GFLOP/s':>9}"
-        f"{'backproof ms':>14}{'ratio':>8}{'target':>8}"
+        f"{'backproof ms':>14}{'over gemm':>24}{'target':>8}"
     )
     for case in gemm:
-        g = min(gemm[case]) * 1e3
+        g = statistics.median(gemm[case]) * 1e3
         b = med[case, "backproof", "quiet"]
-        summary.setdefault(case, {}).update(gemm_ms=g, over_gemm=b / g)
+        over = per_round(results[case, "backproof", "quiet"], gemm[case])
+        summary.setdefault(case, {}).update(gemm_ms=g, over_gemm=statistics.median(over))
         print(
-            f"{case:30}{flops[case] / 1e9:8.2f}{g:10.1f}{flops[case] / g / 1e6:9.1f}{b:14.1f}{b / g:7.2f}x"
-            f"{'<= ' + str(TARGET_GEMM[case]):>8}"
+            f"{case:30}{flops[case] / 1e9:8.2f}{g:10.1f}{flops[case] / g / 1e6:9.1f}{b:14.1f}"
+            f"{shown(over):>24}{'<= ' + str(TARGET_GEMM[case]):>8}"
         )
     print(
-        "(gemm ms: the case's matrix products alone, best round, best of 1 thread and all threads, "
-        "best of several short windows)"
+        "(gemm ms: the case's matrix products alone, timed in each quiet round after its cases, "
+        "best of 1 thread and all threads, best of several short windows; median over the rounds)"
     )
-    for case in gemm:
-        if "loaded" in conditions:
-            for who in ("backproof", "torch", "jax"):
-                if (case, who, "quiet") in med:
-                    summary[case][f"{who}_loaded_over_quiet"] = (
-                        med[case, who, "loaded"] / med[case, who, "quiet"]
-                    )
     if course_ms:
         for case, ms in course_ms.items():
             print(

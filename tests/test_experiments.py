@@ -59,6 +59,46 @@ def test_the_digest_changes_with_the_settings_and_the_data_bytes_but_not_with_a_
     assert experiments.run_digest(changed, SMALL) != digest
 
 
+# modules the training code imports that cannot change a run's numbers, each with its reason
+_NOT_IN_THE_DIGEST = {
+    "errors": "exception classes",
+    "_checks": "argument checks: a bad argument raises before any work",
+    "_threads": "the BLAS thread count, which changes no bit (tests/test_threads.py)",
+    "_output": "files the CLI writes, after the run",
+}
+
+
+def _package_imports(module: str) -> set[str]:
+    """The backproof modules ``module`` imports, directly or through one another (relative imports)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(bp.__file__).parent
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        if name in seen or not (root / f"{name}.py").is_file():
+            continue
+        seen.add(name)
+        for node in ast.walk(ast.parse((root / f"{name}.py").read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                if node.module:
+                    todo.append(node.module.split(".")[0])
+                else:  # from . import a, b
+                    todo.extend(alias.name for alias in node.names)
+    return seen
+
+
+def test_the_run_digest_covers_every_module_the_training_code_imports():
+    # a module left out would let a changed kernel read back runs trained by the old one
+    used = _package_imports("experiments") | _package_imports("training")
+    assert "kernel" in used
+    digested = {name.removesuffix(".py") for name in experiments._TRAINING_SOURCES}
+    missing = used - digested - set(_NOT_IN_THE_DIGEST)
+    assert not missing, f"add {sorted(missing)} to experiments._TRAINING_SOURCES"
+
+
 @pytest.mark.parametrize("n_train, held", [(300, 50), (60_000 // 100, 100)])
 def test_with_validation_the_last_training_images_are_held_out_and_scored_instead_of_the_test_set(
     n_train, held, monkeypatch

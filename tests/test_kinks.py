@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 
 from backproof.activations import ACTIVATIONS, LEAKY_RELU_ALPHA
+from backproof.kernel import Kernel
 from backproof.network import forward, init_network
 from backproof.preprocess import one_hot
 from backproof.softmax import softmax
-from backproof.training import Kernel, _textbook_step
+from backproof.training import _textbook_step
 
 # sigma'(0) by each activation's convention: the left derivative at a kink
 SLOPE_AT_ZERO = {"relu": 0.0, "leaky_relu": LEAKY_RELU_ALPHA, "sigmoid": 0.25, "tanh": 1.0}

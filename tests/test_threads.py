@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from backproof import _blas, _threads, normalize, train_minibatch
+from backproof.kernel import Kernel
 from backproof.network import init_network
-from backproof.training import Kernel, _textbook_step
+from backproof.training import _textbook_step
 
 
 @pytest.mark.parametrize(

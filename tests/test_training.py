@@ -12,7 +12,8 @@ from backproof import (
     train_full_batch,
     train_minibatch,
 )
-from backproof.training import Kernel, _textbook_step
+from backproof.kernel import Kernel
+from backproof.training import _textbook_step
 
 
 @pytest.fixture(scope="module")
@@ -343,7 +344,7 @@ def test_kernel_gives_the_textbook_step_with_its_products_shared_between_threads
 
 
 def test_kernel_split_shares_by_inputs_or_units_and_leaves_large_batches_to_blas():
-    from backproof.training import kernel_split
+    from backproof.kernel import kernel_split
 
     assert kernel_split([784, 64, 10], 100) == [("inner", "cols"), (None, None)]
     assert kernel_split([784, 512, 256, 10], 64) == [
@@ -362,7 +363,7 @@ def test_kernel_stores_weights_and_buffers_on_128_byte_boundaries():
 
 
 def test_kernel_layout_stores_a_layer_no_wider_than_the_batch_in_fortran_order():
-    from backproof.training import kernel_layout
+    from backproof.kernel import kernel_layout
 
     assert kernel_layout([784, 64, 10], 100) == "FF"
     assert kernel_layout([784, 512, 256, 10], 64) == "CCF"

@@ -19,7 +19,7 @@ each block single-threaded on its own thread. A training step can then give each
 same part of a weight matrix in its forward product and in its update, so that the part
 stays in that core's cache. Left to itself, OpenBLAS cuts the forward product by samples and
 the update by inputs, and the weights cross between the cores every step
-(:func:`backproof.training.kernel_split` chooses the cuts; ``benchmarks/bench_split.py``
+(:func:`backproof.kernel.kernel_split` chooses the cuts; ``benchmarks/bench_split.py``
 times them).
 
 Non-goals: other BLAS routines, complex numbers, building against a BLAS.

@@ -49,7 +49,7 @@ last 10,000 of the 60,000 (training on the first 50,000); a sixth of a smaller s
 
 # the modules whose code decides a training run's numbers (the proofs, the checker and the CLI do not)
 _TRAINING_SOURCES = (
-    "experiments.py", "training.py", "network.py", "activations.py", "softmax.py", "relu.py",
+    "experiments.py", "training.py", "kernel.py", "network.py", "activations.py", "softmax.py", "relu.py",
     "loss.py", "preprocess.py", "_blas.py",
 )  # fmt: skip
 
@@ -179,8 +179,8 @@ def _random_kernel(sizes, batch: int, seed: int = 0):
     """A kernel on freshly initialised parameters, and a gathered batch ``x`` of random pixels."""
     import numpy as np
 
+    from .kernel import Kernel
     from .network import init_network
-    from .training import Kernel
 
     rng = np.random.default_rng(seed)
     params = init_network(sizes, "relu", rng)

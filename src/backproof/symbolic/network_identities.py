@@ -9,7 +9,7 @@ with :math:`M \in \{0, 1\}`.
 
 The training step is stated about what the code does: with the summed loss of a batch of
 :math:`B`, the update is :math:`\theta - (\gamma/B)\nabla_\theta \sum_s E_s`, the gradient
-step on the mean loss; checked against :class:`backproof.training.Kernel` and
+step on the mean loss; checked against :class:`backproof.kernel.Kernel` and
 :func:`backproof.train_full_batch`.
 
 Non-goals: deeper networks (see the layer lemmas); other losses.
@@ -368,7 +368,7 @@ def _training_step() -> Identity:
                 sp.Matrix.vstack(
                     W2 - gam / N * net["backprop"]["W2"], (b2 - gam / N * net["backprop"]["b2"]).T
                 ),
-                "identity 8, scaled by $\\gamma / B$ as training.Kernel does",
+                "identity 8, scaled by $\\gamma / B$ as kernel.Kernel does",
             ),
         ],
         size="Ni = 4, Nh = 3, No = 3, B = 2",

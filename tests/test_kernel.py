@@ -14,9 +14,10 @@ import pytest
 
 from backproof import InputError, TrainingDivergedError
 from backproof.activations import ACTIVATIONS
+from backproof.kernel import _INPLACE, Kernel, kernel_layout
 from backproof.network import backprop, evaluate, init_network
 from backproof.preprocess import one_hot
-from backproof.training import _INPLACE, Kernel, train_full_batch, train_minibatch
+from backproof.training import train_full_batch, train_minibatch
 
 GRID = [-1000.0, -20.0, -3.0, -1.0, -0.5, -1e-3, -1e-30, -0.0, 0.0, 1e-30, 1e-3, 0.5, 1.0, 3.0, 20.0, 1000.0]
 
@@ -334,7 +335,7 @@ def test_a_minibatch_run_builds_one_kernel_per_batch_size_in_the_runs_layout(mon
     monkeypatch.setattr(training, "Kernel", Counted)
     x, lbl = _digits(25, 16)
     r = train_minibatch(x, lbl, epochs=3, batch_size=10, layers=[784, 12, 10], lr=0.1)
-    layout = training.kernel_layout([784, 12, 10], 10)
+    layout = kernel_layout([784, 12, 10], 10)
     assert built == [(10, layout), (5, layout)]  # the last, smaller batch shares the layout
     for W, order in zip(r.params.W, layout):
         assert W.flags[f"{order}_CONTIGUOUS"]
