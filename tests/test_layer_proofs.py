@@ -385,3 +385,39 @@ def test_the_circle_finder_finds_a_circle():
     graph = _symbolic_import_graph()
     graph["backproof.symbolic.relu_identities"].add("backproof.verify")
     assert _cycle(graph) is not None
+
+
+def test_explicit_networks_made_in_another_process_equal_those_made_here(monkeypatch):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    monkeypatch.setattr(LV, "_BUILT", {})
+    monkeypatch.setattr(LV, "_PREBUILT", {})
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+        LV.prebuild(["relu"], pool.submit)
+        assert set(LV._PREBUILT) == {"relu"}
+        made_there = LV.explicit_network("relu")
+    assert LV._PREBUILT == {}  # taken
+    here = LV.network_gradients("relu")
+    assert list(made_there["grads"]) == list(here["grads"])
+    for name, grad in here["grads"].items():
+        assert made_there["grads"][name] == grad  # the same SymPy expressions, entry by entry
+    assert LV.explicit_network("relu") is made_there  # made once
+    LV.prebuild(["relu"], pool.submit)  # already made: nothing is submitted (the pool is closed)
+    assert LV._PREBUILT == {}
+
+
+def test_an_explicit_network_whose_worker_failed_is_made_here(monkeypatch):
+    from concurrent.futures import Future
+
+    monkeypatch.setattr(LV, "_BUILT", {})
+    monkeypatch.setattr(LV, "_PREBUILT", {})
+
+    def broken(fn, name):
+        future: Future = Future()
+        future.set_exception(RuntimeError("worker died"))
+        return future
+
+    LV.prebuild(["relu"], broken)
+    net = LV.explicit_network("relu")
+    assert net["grads"]["W1"] == LV.network_gradients("relu")["grads"]["W1"]

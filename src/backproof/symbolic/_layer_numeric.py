@@ -61,7 +61,9 @@ __all__ = [
     "explicit_network",
     "fd_check",
     "network_cross_check",
+    "network_gradients",
     "numeric_check",
+    "prebuild",
     "run_check",
 ]
 
@@ -114,13 +116,13 @@ def _jvp_reference(name: str, a: np.ndarray, e: np.ndarray) -> np.ndarray:
     return np.array(out).reshape(a.shape)
 
 
-@functools.cache
-def explicit_network(name: str) -> dict:
+def network_gradients(name: str) -> dict:
     r"""SymPy's explicit 3-layer network of :data:`CROSS_SIZES` with activation ``name``, and its gradients.
 
     Returns the parameter symbols by name (``W1, b1, ..., W3, b3``), the inputs ``x``, the
-    masks (ReLU family), the summed loss ``E`` and ``grad``: SymPy's
-    :math:`\partial E/\partial \theta` for every parameter and for ``x``, lambdified for mpmath.
+    masks (ReLU family), the labels' one-hot ``d``, the summed loss ``E`` and ``grads``:
+    SymPy's :math:`\partial E/\partial \theta` for every parameter and for ``x``. Only SymPy
+    objects: the result can be made in another process and sent back (:func:`prebuild`).
     """
     sizes, N = CROSS_SIZES, CROSS_BATCH
     L = len(sizes) - 1
@@ -152,10 +154,40 @@ def explicit_network(name: str) -> dict:
     params = {}
     for l in range(L):
         params[f"W{l + 1}"], params[f"b{l + 1}"] = W[l], b[l]
-    inputs = [*(v for P in params.values() for v in P), *x, *(v for M in masks for v in M)]
     grads = {k: P.applyfunc(lambda v: sp.diff(E, v)) for k, P in {**params, "x": x}.items()}
-    fns = {k: sp.lambdify([inputs], G, "mpmath", cse=True) for k, G in grads.items()}
-    return dict(params=params, x=x, masks=masks, E=E, grads=grads, fns=fns, d=d)
+    return dict(params=params, x=x, masks=masks, E=E, grads=grads, d=d)
+
+
+_BUILT: dict = {}  # activation name -> explicit_network(name), made once per process
+_PREBUILT: dict = {}  # activation name -> a future of network_gradients(name), see prebuild
+
+
+def prebuild(names, submit) -> None:
+    r"""Start making :func:`network_gradients` for each of ``names`` not made yet with
+    ``submit`` (a process pool's), so that :func:`explicit_network` finds them made: SymPy's
+    derivatives, the slow part, then run beside the other work. The result is the same."""
+    for name in names:
+        if name not in _BUILT and name not in _PREBUILT:
+            _PREBUILT[name] = submit(network_gradients, name)
+
+
+def explicit_network(name: str) -> dict:
+    r""":func:`network_gradients` and ``fn``: all the gradients in one function lambdified for
+    mpmath, which returns them in the order of ``grads``. Made once per process."""
+    net = _BUILT.get(name)
+    if net is not None:
+        return net
+    pending = _PREBUILT.pop(name, None)
+    try:
+        net = pending.result() if pending is not None else network_gradients(name)
+    except Exception:  # the pool is gone or was shut down (cancelled): make them here instead
+        net = network_gradients(name)
+    params, x, masks = net["params"], net["x"], net["masks"]
+    inputs = [*(v for P in params.values() for v in P), *x, *(v for M in masks for v in M)]
+    # one function for all the gradients: one common-subexpression pass shares their chain factors
+    net["fn"] = sp.lambdify([inputs], list(net["grads"].values()), "mpmath", cse=True)
+    _BUILT[name] = net
+    return net
 
 
 def _network_point(rng: np.random.Generator, name: str, dtype):
@@ -179,10 +211,10 @@ def _sympy_network_grads(name: str, p: Parameters, x: np.ndarray, fw) -> dict:
     point += [int(v > 0) for a in fw.a[:-1] for v in np.asarray(a, dtype=np.float64).ravel()]
     out = {}
     with mpmath.workdps(_DPS):
-        for k, f in net["fns"].items():
-            value = np.array(f(point).tolist(), dtype=object).astype(float)
-            shape = x.shape if k == "x" else np.shape(p.arrays()[k])
-            out[k] = value.reshape(shape)
+        values = net["fn"](point)
+    for k, value in zip(net["grads"], values):
+        shape = x.shape if k == "x" else np.shape(p.arrays()[k])
+        out[k] = np.array(value.tolist(), dtype=object).astype(float).reshape(shape)
     return out
 
 
