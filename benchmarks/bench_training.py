@@ -160,7 +160,7 @@ def breakdown(rows, lbl, sizes, B: int, steps: int = 200) -> dict[str, float]:
 
     def activations(s=0):
         for l in range(1, L):
-            kernel.forward_act(h[l], tmp[l])
+            kernel.forward_act(h[l], tmp[l], kernel.zeros[l])
             kernel.backward_act(delta[l], h[l], tmp[l])
 
     def softmax(s=0):

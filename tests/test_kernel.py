@@ -22,16 +22,17 @@ from backproof.training import train_full_batch, train_minibatch
 GRID = [-1000.0, -20.0, -3.0, -1.0, -0.5, -1e-3, -1e-30, -0.0, 0.0, 1e-30, 1e-3, 0.5, 1.0, 3.0, 20.0, 1000.0]
 
 
+@pytest.mark.parametrize("zeros", [False, True], ids=["scalar 0", "array of 0s"])
 @pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
-def test_the_kernels_in_place_activation_and_slope_are_the_tables(name, dtype, order):
+def test_the_kernels_in_place_activation_and_slope_are_the_tables(name, dtype, order, zeros):
     f, jvp = ACTIVATIONS[name]
     forward_act, backward_act = _INPLACE[name]
     a = np.array(GRID, dtype).reshape(4, 4, order=order)
     e = np.asarray(np.random.default_rng(0).uniform(0.5, 2, a.shape), dtype, order=order)
     h, tmp = a.copy(order=order), np.empty_like(a, order=order)
-    forward_act(h, tmp)
+    forward_act(h, tmp, np.zeros_like(a) if zeros else None)  # the kernel passes its array of 0s
     # absolute tolerance: the kernel's sigma' = h (1 - h) cancels where sigma(a) is nearly 1
     tol = {"rtol": 1e-6, "atol": 1e-7} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-15}
     np.testing.assert_allclose(h, f(a), **tol)
@@ -39,6 +40,17 @@ def test_the_kernels_in_place_activation_and_slope_are_the_tables(name, dtype, o
     delta = e.copy(order=order)
     backward_act(delta, h, tmp)  # from h = sigma(a) (and what the forward pass left in tmp)
     np.testing.assert_allclose(delta, jvp(a, e), **tol)
+
+
+@pytest.mark.parametrize("zeros", [None, "array"])
+def test_relu_in_place_against_an_array_of_zeros_gives_the_same_bits_at_inf_nan_and_signed_zeros(zeros):
+    special = np.array([[-np.inf, np.inf, np.nan, -0.0], [0.0, -1e-45, 1e-45, -3.0]], np.float32)
+    h, tmp = special.copy(), np.empty_like(special)
+    _INPLACE["relu"][0](h, tmp, np.zeros_like(special) if zeros else None)
+    want = np.maximum(special, np.float32(0))
+    assert np.array_equal(h, want, equal_nan=True)
+    assert np.array_equal(np.signbit(h), np.signbit(want))
+    assert h[0, 0] == 0 and tmp.tolist() == [[0, 1, 0, 0], [0, 0, 1, 0]]
 
 
 # ------------------------------------------------------------------------------------- the two loops

@@ -242,9 +242,10 @@ def estimate_bytes(sizes, batch: int, itemsize: int = 4) -> int:
     r"""Memory a training run needs beyond its data, in bytes (an estimate, from the sizes alone).
 
     Parameters in float64 while drawn, then the parameters, their gradients and a copy
-    (``itemsize`` bytes each); per layer, three ``(n_l, batch)`` buffers in the kernel, and
-    up to three more as scratch where :func:`~backproof.kernel.kernel_split` cuts the forward
-    product along its inputs; and the evaluation's ``(n_l, 10000)`` activations.
+    (``itemsize`` bytes each); per layer, three ``(n_l, batch)`` buffers in the kernel (four for
+    a hidden layer), and up to three more as scratch where
+    :func:`~backproof.kernel.kernel_split` cuts the forward product along its inputs; and the
+    evaluation's ``(n_l, 10000)`` activations.
     """
     n = [int(v) for v in sizes]
     weights = sum((n[l - 1] + 1) * n[l] for l in range(1, len(n)))
@@ -257,7 +258,7 @@ def estimate_bytes(sizes, batch: int, itemsize: int = 4) -> int:
     return (
         8 * weights
         + 3 * itemsize * weights
-        + itemsize * (3 * per_sample + scratch) * batch
+        + itemsize * (3 * per_sample + sum(n[1:-1]) + scratch) * batch
         + 2 * itemsize * per_sample * _EVAL_CHUNK
     )
 

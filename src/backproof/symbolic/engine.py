@@ -6,27 +6,21 @@ by ``=`` (or ``<=`` in a chain of bounds). A step is either a *definitional unfo
 nothing) or a *substantive rewrite* (``kind=REWRITE``: differentiation, the quotient
 rule, a delta collapsing a sum, a cancellation — the steps that carry the argument).
 
-How a verdict is reached:
-
-* ``=`` steps are **proved** symbolically: both sides are expanded (assumptions, then
-  definitions, then the case, then ``doit()``), and ``simplify(a - b) == 0`` entry by
-  entry (:func:`equal`).
-* ``<=`` steps are proved by a small set of sound rules (:func:`nonnegative`): sums and
-  products of nonnegative terms, :math:`e^x > 0`, :math:`1 - e^{x} \ge 0` for
-  :math:`x \le 0`, a sum of nonnegative terms is at least any one of them, and
-  :math:`\log` is increasing.
-* A claim is **refuted** by :func:`refute`: symbolic sizes and indices are set to small
-  integers, undefined functions to random polynomials, every other symbol to a random
-  rational, and both sides are evaluated exactly (rational arithmetic, and for
-  :math:`e^q`, :math:`\log q` interval arithmetic at 50 digits) *before any
-  simplification*. One point where the two sides provably differ is a proof of
-  inequality. Wrong variants are settled this way, within seconds.
+How a verdict is reached: the engine decides nothing itself. Each step of a chain, with the
+chain's definitions, stated assumptions, case split and cited rules, goes to the trusted core,
+:func:`backproof.symbolic.core.check_step`, which alone says whether it follows (its module
+docstring lists what it accepts). When it finds no proof of a step it asks the refuter,
+:func:`refute` (:mod:`backproof.symbolic.refuter`): symbolic sizes and indices are set to small
+integers, undefined functions to random polynomials, every other symbol to a random rational,
+and both sides are evaluated exactly (rational arithmetic, and interval arithmetic at 50 digits
+for :math:`e^q` and :math:`\log q`) *before any simplification*; one point where the two sides
+provably differ is a proof that the step is false. Wrong variants are settled the same way.
 
 Every :class:`Identity` carries its chains, its displayed statement (generated from the
 ends of its first chain, or tied to a chain's ends by :class:`Link`), its wrong
 :class:`Variant`\ s and its numeric :class:`Check`\ s. Identities are added to the
-catalogue with :func:`register`; see ``/work/coord/identity-api.md`` and the module
-docstring of :mod:`backproof.symbolic`.
+catalogue with :func:`register`; the site's chapter "Prove your own identity"
+(``docs/own_identity.md``) and the module docstring of :mod:`backproof.symbolic` show how.
 
 Non-goals: a general theorem prover; deciding equalities SymPy cannot simplify.
 """
