@@ -16,9 +16,10 @@ Cases: the shallow network 784-64-10 ReLU's full-batch update on all 60,000 trai
   whole epoch in one jitted ``lax.scan``);
 * the literal course code (``course_literal.py``, float64; with ``--course``, slow).
 
-Rounds are interleaved (each round times every case once), and every round runs twice: quiet,
-then **loaded**, with ``--load`` (default 2) busy processes (``python -c "while True: pass"``)
-started beside it and stopped after. So a busy spell of the shared machine slows every case of a
+Rounds are interleaved (each round times every case once, each round starting with another
+library), and every round runs twice: quiet, then **loaded**, with ``--load`` (default 2) busy
+processes (``python -c "while True: pass"``) started beside it and stopped after (and then
+:data:`SETTLE` seconds of rest). So a busy spell of the shared machine slows every case of a
 round alike. Every ratio printed (loaded over quiet, backproof over PyTorch and JAX, a case over
 its GEMM limit) is taken within each round and the median over the rounds is shown with the
 range: the two sides of a ratio were measured under the same load.
@@ -114,11 +115,19 @@ def start_load(n: int) -> list[subprocess.Popen]:
     return procs
 
 
+SETTLE = 3.0
+"""Seconds to wait after the busy processes stop: on the shared virtual machine the first
+second or two after a busy spell run slower (measured: a quiet full-batch update at 2-3 times
+its time), and that must not fall on whichever case happens to come first."""
+
+
 def stop_load(procs) -> None:
     for p in procs:
         p.kill()
     for p in procs:
         p.wait()
+    if procs:
+        time.sleep(SETTLE)
 
 
 def breakdown(rows, lbl, sizes, B: int, steps: int = 200) -> dict[str, float]:
@@ -335,12 +344,16 @@ def main(argv=None) -> int:
     results = {(case, who, cond): [] for (case, who) in cases for cond in conditions}
     gemm = {case: [] for case in gemm_kernels}
     loads = {cond: [] for cond in conditions}
+    whos = list(dict.fromkeys(who for _, who in cases))
     for r in range(args.rounds):
+        # each round starts with another library, so that none is always first after a change
+        first = whos[r % len(whos) :] + whos[: r % len(whos)]
+        order = [(key, fn) for who in first for key, fn in cases.items() if key[1] == who]
         for cond in conditions:
             procs = start_load(args.load) if cond == "loaded" else []
             try:
                 loads[cond].append(os.getloadavg()[0])
-                for (case, who), fn in cases.items():
+                for (case, who), fn in order:
                     results[case, who, cond].append(fn())
                 if cond == "quiet":
                     for case in gemm:
