@@ -506,11 +506,13 @@ def main(argv=None) -> int:
     return 0
 
 
-def torch_step_seconds(sizes, B: int, steps: int = 4, rounds: int = 3) -> float:
-    """Best mean time of a PyTorch minibatch step (gather and update) on random pixels."""
+def torch_step_seconds(sizes, B: int, rounds: int = 3) -> float:
+    """Best mean time of a PyTorch minibatch step (gather and update) on random pixels, over as
+    many steps as the site's scaling table times backproof (``experiments.scaling_steps``)."""
     import torch
     from torch_reference import TorchNetwork
 
+    steps = experiments.scaling_steps(sizes, B)
     rng = np.random.default_rng(0)
     trows = torch.from_numpy(rng.uniform(0, 1, (4_000, sizes[0])).astype(np.float32))
     tlbl = torch.from_numpy(rng.integers(0, sizes[-1], 4_000))
@@ -520,7 +522,8 @@ def torch_step_seconds(sizes, B: int, steps: int = 4, rounds: int = 3) -> float:
     for r in range(rounds + 1):
         t = time.perf_counter()
         for s in range(steps):
-            idx = torch.arange(s * B, (s + 1) * B)
+            k = (s * B) % (trows.shape[0] - B)  # as experiments.time_steps walks its 4,000 rows
+            idx = torch.arange(k, k + B)
             torch.index_select(trows, 0, idx, out=xb)
             model.step(xb, tlbl.index_select(0, idx), 1e-3)
         if r:

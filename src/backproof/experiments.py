@@ -255,12 +255,23 @@ def time_steps(kernel, rows, labels, steps: int) -> float:
 SCALING_FLOPS = 2e9
 """Floating-point operations each measurement of :func:`scaling` aims at (steps = this / a step's)."""
 
+SCALING_MAX_STEPS = 100
+"""At most this many steps per measurement: a small network's 100 steps take about 20 ms, enough
+to leave the start-up (threads waking, caches filling) out of the mean; 8 steps were not, and
+made a 784-64-64-10 step look 50 % slower than in an epoch."""
+
+
+def scaling_steps(sizes, batch: int = SCALING_BATCH) -> int:
+    """How many steps :func:`scaling` times for ``sizes``: about :data:`SCALING_FLOPS` of
+    products, at least 1 and at most :data:`SCALING_MAX_STEPS`."""
+    return max(1, min(SCALING_MAX_STEPS, round(SCALING_FLOPS / step_flops(sizes, batch))))
+
 
 def scaling(sizes_list, batch: int = SCALING_BATCH, rounds: int = 2, seed: int = 0):
     r"""Estimated epoch time of each architecture against the time of its matrix products.
 
     For each ``sizes``: the time of a minibatch step (gather and update, on 4,000 rows of
-    random pixels; the mean of 1 to 8 steps, about :data:`SCALING_FLOPS` of products) and the
+    random pixels; the mean of :func:`scaling_steps` steps, about :data:`SCALING_FLOPS` of products) and the
     time of the same step's products alone (:func:`gemm_step_seconds`), each the best of
     ``rounds`` tries (a shared machine only
     ever slows a measurement down) and multiplied by the :data:`EPOCH_SAMPLES` / ``batch``
@@ -281,7 +292,7 @@ def scaling(sizes_list, batch: int = SCALING_BATCH, rounds: int = 2, seed: int =
         labels = rng.integers(0, sizes[-1], rows.shape[0])
         kernel, xb, lbl = _random_kernel(sizes, batch, seed)
         flops = step_flops(sizes, batch)
-        steps = max(1, min(8, round(SCALING_FLOPS / flops)))
+        steps = scaling_steps(sizes, batch)
         gemm = step = float("inf")
         for _ in range(rounds):  # interleaved, so that a busy spell slows both alike
             gemm = min(gemm, gemm_step_seconds(kernel, xb, lbl, repeats=steps))
