@@ -46,16 +46,15 @@ from pathlib import Path
 
 import numpy as np
 
+import backproof as bp
+from backproof import _blas, experiments
+from backproof.kernel import Kernel
+from backproof.network import init_network
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import course_literal as course  # noqa: E402
-
-import backproof as bp  # noqa: E402
-from backproof import _blas, experiments  # noqa: E402
-from backproof._threads import AdaptiveThreads  # noqa: E402
-from backproof.kernel import Kernel  # noqa: E402
-from backproof.network import init_network  # noqa: E402
+import course_literal as course  # noqa: E402 - a sibling file of this script, found once HERE is on the path
 
 SHALLOW = [784, 64, 10]
 DEEP = [784, 512, 256, 10]
@@ -196,9 +195,10 @@ def breakdown(rows, lbl, sizes, B: int, steps: int = 200) -> dict[str, float]:
         rows.take(idx, axis=0, out=xb, mode="clip")
         kernel.update(x, labels[k : k + B], 0.0)
 
-    adaptive = kernel.keeps_results(x)
-    with np.errstate(over="ignore", invalid="ignore"), AdaptiveThreads(enabled=adaptive) as threads:
-        threads.tick()
+    kernel.keeps_results(x)  # binds the calls, as a training loop does first
+    # all of BLAS's threads, as a training loop on a quiet machine has them (the breakdown runs
+    # right after the loaded rounds, when a look at the machine could still see their load)
+    with np.errstate(over="ignore", invalid="ignore"):
         parts = {
             "products (gemm)": per_step(products),
             "bias copies and sums": per_step(bias),
@@ -207,10 +207,9 @@ def breakdown(rows, lbl, sizes, B: int, steps: int = 200) -> dict[str, float]:
             "gather of the batch": per_step(gather),
         }
         whole = per_step(loop)
-        used = threads.threads
     parts["Python and the rest"] = whole - sum(parts.values())
     parts["whole step in the loop"] = whole
-    parts["BLAS threads"] = used if adaptive else _blas.threads()
+    parts["BLAS threads"] = _blas.threads()
     return parts
 
 
@@ -471,7 +470,11 @@ def main(argv=None) -> int:
                 f"{case}: backproof / course literal = {med[case, 'backproof', 'quiet'] / ms:.2f}x "
                 f"(course {ms:.0f} ms)"
             )
-    print("\nwhere a minibatch step's time goes (µs per step, each part timed alone, best of 3):")
+    print(
+        "\nwhere a minibatch step's time goes (µs per step, each part timed alone, best of 3; "
+        "the rest is the whole step in the loop less the parts: Python's work per step, and how much "
+        "slower or faster the parts run in the loop, where they share the caches)"
+    )
     names = list(next(iter(parts.values())))
     print(f"{'part':28}" + "".join(f"{n:>22}" for n in parts))
     for name in names:

@@ -19,10 +19,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))
 
-import backproof_site  # noqa: E402
-import katex_assets  # noqa: E402
+import backproof_site  # noqa: E402 - in _ext, put on the path above
+import katex_assets  # noqa: E402 - in _ext, put on the path above
 
-import backproof  # noqa: E402
+import backproof  # noqa: E402 - kept with the site's imports
 
 project = "backproof"
 author = "The backproof developers"

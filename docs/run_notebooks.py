@@ -32,7 +32,7 @@ from pathlib import Path
 DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS / "_ext"))
 from backproof_site import one_blas_thread_if_busy  # noqa: E402 - a sibling folder of this script
-from notebook_export import MYST_LEFTOVERS  # noqa: E402
+from notebook_export import MYST_LEFTOVERS  # noqa: E402 - a sibling folder of this script
 
 COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # terminal colour codes in tracebacks
 

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from backproof import InputError, backprop, forward, init_shallow, one_hot
+from backproof import InputError, Parameters, backprop, evaluate, forward, init_shallow, one_hot
+from backproof.activations import ACTIVATIONS
+from backproof.network import default_init, init_network
 
 
 def test_init_shallow_uses_the_course_scales_and_is_reproducible():
@@ -70,10 +72,6 @@ def test_fused_and_textbook_backprop_agree():
 
 
 # ---------------------------------------------------------------------------------------- any depth
-
-from backproof import Parameters, evaluate  # noqa: E402
-from backproof.activations import ACTIVATIONS  # noqa: E402
-from backproof.network import default_init, init_network  # noqa: E402
 
 
 def _course_init(Ni, Nh, No, seed):

@@ -1,5 +1,7 @@
 """The two training loops on a small set of real digits (the offline sample)."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,9 @@ from backproof import (
     train_full_batch,
     train_minibatch,
 )
+from backproof.activations import ACTIVATIONS
 from backproof.kernel import Kernel
+from backproof.network import init_network
 from backproof.training import _textbook_step
 
 
@@ -111,11 +115,6 @@ def test_raw_uint8_or_transposed_images_are_refused_with_the_fix(sample):
 
 
 # ---------------------------------------------------------------------------------------- any depth
-
-import json  # noqa: E402
-
-from backproof.activations import ACTIVATIONS  # noqa: E402
-from backproof.network import init_network  # noqa: E402
 
 
 def _main_kernel_step(P, x, labels, scale):

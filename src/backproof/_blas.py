@@ -298,7 +298,7 @@ def _batch_call(C: np.ndarray, A: np.ndarray, B: np.ndarray, alpha: float, beta:
     else:
         call = products
     call.arrays = (A, B, C, keep, scratch)  # type: ignore[attr-defined]  # keeps the memory alive
-    call.blocks = groups  # type: ignore[attr-defined]
+    call.blocks = groups  # type: ignore[attr-defined]  # a partial takes attributes; mypy does not know
     return call
 
 

@@ -317,6 +317,7 @@ def _examine(directory: Path, splits: Sequence[str], how: str) -> DataSource:
                     stacklevel=3,
                 )
     if set(splits) == {"train", "test"}:
+        # both splits' files were found above, so _find returns a path, not None
         n_train = _count(_find(directory, FILES["train"][0]))  # type: ignore[arg-type]
         n_test = _count(_find(directory, FILES["test"][0]))  # type: ignore[arg-type]
         swapped = digests.get("train-images-idx3-ubyte") == SHA256["t10k-images-idx3-ubyte"]

@@ -367,7 +367,7 @@ class Learner:
                 msg = P.read_frame(fd, deadline)
             except TimeoutError:
                 exc = LearnerError("timeout", "")
-                exc.cell = cell[0] if cell else None  # type: ignore[attr-defined]
+                exc.cell = cell[0] if cell else None  # type: ignore[attr-defined]  # set on every LearnerError raised here
                 raise exc from None
             except (EOFError, OSError):
                 raise LearnerError("died", "") from None

@@ -70,7 +70,7 @@ class Prop:
     args: Callable[[dict], tuple]
     expected: Callable[[dict], Any]
     identity: str | None = None
-    normalise: Callable[[Any], dict] = None  # type: ignore[assignment]
+    normalise: Callable[[Any], dict] = None  # type: ignore[assignment]  # None: __post_init__ puts `single`
     base: Callable[[dict], dict] | None = None  # compare changes from this (for updates)
     mistakes: list[Mistake] = field(default_factory=list)
     probes: list[dict] = field(default_factory=list)

@@ -434,8 +434,10 @@ class _Q:
         return None
 
     def value(self) -> mpmath.mpf:
+        def ev(p):
+            return mpmath.fsum(v.numerator * mpmath.e**k / v.denominator for k, v in p.items())
+
         with mpmath.workdps(50):
-            ev = lambda p: mpmath.fsum(v.numerator * mpmath.e**k / v.denominator for k, v in p.items())  # noqa: E731
             return ev(self.num) / ev(self.den)
 
 
