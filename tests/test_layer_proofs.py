@@ -389,12 +389,16 @@ def test_the_circle_finder_finds_a_circle():
 
 def test_explicit_networks_made_in_another_process_equal_those_made_here(monkeypatch):
     import multiprocessing
+    import warnings
     from concurrent.futures import ProcessPoolExecutor
 
     monkeypatch.setattr(LV, "_BUILT", {})
     monkeypatch.setattr(LV, "_PREBUILT", {})
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+    with warnings.catch_warnings():  # as verify's pool: fork beside pytest's threads, which hold no lock
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
         LV.prebuild(["relu"], pool.submit)
+    with pool:
         assert set(LV._PREBUILT) == {"relu"}
         made_there = LV.explicit_network("relu")
     assert LV._PREBUILT == {}  # taken
