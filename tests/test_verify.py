@@ -3,6 +3,7 @@
 import importlib
 import json
 import math
+import types
 
 import numpy as np
 import sympy as sp
@@ -285,3 +286,45 @@ def test_a_proof_key_is_the_same_in_a_fresh_process():
     assert fresh.stdout.strip() == PC.proof_key(LP.activation_lemma())
     other = PC.proof_key(LP.activation_lemma(), seed=1)
     assert other != PC.proof_key(LP.activation_lemma())
+
+
+class _DonePool:
+    """A stand-in for the process pool: runs each job at once and records what it was given."""
+
+    def __init__(self):
+        self.jobs = []
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+
+        self.jobs.append(fn.__name__)
+        future: Future = Future()
+        unproved = types.SimpleNamespace(result=types.SimpleNamespace(proved=False), verdicts=[])
+        future.set_result((args[0], unproved) if fn is V._certify_in_worker else None)
+        return future
+
+    def shutdown(self, cancel_futures=False):
+        pass
+
+
+def _count_jobs(monkeypatch, cached: bool) -> list[str]:
+    from backproof.symbolic import _layer_numeric
+
+    pool = _DonePool()
+    monkeypatch.setattr(V, "_pool", lambda jobs: pool)
+    monkeypatch.setattr(V, "load_certificate", lambda ident, seed: "certificate" if cached else None)
+    monkeypatch.setattr(V, "save_certificate", lambda *a: None)
+    monkeypatch.setattr(V, "report", lambda ident, seed, cert: ident.name)
+    monkeypatch.setattr(_layer_numeric, "_BUILT", {})
+    monkeypatch.setattr(_layer_numeric, "_PREBUILT", {})
+    list(V.iter_reports(jobs=2))
+    return pool.jobs
+
+
+def test_with_every_proof_in_the_cache_the_idle_workers_take_the_networks_derivatives(monkeypatch):
+    assert _count_jobs(monkeypatch, cached=True) == ["network_gradients"] * 4
+
+
+def test_with_proofs_to_make_the_workers_prove_and_the_networks_are_made_in_the_main_process(monkeypatch):
+    jobs = _count_jobs(monkeypatch, cached=False)
+    assert "network_gradients" not in jobs and len(jobs) == len(S.identities())

@@ -354,27 +354,31 @@ def iter_reports(seed: int = 0, *, cache: bool = True, jobs: int | None = None) 
     With ``cache``, a proof whose sources have not changed is read from the cache
     (:func:`load_certificate`) and a new one written to it when it succeeded (a failure, which
     may be a refutation that ran out of time, is made again next time). Proofs not in the cache run in
-    ``jobs`` processes (default: up to 2), after SymPy's derivatives of the numeric checks'
-    explicit networks; the numeric checks run here, in order, meanwhile.
+    ``jobs`` processes (default: up to 2); the numeric checks run here, in order, meanwhile. When
+    fewer proofs than processes are to be made, the idle processes also take SymPy's derivatives
+    of the numeric checks' explicit networks.
     """
     idents = S.identities()
     certs: dict[str, Certificate | None] = {
         i.name: (load_certificate(i, seed) if cache else None) for i in idents
     }
     todo = [i for i in idents if certs[i.name] is None]
-    pool = _pool(jobs if jobs is not None else _default_jobs())
+    jobs = jobs if jobs is not None else _default_jobs()
+    pool = _pool(jobs)
     futures = {}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             if pool is not None:
-                # first SymPy's derivatives of the explicit networks that the numeric checks
-                # of the layer identities use (the slowest part of a run with every proof in
-                # the cache), then the proofs; the checks of the first identities run here meanwhile
-                from .activations import ACTIVATIONS
-                from .symbolic import _layer_numeric
+                if len(todo) < jobs:
+                    # a worker would be idle: it takes SymPy's derivatives of the explicit
+                    # networks that the numeric checks of the layer identities use (the slowest
+                    # part of a run with every proof in the cache); with proofs to make, the
+                    # workers prove and the networks are made here, between the checks
+                    from .activations import ACTIVATIONS
+                    from .symbolic import _layer_numeric
 
-                _layer_numeric.prebuild(ACTIVATIONS, pool.submit)
+                    _layer_numeric.prebuild(ACTIVATIONS, pool.submit)
                 futures = {i.name: pool.submit(_certify_in_worker, idents.index(i), seed) for i in todo}
         for ident in idents:
             cert = certs[ident.name]
