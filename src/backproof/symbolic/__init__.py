@@ -9,11 +9,12 @@ The package holds four kinds of thing:
 * the refuter, ``backproof.symbolic.refuter``: :func:`refute` finds a point where a claim
   fails (sizes 2 to 12, several seeds and points, equal indices, logits near equal and far
   apart), evaluated exactly; it can only reject;
-* the proof engine, :mod:`backproof.symbolic.engine`, which only builds terms and asks the core:
-  :class:`Step` (a definitional unfolding or a substantive rewrite), :class:`Chain`,
-  ``check_step`` (the core's verdict on one step, with the refuter's counterexample),
-  :class:`Identity` with its :class:`Variant`\ s, :class:`Check`\ s and :class:`Link`\ s, and the
-  registry :func:`register` / :func:`identities`;
+* the proof engine, which only builds terms and asks the core: ``backproof.symbolic.chain``
+  (:class:`Step`, a definitional unfolding or a substantive rewrite; :class:`Chain`;
+  ``check_step``, the core's verdict on one step with the refuter's counterexample),
+  ``backproof.symbolic.identity`` (:class:`Identity` with its :class:`Variant`\ s,
+  :class:`Check`\ s and :class:`Link`\ s) and :mod:`backproof.symbolic.engine`, the catalogue's
+  registry (:func:`register` / :func:`identities`);
 * the notation, :mod:`backproof.symbolic.notation`: the LaTeX printer and the display
   heads (:math:`\operatorname{diag}`, :math:`\odot`, :math:`\langle\cdot,\cdot\rangle`)
   that :func:`~backproof.symbolic.notation.interpret` evaluates, so that a shown
@@ -55,33 +56,23 @@ from __future__ import annotations
 import sympy as sp
 
 from . import network_identities, relu_identities, softmax_identities
-from .core import RELATIONS, Rule, StepVerdict
-from .engine import (
-    CATALOGUE,
+from .chain import (
     DEFINITION,
     NOT_REFUTED,
-    PROOF,
-    REFUTATION,
     REWRITE,
-    SHAPES,
     VARIANT_SECONDS,
     Chain,
-    Check,
-    Identity,
-    Link,
-    ProofResult,
     Step,
-    Variant,
     Verdict,
     check_step,
     equal,
     expand,
-    identities,
-    identity,
     nonnegative,
     refute,
-    register,
 )
+from .core import RELATIONS, Rule, StepVerdict
+from .engine import CATALOGUE, REFUTATION, SHAPES, identities, identity, register
+from .identity import PROOF, Check, Identity, Link, ProofResult, Variant
 from .network_identities import TINY, TINY_LABELS, tiny_network
 from .notation import Diag, EDiv, Had, Inner, Relu, Step0, interpret, nc, to_latex
 from .refuter import Counterexample

@@ -34,7 +34,7 @@ from collections.abc import Callable
 
 import sympy as sp
 
-from .engine import Step
+from .chain import Step
 from .indexed import IndexedChain, rewrite
 from .rules import CHAIN_RULE, CHAIN_RULE_SIZES
 

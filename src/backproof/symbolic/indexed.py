@@ -6,7 +6,7 @@ substitutes the definitions, evaluates derivatives and symbolic-range sums (rang
 Kronecker deltas collapse them), renames summation variables canonically and asks SymPy whether
 the difference is 0. :class:`IndexedChain` checks each step of a chain that way; a :class:`Claim`
 ties a displayed matrix equation to the two ends of its chain; :class:`LayerIdentity` is an
-:class:`~backproof.symbolic.engine.Identity` made of claims. The Kronecker delta is printed as the
+:class:`~backproof.symbolic.identity.Identity` made of claims. The Kronecker delta is printed as the
 Iverson bracket :math:`[p = r]`, since :math:`\delta` is the upstream gradient.
 
 Non-goals: a general simplifier; identities themselves (they live in the modules that use this).
@@ -21,8 +21,9 @@ import sympy as sp
 from sympy.matrices.expressions.matexpr import MatrixElement
 
 from . import core
+from .chain import DEFINITION, REWRITE, Chain, Step, Verdict
 from .core import Rule, StepVerdict
-from .engine import DEFINITION, REWRITE, Chain, Check, Identity, Step, Verdict
+from .identity import Check, Identity
 from .notation import _Printer
 from .rules import CHAIN_RULE, CitedStep
 from .symbols import E, r, s
@@ -179,9 +180,9 @@ def _cited(lhs, rhs) -> Rule:
 
 
 class IndexedChain(Chain):
-    r"""A :class:`~backproof.symbolic.engine.Chain` checked by :func:`equal_general`.
+    r"""A :class:`~backproof.symbolic.chain.Chain` checked by :func:`equal_general`.
 
-    The engine's :func:`~backproof.symbolic.engine.equal` evaluates once; entries of
+    The engine's :func:`~backproof.symbolic.chain.equal` evaluates once; entries of
     symbolic-size matrix expressions need the definitions substituted again after
     evaluating, the delta-pinned sum taken first, and summation variables renamed.
     """
@@ -283,7 +284,7 @@ class Claim:
 
 @dataclass(eq=False, repr=False)  # the engine's short repr, not every chain
 class LayerIdentity(Identity):
-    r"""An :class:`~backproof.symbolic.engine.Identity` whose statement is a list of :class:`Claim`\ s.
+    r"""An :class:`~backproof.symbolic.identity.Identity` whose statement is a list of :class:`Claim`\ s.
 
     The displayed statement is the claims' matrix equations; each is checked against the two
     ends of its chain (:meth:`Claim.matches_chain`). The wrong variants are

@@ -22,7 +22,9 @@ import functools
 import numpy as np
 import sympy as sp
 
-from .engine import DEFINITION, Chain, Check, Identity, Link, Step, Variant, register
+from .chain import DEFINITION, Chain, Step
+from .engine import register
+from .identity import Check, Identity, Link, Variant
 from .notation import Defines, Had, Step0, nc
 from .softmax_identities import softmax_vector
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from .engine import Verdict
+from .chain import Verdict
 from .refuter import REFUTATION
 
 

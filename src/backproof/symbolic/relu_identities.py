@@ -13,7 +13,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .engine import DEFINITION, Chain, Check, Identity, Step, Variant, register
+from .chain import DEFINITION, Chain, Step
+from .engine import register
+from .identity import Check, Identity, Variant
 from .notation import Relu, Step0
 
 t = sp.Symbol("t", real=True)

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from .chain import Step
 from .core import Rule
-from .engine import Step
 
 __all__ = [
     "CHAIN_RULE",

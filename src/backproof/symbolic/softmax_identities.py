@@ -14,7 +14,9 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .engine import DEFINITION, Chain, Check, Identity, Link, Step, Variant, refute, register
+from .chain import DEFINITION, Chain, Step, refute
+from .engine import register
+from .identity import Check, Identity, Link, Variant
 from .notation import Diag, EDiv, Had, Inner, nc
 from .symbols import softmax_vector
 

@@ -13,7 +13,8 @@ import functools
 
 import sympy as sp
 
-from .engine import Chain, Identity, Link, Step, Variant
+from .chain import Chain, Step
+from .identity import Identity, Link, Variant
 from .indexed import _checks, defn, rewrite
 from .notation import Had, nc
 from .symbols import _u, sigma
