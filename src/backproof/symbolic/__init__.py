@@ -12,7 +12,7 @@ The package holds four kinds of thing:
 * the proof engine, which only builds terms and asks the core: ``backproof.symbolic.chain``
   (:class:`Step`, a definitional unfolding or a substantive rewrite; :class:`Chain`;
   ``check_step``, the core's verdict on one step with the refuter's counterexample),
-  ``backproof.symbolic.identity`` (:class:`Identity` with its :class:`Variant`\ s,
+  ``backproof.symbolic.identity_base`` (:class:`Identity` with its :class:`Variant`\ s,
   :class:`Check`\ s and :class:`Link`\ s) and :mod:`backproof.symbolic.engine`, the catalogue's
   registry (:func:`register` / :func:`identities`);
 * the notation, :mod:`backproof.symbolic.notation`: the LaTeX printer and the display
@@ -72,7 +72,7 @@ from .chain import (
 )
 from .core import RELATIONS, Rule, StepVerdict
 from .engine import CATALOGUE, REFUTATION, SHAPES, identities, identity, register
-from .identity import PROOF, Check, Identity, Link, ProofResult, Variant
+from .identity_base import PROOF, Check, Identity, Link, ProofResult, Variant
 from .network_identities import TINY, TINY_LABELS, tiny_network
 from .notation import Diag, EDiv, Had, Inner, Relu, Step0, interpret, nc, to_latex
 from .refuter import Counterexample

@@ -11,7 +11,7 @@ no proof it asks the refuter (:mod:`backproof.symbolic.refuter`) for a counterex
 :func:`check_step` is the same for one step, the public entry point.
 
 Non-goals: deciding anything here (the core decides); identities and their catalogue
-(:mod:`backproof.symbolic.identity`, :mod:`backproof.symbolic.engine`).
+(:mod:`backproof.symbolic.identity_base`, :mod:`backproof.symbolic.engine`).
 """
 
 from __future__ import annotations

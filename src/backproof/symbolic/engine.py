@@ -2,7 +2,7 @@ r"""The proof engine: the catalogue of identities, and the one door to the engin
 
 A proof is built from :class:`~backproof.symbolic.chain.Step`\ s in a
 :class:`~backproof.symbolic.chain.Chain` (:mod:`backproof.symbolic.chain`); an
-:class:`~backproof.symbolic.identity.Identity` (:mod:`backproof.symbolic.identity`) carries
+:class:`~backproof.symbolic.identity_base.Identity` (:mod:`backproof.symbolic.identity_base`) carries
 its statement, its chains, its wrong variants and its numeric checks. This module keeps the
 catalogue: identities are added with :func:`register`, built once by :func:`identities`, in
 the order of :data:`CATALOGUE`, and looked up by name with :func:`identity`. It also
@@ -40,7 +40,7 @@ from .chain import (
     refute,
 )
 from .core import Rule, StepVerdict
-from .identity import (
+from .identity_base import (
     Check,
     Identity,
     Link,

@@ -6,7 +6,7 @@ substitutes the definitions, evaluates derivatives and symbolic-range sums (rang
 Kronecker deltas collapse them), renames summation variables canonically and asks SymPy whether
 the difference is 0. :class:`IndexedChain` checks each step of a chain that way; a :class:`Claim`
 ties a displayed matrix equation to the two ends of its chain; :class:`LayerIdentity` is an
-:class:`~backproof.symbolic.identity.Identity` made of claims. The Kronecker delta is printed as the
+:class:`~backproof.symbolic.identity_base.Identity` made of claims. The Kronecker delta is printed as the
 Iverson bracket :math:`[p = r]`, since :math:`\delta` is the upstream gradient.
 
 Non-goals: a general simplifier; identities themselves (they live in the modules that use this).
@@ -23,7 +23,7 @@ from sympy.matrices.expressions.matexpr import MatrixElement
 from . import core
 from .chain import DEFINITION, REWRITE, Chain, Step, Verdict
 from .core import Rule, StepVerdict
-from .identity import Check, Identity
+from .identity_base import Check, Identity
 from .notation import _Printer
 from .rules import CHAIN_RULE, CitedStep
 from .symbols import E, r, s
@@ -284,7 +284,7 @@ class Claim:
 
 @dataclass(eq=False, repr=False)  # the engine's short repr, not every chain
 class LayerIdentity(Identity):
-    r"""An :class:`~backproof.symbolic.identity.Identity` whose statement is a list of :class:`Claim`\ s.
+    r"""An :class:`~backproof.symbolic.identity_base.Identity` whose statement is a list of :class:`Claim`\ s.
 
     The displayed statement is the claims' matrix equations; each is checked against the two
     ends of its chain (:meth:`Claim.matches_chain`). The wrong variants are

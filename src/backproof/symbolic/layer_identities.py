@@ -85,7 +85,7 @@ A refutation at one point is a proof that the variant is not an identity; the tr
 statement is evaluated at the same point and must agree.
 
 **Numeric checks** (:mod:`backproof.symbolic._layer_numeric`, attached to each identity as
-:class:`~backproof.symbolic.identity.Check`\ s): the NumPy code (``<name>_jvp``, ``backprop``,
+:class:`~backproof.symbolic.identity_base.Check`\ s): the NumPy code (``<name>_jvp``, ``backprop``,
 one step of ``train_minibatch``) against SymPy's expressions at 50 digits, float64 and float32,
 and finite differences. Every identity here is in the catalogue (``backproof verify``,
 numbers after the softmax, ReLU and network identities).

@@ -24,7 +24,7 @@ import sympy as sp
 
 from .chain import DEFINITION, Chain, Step
 from .engine import register
-from .identity import Check, Identity, Link, Variant
+from .identity_base import Check, Identity, Link, Variant
 from .notation import Defines, Had, Step0, nc
 from .softmax_identities import softmax_vector
 

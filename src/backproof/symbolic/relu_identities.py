@@ -15,7 +15,7 @@ import sympy as sp
 
 from .chain import DEFINITION, Chain, Step
 from .engine import register
-from .identity import Check, Identity, Variant
+from .identity_base import Check, Identity, Variant
 from .notation import Relu, Step0
 
 t = sp.Symbol("t", real=True)

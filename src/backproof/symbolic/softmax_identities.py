@@ -16,7 +16,7 @@ import sympy as sp
 
 from .chain import DEFINITION, Chain, Step, refute
 from .engine import register
-from .identity import Check, Identity, Link, Variant
+from .identity_base import Check, Identity, Link, Variant
 from .notation import Diag, EDiv, Had, Inner, nc
 from .symbols import softmax_vector
 

@@ -14,7 +14,7 @@ import functools
 import sympy as sp
 
 from .chain import Chain, Step
-from .identity import Identity, Link, Variant
+from .identity_base import Identity, Link, Variant
 from .indexed import _checks, defn, rewrite
 from .notation import Had, nc
 from .symbols import _u, sigma
