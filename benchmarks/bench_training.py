@@ -195,9 +195,9 @@ def breakdown(rows, lbl, sizes, B: int, steps: int = 200) -> dict[str, float]:
         rows.take(idx, axis=0, out=xb, mode="clip")
         kernel.update(x, labels[k : k + B], 0.0)
 
-    kernel.keeps_results(x)  # binds the calls, as a training loop does first
-    # all of BLAS's threads, as a training loop on a quiet machine has them (the breakdown runs
-    # right after the loaded rounds, when a look at the machine could still see their load)
+    # the calls were bound by the update above. All of BLAS's threads, as a training loop on a
+    # quiet machine has them (the breakdown runs right after the loaded rounds, when a look at
+    # the machine could still see their load)
     with np.errstate(over="ignore", invalid="ignore"):
         parts = {
             "products (gemm)": per_step(products),
