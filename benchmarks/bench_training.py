@@ -133,7 +133,9 @@ def breakdown(rows, lbl, sizes, B: int, steps: int = 200) -> dict[str, float]:
     """Microseconds per minibatch step spent in each part, each part timed alone on the kernel's
     own buffers: the products (BLAS gemm), the bias copies and sums, the activations, the
     softmax with δ_L, the gather of the batch; "Python and the rest" is what the whole step
-    in the loop takes beyond their sum."""
+    in the loop takes beyond their sum. "The loop without its gather" runs the same loop on the
+    batch already gathered: the whole step less it is what the gather costs inside the loop,
+    where it also pushes the products' data out of the caches."""
     kernel = Kernel(init_network(sizes, seed=0), B)
     xb = np.empty((B, rows.shape[1]), np.float32)
     x = xb.T
@@ -195,6 +197,10 @@ def breakdown(rows, lbl, sizes, B: int, steps: int = 200) -> dict[str, float]:
         rows.take(idx, axis=0, out=xb, mode="clip")
         kernel.update(x, labels[k : k + B], 0.0)
 
+    def loop_no_gather(s=0):  # the same loop on the batch already in xb: what the gather costs in it
+        k = (s % n_batches) * B
+        kernel.update(x, labels[k : k + B], 0.0)
+
     # the calls were bound by the update above. All of BLAS's threads, as a training loop on a
     # quiet machine has them (the breakdown runs right after the loaded rounds, when a look at
     # the machine could still see their load)
@@ -207,8 +213,10 @@ def breakdown(rows, lbl, sizes, B: int, steps: int = 200) -> dict[str, float]:
             "gather of the batch": per_step(gather),
         }
         whole = per_step(loop)
+        no_gather = per_step(loop_no_gather)
     parts["Python and the rest"] = whole - sum(parts.values())
     parts["whole step in the loop"] = whole
+    parts["the loop without its gather"] = no_gather
     parts["BLAS threads"] = _blas.threads()
     return parts
 
@@ -473,7 +481,8 @@ def main(argv=None) -> int:
     print(
         "\nwhere a minibatch step's time goes (µs per step, each part timed alone, best of 3; "
         "the rest is the whole step in the loop less the parts: Python's work per step, and how much "
-        "slower or faster the parts run in the loop, where they share the caches)"
+        "slower or faster the parts run in the loop, where they share the caches; the whole step less "
+        "the loop without its gather is what the gather costs in the loop)"
     )
     names = list(next(iter(parts.values())))
     print(f"{'part':28}" + "".join(f"{n:>22}" for n in parts))
