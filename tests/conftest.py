@@ -11,6 +11,7 @@ from pathlib import Path
 import hypothesis
 import pytest
 
+import backproof._download
 import backproof.mnist
 from helpers import full_mnist_dir, idx_bytes, write_mnist  # noqa: F401  (re-exported for older tests)
 
@@ -20,7 +21,7 @@ def _isolated(monkeypatch, tmp_path_factory):
     """No test reads the user's cache or reaches the internet: mirrors point at a closed port."""
     monkeypatch.setenv("BACKPROOF_CACHE", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.delenv("BACKPROOF_MNIST_MIRRORS", raising=False)
-    monkeypatch.setattr(backproof.mnist, "MIRRORS", ("http://127.0.0.1:9/",))
+    monkeypatch.setattr(backproof._download, "MIRRORS", ("http://127.0.0.1:9/",))
 
 
 @pytest.fixture(params=[True, False], ids=["one_call", "numpy"])

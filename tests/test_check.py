@@ -520,7 +520,7 @@ def test_every_link_points_at_a_page_and_anchor_of_the_site():
 
 
 def test_no_mistake_in_the_catalogue_is_secretly_correct():
-    from backproof.check._run import _run_mistake, compare
+    from backproof.check._checker import _run_mistake, compare
     from backproof.check._specs import specs_cache
 
     for spec in specs_cache():

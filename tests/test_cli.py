@@ -506,9 +506,9 @@ def test_json_is_strict_and_refuses_nan_after_saving_the_model(tiny, tmp_path, m
 
 def test_with_no_data_anywhere_the_error_is_short_and_agrees_with_the_readme(tmp_path):
     script = (
-        "import sys, backproof.mnist as mn\n"
+        "import sys, backproof._download as dl, backproof.mnist as mn\n"
         "from backproof.cli import main\n"
-        "mn.MIRRORS = ('http://127.0.0.1:9/',)\n"
+        "dl.MIRRORS = ('http://127.0.0.1:9/',)\n"
         "mn._standard_places = lambda: []\n"
         "mn._sample_location = lambda: None\n"
         "sys.exit(main(['train']))\n"

@@ -28,6 +28,7 @@ import typing
 import numpy as np
 import pytest
 
+import backproof._download as dl
 import backproof.mnist as mn
 from backproof import DownloadError, SampleDataWarning, load_dataset
 from helpers import STEMS, idx_bytes
@@ -132,9 +133,11 @@ def server(payloads, contents):
 
 @pytest.fixture
 def sums(monkeypatch, contents):
-    """The served files' own content checksums and sizes stand in for MNIST's."""
-    monkeypatch.setattr(mn, "SHA256", {s: hashlib.sha256(c).hexdigest() for s, c in contents.items()})
-    monkeypatch.setattr(mn, "SIZES", {s: len(c) for s, c in contents.items()})
+    """The served files' own content checksums and sizes stand in for MNIST's, where the download
+    (``_download``) and the search that tells full MNIST from other IDX data (``mnist``) look them up."""
+    for module in (dl, mn):
+        monkeypatch.setattr(module, "SHA256", {s: hashlib.sha256(c).hexdigest() for s, c in contents.items()})
+        monkeypatch.setattr(module, "SIZES", {s: len(c) for s, c in contents.items()})
     Handler.hits = []
 
 
@@ -227,7 +230,7 @@ def test_known_checksums_reject_files_that_do_not_match_them(server, tmp_path):
 
 def test_user_mirrors_from_the_environment_are_tried_before_the_public_ones(server, sums, monkeypatch):
     monkeypatch.setenv("BACKPROOF_MNIST_MIRRORS", f"{server}/404, {server}/good/")
-    assert mn.mirror_list() == (f"{server}/404/", f"{server}/good/", *mn.MIRRORS)
+    assert mn.mirror_list() == (f"{server}/404/", f"{server}/good/", *dl.MIRRORS)
     mn.download_mnist(mn.cache_dir(), timeout=5, progress=False)
     assert Handler.hits[0].startswith("/404/") and Handler.hits[1].startswith("/good/")
 
@@ -266,7 +269,7 @@ def test_progress_on_stderr_names_the_mirror(server, sums, tmp_path, capsys):
 def test_load_downloads_into_the_cache_when_nothing_is_found(server, sums, monkeypatch):
     monkeypatch.delenv("BACKPROOF_MNIST", raising=False)
     monkeypatch.setattr(mn, "_standard_places", lambda: [])
-    monkeypatch.setattr(mn, "MIRRORS", (f"{server}/503/", f"{server}/good/"))
+    monkeypatch.setattr(dl, "MIRRORS", (f"{server}/503/", f"{server}/good/"))
     data = load_dataset()
     assert data.source.how == "download" and data.n_train == 12
     assert data.source.location == str(mn.cache_dir())
@@ -276,7 +279,7 @@ def test_load_downloads_into_the_cache_when_nothing_is_found(server, sums, monke
 def test_load_falls_back_to_the_sample_when_every_mirror_fails(server, sums, monkeypatch):
     monkeypatch.delenv("BACKPROOF_MNIST", raising=False)
     monkeypatch.setattr(mn, "_standard_places", lambda: [])
-    monkeypatch.setattr(mn, "MIRRORS", (f"{server}/404/",))
+    monkeypatch.setattr(dl, "MIRRORS", (f"{server}/404/",))
     with pytest.warns(SampleDataWarning, match="404"):
         data = load_dataset()
     assert data.source.kind == "sample"
@@ -304,7 +307,7 @@ def test_an_unusable_cache_falls_back_to_the_sample_naming_the_cache(
 ):
     monkeypatch.delenv("BACKPROOF_MNIST", raising=False)
     monkeypatch.setattr(mn, "_standard_places", lambda: [])
-    monkeypatch.setattr(mn, "MIRRORS", (f"{server}/good/",))
+    monkeypatch.setattr(dl, "MIRRORS", (f"{server}/good/",))
     if case == "cache is a file":
         (tmp_path / "c").write_text("not a folder")
         monkeypatch.setenv("BACKPROOF_CACHE", str(tmp_path / "c"))
@@ -337,9 +340,9 @@ def test_sigterm_during_a_download_exits_143_and_leaves_no_temporary_file(server
     sizes = {s: len(c) for s, c in contents.items()}
     script = textwrap.dedent(
         f"""
-        import sys, backproof.mnist as mn
+        import sys, backproof._download as dl, backproof.mnist as mn
         from backproof.cli import main
-        mn.SHA256, mn.SIZES, mn.MIRRORS = {sha!r}, {sizes!r}, ("{server}/drip/",)
+        dl.SHA256, dl.SIZES, dl.MIRRORS = {sha!r}, {sizes!r}, ("{server}/drip/",)
         mn._standard_places = lambda: []
         sys.exit(main(["show", "0", "--out", {str(tmp_path / "digit.png")!r}]))
         """

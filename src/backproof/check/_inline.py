@@ -4,7 +4,7 @@ The command line runs the learner's file in a child process; here the function a
 the learner's own kernel, which runs the learner's own code anyway, so it is called in that
 process (:class:`LiveLearner`), with its inputs copied, its prints silenced and, where the
 platform allows, a time limit. Everything else (the inputs, the properties, the diagnosis, the
-"depends on" re-check, the report) is the command line's code: :func:`._run._check_function`
+"depends on" re-check, the report) is the command line's code: :func:`._checker._check_function`
 on a learner object with the same ``call`` interface.
 
 Non-goals: a memory limit or isolation (a crash of the function is a crash of the kernel, as
@@ -155,7 +155,7 @@ class _LiveReplacer:
 def course_name(obj, name: str | None) -> str:
     r"""The course function ``obj`` is meant to be: ``name``, or its ``__name__`` mapped
     (``softmax_prime`` -> ``softmaxp``, ``my_relu`` -> ``relu``)."""
-    from ._run import _canon, _similar
+    from ._notes import _canon, _similar
     from ._specs import COURSE_FUNCTIONS
 
     if name is not None:
@@ -259,8 +259,8 @@ def function(
     import time
 
     from ._adapt import LAYOUTS, PREFIX, file_source, rows_source
+    from ._checker import _check_function, _hypothesis_home
     from ._depends import collapse_dependencies
-    from ._run import _check_function, _hypothesis_home
     from ._specs import COURSE_FUNCTIONS, specs_cache
 
     if not callable(obj):
