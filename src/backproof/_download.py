@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._mnist_files import FILES, SHA256, SIZES, _check_split, _content_sha256, _file_sha256
-from ._output import _text, sweep_stale, temporary_path
+from ._output import _text, cache_folder, sweep_stale, temporary_path
 from .errors import DownloadError, IDXFormatError
 from .idx import read_idx
 
@@ -40,12 +40,7 @@ MIRRORS = (
 
 def cache_dir() -> Path:
     r"""The directory downloads go to: ``$BACKPROOF_CACHE/mnist`` or the user cache dir."""
-    override = os.environ.get("BACKPROOF_CACHE")
-    if override:
-        return Path(override).expanduser() / "mnist"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("backproof")) / "mnist"
+    return cache_folder("mnist")
 
 
 def mirror_list(mirrors: Sequence[str] | None = None) -> tuple[str, ...]:

@@ -80,6 +80,17 @@ def _text(path: os.PathLike | str) -> str:
     return os.fsdecode(path).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+def cache_folder(name: str) -> Path:
+    r"""backproof's cache folder for ``name`` (``"mnist"``, ``"verify"``): ``$BACKPROOF_CACHE/name``,
+    else ``name`` in the user cache folder (``platformdirs``). Not created here."""
+    override = os.environ.get("BACKPROOF_CACHE")
+    if override:
+        return Path(override).expanduser() / name
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("backproof")) / name
+
+
 def _pid_alive(pid: int) -> bool:
     if pid == os.getpid():
         return True

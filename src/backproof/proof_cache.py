@@ -27,6 +27,7 @@ from pathlib import Path
 import sympy as sp
 
 from . import symbolic as S
+from ._output import cache_folder
 
 __all__ = [
     "CACHE_FORMAT",
@@ -59,12 +60,7 @@ CACHE_FORMAT = 1
 
 def cache_dir() -> Path:
     r"""Where proofs are cached: ``$BACKPROOF_CACHE/verify`` or the user cache folder's ``verify``."""
-    override = os.environ.get("BACKPROOF_CACHE")
-    if override:
-        return Path(override).expanduser() / "verify"
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("backproof")) / "verify"
+    return cache_folder("verify")
 
 
 def _symbolic_sources() -> list[Path]:
