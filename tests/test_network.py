@@ -202,3 +202,38 @@ def test_evaluate_on_no_samples_is_an_error_not_nan():
     p = init_shallow(6, 4, 3, seed=0)
     with pytest.raises(InputError, match="0 samples"):
         evaluate(p, np.zeros((6, 0), np.float32), np.zeros(0, int))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("columns_in_budget", [7, 1, 0.5])
+def test_evaluate_works_in_the_widest_chunks_its_memory_budget_allows_and_sums_every_chunk(
+    monkeypatch, dtype, columns_in_budget
+):
+    # a chunk of c samples holds 3 * sum(n_1..n_L) * c numbers of the parameters' dtype; the
+    # budget here fits 7 columns (or 1, or less than one, where a chunk is still one sample)
+    import backproof.network as net
+
+    p = init_network([12, 9, 7, 4], seed=1).astype(dtype)
+    per_column = 3 * (9 + 7 + 4) * np.dtype(dtype).itemsize
+    monkeypatch.setattr(net, "_EVAL_BYTES", int(per_column * columns_in_budget))
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((12, 30)).astype(dtype)
+    labels = rng.integers(0, 4, 30)
+    widths = []
+    real_forward = net.forward
+
+    def spy(params, xs):
+        widths.append(xs.shape[1])
+        return real_forward(params, xs)
+
+    monkeypatch.setattr(net, "forward", spy)
+    loss, error = evaluate(p, x, labels)
+    expected_chunk = max(1, int(columns_in_budget))
+    full, rest = divmod(30, expected_chunk)
+    assert widths == [expected_chunk] * full + [rest] * (rest > 0)
+    # the same figures as one pass over all samples: every chunk is counted, each once
+    a_L = real_forward(p, x).a[-1].astype(np.float64)
+    m = a_L.max(axis=0)
+    per_sample = m + np.log(np.exp(a_L - m).sum(axis=0)) - a_L[labels, np.arange(30)]
+    assert loss == pytest.approx(per_sample.mean(), rel=1e-5 if dtype == np.float32 else 1e-12)
+    assert error == pytest.approx(100 * np.mean(a_L.argmax(axis=0) != labels))

@@ -477,3 +477,71 @@ def test_kernel_rebinds_for_a_view_with_the_same_start_but_other_strides():
         _textbook_step(q, np.asfortranarray(batch), lbl, 0.1, fused=True)
     for name, value in q.arrays().items():
         np.testing.assert_allclose(getattr(p, name), value, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------ wiring of the loops: on_record and BLAS's threads
+
+
+def _synthetic(n, seed=0):
+    """``n`` synthetic float32 images (784, n) and labels: runs that need no data set."""
+    rng = np.random.default_rng(seed)
+    return rng.uniform(-1, 1, (784, n)).astype(np.float32), rng.integers(0, 10, n)
+
+
+LOOPS = [(train_full_batch, {"iterations": 4}), (train_minibatch, {"epochs": 2, "batch_size": 20})]
+
+
+@pytest.mark.parametrize(("train", "kw"), LOOPS)
+def test_on_record_is_told_each_record_as_the_history_keeps_it(train, kw):
+    x, lbl = _synthetic(60)
+    xt, lblt = _synthetic(15, seed=1)
+    told = []
+    r = train(x, lbl, seed=0, test=(xt, lblt), on_record=told.append, **kw)
+    h = r.history
+    assert len(told) == len(h.step) >= 3
+    assert [t["step"] for t in told] == h.step and [t["epoch"] for t in told] == h.epoch
+    assert [t["train_loss"] for t in told] == h.train_loss and [t["test_error"] for t in told] == h.test_error
+
+
+@pytest.fixture
+def two_settable_threads(monkeypatch):
+    """A BLAS whose two threads can be set (recorded, not set): the loops then look at the load."""
+    from backproof import _threads
+
+    chosen = []
+    monkeypatch.setattr(_threads._blas, "threads", lambda: 2)
+    monkeypatch.setattr(_threads._blas, "can_set_threads", lambda: True)
+    monkeypatch.setattr(_threads._blas, "set_threads", chosen.append)
+    monkeypatch.setattr(_threads, "cores", lambda: 2)
+    return chosen
+
+
+@pytest.mark.parametrize(("train", "kw"), LOOPS)
+def test_the_loops_choose_threads_from_the_load_when_fused_and_keep_them_otherwise(
+    two_settable_threads, train, kw
+):
+    # small products: OpenBLAS runs them on one thread whatever its count, so the fused kernel's
+    # results do not depend on the threads (Kernel.keeps_results) and the loop may adapt them;
+    # the textbook chain's NumPy products are not known to, so that loop never looks
+    x, lbl = _synthetic(60)
+    x = x[:20]
+    fused = train(x, lbl, params=init_network([20, 8, 10], seed=0), fused=True, **kw)
+    assert len(fused.threads) >= 1 and all(len(look) == 3 and look[2] in (1, 2) for look in fused.threads)
+    textbook = train(x, lbl, params=init_network([20, 8, 10], seed=0), fused=False, **kw)
+    assert textbook.threads == []
+
+
+def test_a_last_batch_whose_product_blas_may_thread_keeps_the_minibatch_loops_threads(two_settable_threads):
+    # 41 samples in batches of 20 leave a last batch of 1. Its 600 x 600 product is too small to
+    # cut into blocks but large enough for OpenBLAS to thread, so its last bits could depend on
+    # the thread count: the loop must keep its threads, although the full batches alone would not
+    from backproof import _blas
+
+    rng = np.random.default_rng(0)
+    x, lbl = rng.uniform(-1, 1, (600, 41)).astype(np.float32), rng.integers(0, 10, 41)
+    p = init_network([600, 600, 10], seed=0)
+    assert not Kernel(p.copy(), 1).keeps_results(x[:, :1])
+    r = train_minibatch(x, lbl, params=p, epochs=1, batch_size=20, seed=0)
+    assert r.threads == []
+    if _blas.split_blocks() > 1:  # with blocks to cut them into, the batches of 20 alone would adapt
+        assert Kernel(p.copy(), 20).keeps_results(x[:, :20])
