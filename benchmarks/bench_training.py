@@ -20,7 +20,9 @@ Rounds are interleaved (each round times every case once, each round starting wi
 library), and every round runs twice: quiet, then **loaded**, with ``--load`` (default 2) busy
 processes (``python -c "while True: pass"``) started beside it and stopped after (and then
 :data:`SETTLE` seconds of rest). So a busy spell of the shared machine slows every case of a
-round alike. Every ratio printed (loaded over quiet, backproof over PyTorch and JAX, a case over
+round alike. Each case starts after :data:`PAUSE` seconds of rest, so that the threads of the
+case before it have stopped spinning, and a full-batch case is the mean of :data:`FULL_UPDATES`
+updates. Every ratio printed (loaded over quiet, backproof over PyTorch and JAX, a case over
 its GEMM limit) is taken within each round and the median over the rounds is shown with the
 range: the two sides of a ratio were measured under the same load.
 
@@ -115,6 +117,11 @@ def start_load(n: int) -> list[subprocess.Popen]:
 
 
 SETTLE = 3.0
+PAUSE = 0.5
+"""Seconds of rest before each timed case: the previous case's worker threads (BLAS's, PyTorch's
+OpenMP, XLA's pool) stop spinning, so that no case is slowed by the one before it."""
+FULL_UPDATES = 3
+"""Full-batch updates timed per case and round (their mean): one alone is a short, noisy timing."""
 """Seconds to wait after the busy processes stop: on the shared virtual machine the first
 second or two after a busy spell run slower (measured: a quiet full-batch update at 2-3 times
 its time), and that must not fall on whichever case happens to come first."""
@@ -249,8 +256,9 @@ def main(argv=None) -> int:
 
     def full_update():  # the full-batch loop keeps its thread count (Kernel.keeps_results)
         t = time.perf_counter()
-        full_kernel.update(rows.T, lbl, 0.05 / N)
-        return time.perf_counter() - t
+        for _ in range(FULL_UPDATES):
+            full_kernel.update(rows.T, lbl, 0.05 / N)
+        return (time.perf_counter() - t) / FULL_UPDATES
 
     def epoch(sizes, B):
         def run():
@@ -281,8 +289,9 @@ def main(argv=None) -> int:
 
             def torch_full():
                 t = time.perf_counter()
-                full_t.step(trows, tlbl, 0.05)
-                return time.perf_counter() - t
+                for _ in range(FULL_UPDATES):
+                    full_t.step(trows, tlbl, 0.05)
+                return (time.perf_counter() - t) / FULL_UPDATES
 
             def torch_epoch(sizes, B):
                 def run():
@@ -311,8 +320,9 @@ def main(argv=None) -> int:
 
             def jax_full():
                 t = time.perf_counter()
-                full_j.step(jrows, jlbl, 0.05)
-                return time.perf_counter() - t
+                for _ in range(FULL_UPDATES):
+                    full_j.step(jrows, jlbl, 0.05)
+                return (time.perf_counter() - t) / FULL_UPDATES
 
             def jax_epoch(sizes, B):
                 def run():
@@ -361,6 +371,7 @@ def main(argv=None) -> int:
             try:
                 loads[cond].append(os.getloadavg()[0])
                 for (case, who), fn in order:
+                    time.sleep(PAUSE)
                     results[case, who, cond].append(fn())
                 if cond == "quiet":
                     for case in gemm:
