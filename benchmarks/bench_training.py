@@ -468,20 +468,30 @@ def main(argv=None) -> int:
     print("(faster: the faster of torch and jax in the same round; target <= 1.0x)")
     print(
         f"\n{'GEMM limit (quiet rounds)':30}{'GFLOP':>8}{'gemm ms':>10}{'GFLOP/s':>9}"
-        f"{'backproof ms':>14}{'over gemm':>24}{'target':>8}"
+        f"{'backproof ms':>14}{'over gemm':>24}{'target':>8}{'torch over gemm':>24}{'jax over gemm':>24}"
     )
     for case in gemm:
         g = statistics.median(gemm[case]) * 1e3
         b = med[case, "backproof", "quiet"]
         over = per_round(results[case, "backproof", "quiet"], gemm[case])
         summary.setdefault(case, {}).update(gemm_ms=g, over_gemm=statistics.median(over))
+        references = []
+        for who in ("torch", "jax"):
+            if (case, who, "quiet") in results:
+                theirs = per_round(results[case, who, "quiet"], gemm[case])
+                summary[case][f"{who}_over_gemm"] = statistics.median(theirs)
+                references.append(shown(theirs))
+            else:
+                references.append("n/a")
         print(
             f"{case:30}{flops[case] / 1e9:8.2f}{g:10.1f}{flops[case] / g / 1e6:9.1f}{b:14.1f}"
             f"{shown(over):>24}{'<= ' + str(TARGET_GEMM[case]):>8}"
+            + "".join(f"{cell:>24}" for cell in references)
         )
     print(
         "(gemm ms: the case's matrix products alone, timed in each quiet round after its cases, "
-        "best of 1 thread and all threads, best of several short windows; median over the rounds)"
+        "best of 1 thread and all threads, best of several short windows; median over the rounds. "
+        "torch and jax over gemm: the references' times over the same limit, in the same rounds)"
     )
     if course_ms:
         for case, ms in course_ms.items():
