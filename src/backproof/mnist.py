@@ -75,8 +75,8 @@ __all__ = [
 #: The file stems of each split, in the standard naming style.
 FILES = _mnist_files.FILES
 
-#: SHA-256 of each file's *decompressed* content: what makes data "full MNIST". Checking the
-#: content, not the gzip bytes, accepts a mirror that recompresses the same data
+#: The SHA-256 of each file's *decompressed* content, which is what makes data "full MNIST". Checking
+#: the content, not the gzip bytes, accepts a mirror that recompresses the same data
 #: (source: ``shared/data/mnist/README.md`` of the project, which lists them).
 SHA256 = _mnist_files.SHA256
 
